@@ -1,0 +1,5 @@
+"""python -m earmuff."""
+
+from .cli import main
+
+raise SystemExit(main())

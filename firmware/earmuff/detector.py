@@ -1,0 +1,107 @@
+"""Wake-word detection with openWakeWord on 80 ms frames, with model files that ship in a wheel."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .config import SAMPLE_RATE, WakeConfig, state_dir
+
+log = logging.getLogger(__name__)
+
+
+class WakeWordError(ValueError):
+    """A wake word cannot be found or its model cannot be loaded."""
+
+
+def pretrained_dir() -> Path:
+    """Folder of openWakeWord's model files inside the pyopen-wakeword wheel."""
+    import pyopen_wakeword
+
+    return Path(pyopen_wakeword.__file__).parent / "models"
+
+
+PRETRAINED = ("hey jarvis", "hey mycroft", "hey rhasspy", "okay nabu", "alexa")
+
+
+def resolve(wake_word: str) -> Path:
+    """Map a wake word's phrase ('hey jarvis') or a model file path to the model file."""
+    key = wake_word.strip().lower()
+    custom = state_dir() / "wakewords" / key.replace(" ", "_")
+    candidates = [custom / "model.tflite"]
+    if key in PRETRAINED:
+        candidates.append(pretrained_dir() / f"{key.replace(' ', '_')}.tflite")
+    for path in candidates:
+        if path.exists():
+            return path
+    path = Path(wake_word).expanduser()
+    if path.suffix == ".tflite":
+        if not path.exists():
+            raise WakeWordError(f"wake-word model file {path}: does not exist")
+        return path
+    raise WakeWordError(
+        f"wake word '{wake_word}': no such wake word; expected one of {list(PRETRAINED)}, "
+        f"a trained one under {state_dir() / 'wakewords'}, or a .tflite model file"
+    )
+
+
+@dataclass(frozen=True)
+class Detection:
+    """The wake word fired at the end of frame `sample`."""
+
+    wake_word: str
+    score: float
+    sample: int
+
+
+class Detector:
+    """Streams 80 ms frames through openWakeWord and applies threshold, patience and refractory time."""
+
+    def __init__(self, wake_word: str, cfg: WakeConfig) -> None:
+        self.name = wake_word
+        self.path = resolve(wake_word)
+        self.cfg = cfg
+        self.model = _load(self.path)
+        self.key = next(iter(self.model.models))
+        self.above = 0
+        self.quiet_until = 0
+        self.last_score = 0.0
+
+    def process(self, frame: np.ndarray, end_sample: int) -> Detection | None:
+        """Score one frame of 1280 float samples ending at `end_sample`; return a detection or None."""
+        pcm = np.clip(frame * 32768.0, -32768, 32767).astype(np.int16)
+        self.last_score = score = float(self.model.predict(pcm)[self.key])
+        self.above = self.above + 1 if score >= self.cfg.threshold else 0
+        if self.above < self.cfg.consecutive_frames or end_sample < self.quiet_until:
+            return None
+        self.above = 0
+        self.quiet_until = end_sample + int(self.cfg.refractory_s * SAMPLE_RATE)
+        return Detection(self.name, score, end_sample)
+
+
+def _load(path: Path):
+    """Load one openWakeWord model offline, with feature models from the same framework."""
+    from openwakeword import Model
+
+    if path.suffix != ".tflite":
+        raise WakeWordError(f"wake-word model file {path}: expected a .tflite openWakeWord model")
+    features = pretrained_dir()
+    # Model() fills its buffers from the global numpy RNG; seed it so runs repeat, then restore it.
+    state = np.random.get_state()
+    np.random.seed(0)
+    try:
+        return Model(
+            wakeword_models=[os.fspath(path)],
+            inference_framework="tflite",
+            melspec_model_path=os.fspath(features / "melspectrogram.tflite"),
+            embedding_model_path=os.fspath(features / "embedding_model.tflite"),
+        )
+    except Exception as exc:  # the runtime raises many kinds on a corrupt file
+        raise WakeWordError(f"wake-word model file {path}: cannot be loaded ({exc})") from exc
+    finally:
+        np.random.set_state(state)
+

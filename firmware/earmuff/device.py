@@ -1,0 +1,189 @@
+"""The firmware's data path: mic -> echo cancel -> detector -> state machine -> noise gate -> speaker.
+
+Three threads meet here. The audio callback (`callback`) only copies blocks in and out. The worker
+(`run_worker`) does everything heavy. The owner of the Device (main thread or the simulator)
+supervises. The callback decides on its own to jam whenever the worker's lease has run out.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Callable, Protocol
+
+import numpy as np
+
+from .audio_io import trigger_audio
+from .config import FRAME, SAMPLE_RATE, Config
+from .detector import Detector
+from .echo_cancel import make_canceller
+from .faults import FaultInjector
+from .noise import NoiseGenerator
+from .noise_gate import EVENT_NAMES, JAM_ON, NoiseGate, NoiseTable
+from .ring import BlockRing
+from .state_machine import WindowStateMachine
+from .vad import VoiceActivity
+
+log = logging.getLogger(__name__)
+
+NOISE_TABLE_S = 8.0
+RING_S = 2.0
+
+
+class EventSink(Protocol):
+    """Receives the timeline: t in seconds of audio, an event name, and its fields."""
+
+    def __call__(self, t: float, event: str, **fields: object) -> None: ...
+
+
+class Device:
+    """One earmuff: owns the gate, the ring between the threads, and the worker's pipeline."""
+
+    def __init__(
+        self,
+        cfg: Config,
+        events: EventSink,
+        faults: FaultInjector | None = None,
+        max_block: int = 4096,
+        seed: int = 0,
+    ) -> None:
+        self.cfg = cfg
+        self.events = events
+        self.faults = faults or FaultInjector()
+        channels = cfg.audio.channels
+        self.detector = Detector(cfg.wake.wake_word, cfg.wake)
+        trigger = trigger_audio(cfg.window.trigger)
+        trigger *= 10 ** (cfg.window.trigger_level_dbfs / 20) / (np.sqrt(np.mean(trigger**2)) + 1e-12)
+        self.noise = NoiseGenerator(channels, cfg.noise.level_dbfs, cfg.noise.modulation_depth, seed)
+        table = NoiseTable(self.noise.generate(int(NOISE_TABLE_S * SAMPLE_RATE)))
+        self.gate = NoiseGate(
+            table,
+            trigger,
+            pre_roll=int(cfg.window.pre_roll_s * SAMPLE_RATE),
+            ramp=max(1, int(cfg.noise.ramp_ms * SAMPLE_RATE / 1000)),
+            max_block=max_block,
+        )
+        slots = int(RING_S * SAMPLE_RATE / cfg.audio.block) + 1
+        self.ring = BlockRing(slots, max_block, 1 + channels)
+        self._row = np.zeros((max_block, 1 + channels), np.float32)
+        self.canceller = make_canceller(cfg.audio.echo_cancel)
+        self.vad = VoiceActivity(cfg.window.voice_threshold_dbfs)
+        self.machine = WindowStateMachine(cfg.window, len(trigger))
+        self.frame = np.zeros(FRAME, np.float32)
+        self.frame_fill = 0
+        self.close_reasons: dict[int, str] = {}
+        self.events_read = 0
+        self.detector_errors = 0
+        self.processed = 0  # blocks the worker has finished
+        self.xruns = 0  # blocks the audio backend reported late or lost
+        self.stopping = threading.Event()
+        self.worker: threading.Thread | None = None
+        self.worker_error: BaseException | None = None
+        self.listen_tap: Callable[[int, np.ndarray], None] | None = None  # sees what the detector hears
+
+    # --- audio callback side: copies only -------------------------------------------------------
+
+    def callback(self, mic: np.ndarray, out: np.ndarray, late: bool = False) -> None:
+        """Render `out` (frames x channels) and hand `mic` plus what was played to the worker."""
+        if late:
+            self.xruns += 1
+        start = self.gate.counter
+        self.gate.render(out)
+        row = self._row[: len(out)]
+        row[:, 0] = mic
+        row[:, 1:] = out
+        self.ring.put(start, row)
+
+    # --- worker side ------------------------------------------------------------------------------
+
+    def start_worker(self, wait: Callable[[], None]) -> None:
+        """Run the worker in its own thread; `wait` sleeps until audio may be pending."""
+        self.worker = threading.Thread(target=self._worker_main, args=(wait,), name="earmuff-worker", daemon=True)
+        self.worker.start()
+
+    def stop_worker(self, timeout: float = 5.0) -> None:
+        """Ask the worker to finish and wait for it."""
+        self.stopping.set()
+        if self.worker:
+            self.worker.join(timeout)
+
+    def _worker_main(self, wait: Callable[[], None]) -> None:
+        try:
+            while not self.stopping.is_set():
+                if not self.work():
+                    wait()
+        except BaseException as exc:  # the lease runs out and the noise returns; the supervisor sees this
+            self.worker_error = exc
+            log.exception("worker stopped; the noise stays on")
+
+    def work(self) -> bool:
+        """Process one pending block; False when there was none."""
+        self.gate.table.refill(self.gate.counter, self.noise.generate)
+        block = self.ring.get()
+        if block is None:
+            self.drain_gate_events()
+            return False
+        start, rows = block
+        self.faults.check("worker", start, self.events)
+        clean = self.canceller.process(rows[:, 0], rows[:, 1:].mean(axis=1))
+        if self.listen_tap:
+            self.listen_tap(start, clean)
+        pos = 0
+        while pos < len(clean):
+            n = min(FRAME - self.frame_fill, len(clean) - pos)
+            self.frame[self.frame_fill : self.frame_fill + n] = clean[pos : pos + n]
+            self.frame_fill += n
+            pos += n
+            if self.frame_fill == FRAME:
+                self.frame_fill = 0
+                self._step(start + pos)
+        self.drain_gate_events()
+        self.processed += 1
+        return True
+
+    def _step(self, end: int) -> None:
+        """Run detector, voice activity and state machine on the frame that ends at sample `end`."""
+        detection = None
+        try:
+            self.faults.check("detector", end, self.events)
+            detection = self.detector.process(self.frame, end)
+        except Exception as exc:  # a failing detector means no detection, never silence
+            self.detector_errors += 1
+            if self.detector_errors == 1 or self.detector_errors % 100 == 0:
+                log.error("detector failed (%d times): %s", self.detector_errors, exc)
+        machine = self.machine
+        lapsed = machine.is_open and self.gate.counter >= machine.granted
+        was_open = machine.is_open
+        cmd = machine.step(end, detection is not None, self.vad(self.frame), lapsed)
+        if detection and not was_open:
+            self.events(end / SAMPLE_RATE, "wake_detected", wake_word=detection.wake_word, score=round(detection.score, 3))
+        if cmd.open_until:
+            self.gate.grant(cmd.open_until, cmd.window)
+        elif cmd.reason:
+            self.close_reasons[cmd.window] = cmd.reason
+            self.gate.revoke()
+
+    def drain_gate_events(self) -> None:
+        """Turn what the callback recorded into timeline events, with the reason the noise came back."""
+        gate = self.gate
+        while self.events_read < gate.events_written:
+            sample, code, window = (int(v) for v in gate.events[self.events_read % len(gate.events)])
+            self.events_read += 1
+            fields: dict[str, object] = {"window": window}
+            if code == JAM_ON:
+                fields["reason"] = self.close_reasons.pop(window, "lease_expired")
+            self.events(sample / SAMPLE_RATE, EVENT_NAMES[code], **fields)
+
+    def counters(self) -> dict[str, int]:
+        """Dropped and late audio, and detector failures, for the status report."""
+        return {
+            "dropped_blocks": self.ring.dropped,
+            "xruns": self.xruns,
+            "detector_errors": self.detector_errors,
+        }
+
+
+def sleep_wait(seconds: float) -> Callable[[], None]:
+    """A worker wait for real audio: the callback cannot signal without a lock, so poll."""
+    return lambda: time.sleep(seconds)

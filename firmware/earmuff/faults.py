@@ -1,0 +1,46 @@
+"""Faults injected into the real firmware code by a scene, to prove it fails closed."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from .config import SAMPLE_RATE
+
+KINDS = ("detector_raise", "detector_hang", "worker_stall")
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One injected fault: what, when (audio time) and for how long (raise: audio time; hang, stall: wall time)."""
+
+    kind: str
+    at_s: float
+    duration_s: float = 1.0
+
+
+class InjectedFault(RuntimeError):
+    """The error a detector_raise fault throws."""
+
+
+class FaultInjector:
+    """Fires each fault once the worker reaches its audio time; reports each the first time it fires."""
+
+    def __init__(self, faults: tuple[Fault, ...] = ()) -> None:
+        self.faults = faults
+        self.fired: set[int] = set()
+
+    def check(self, where: str, sample: int, report) -> None:
+        """Apply the faults of kind group `where` ('detector' or 'worker') due at `sample`."""
+        t = sample / SAMPLE_RATE
+        for i, f in enumerate(self.faults):
+            if not f.kind.startswith(where) or t < f.at_s:
+                continue
+            first = i not in self.fired
+            if first:
+                self.fired.add(i)
+                report(f.at_s, "fault", kind=f.kind, duration_s=f.duration_s)
+            if f.kind == "detector_raise" and t < f.at_s + f.duration_s:
+                raise InjectedFault(f"injected detector_raise at {f.at_s} s")
+            if first and f.kind in ("detector_hang", "worker_stall"):
+                time.sleep(f.duration_s)

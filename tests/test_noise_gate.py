@@ -1,0 +1,86 @@
+"""The callback-side gate: noise unless a valid lease; ramps without clicks; the trigger after the pre-roll."""
+
+import numpy as np
+
+from earmuff.noise_gate import JAM_OFF, JAM_ON, TRIGGER_END, TRIGGER_START, NoiseGate, NoiseTable
+
+BLOCK = 320
+
+
+def make_gate(trigger_len=1000, pre_roll=800, ramp=320):
+    rng = np.random.default_rng(0)
+    table = NoiseTable(rng.standard_normal((16000, 2)).astype(np.float32) * 0.1)
+    trigger = np.full(trigger_len, 0.5, np.float32)
+    return NoiseGate(table, trigger, pre_roll=pre_roll, ramp=ramp, max_block=BLOCK)
+
+
+def run(gate, blocks):
+    out = np.zeros((blocks * BLOCK, 2), np.float32)
+    for b in range(blocks):
+        gate.render(out[b * BLOCK : (b + 1) * BLOCK])
+    return out
+
+
+def events(gate):
+    return [tuple(int(v) for v in gate.events[i]) for i in range(gate.events_written)]
+
+
+def test_jams_without_any_lease():
+    out = run(make_gate(), 50)
+    assert np.all(np.abs(out).reshape(-1, BLOCK, 2).max(axis=1) > 0.05)
+
+
+def test_lease_silences_then_expires_by_itself():
+    gate = make_gate(trigger_len=1)
+    run(gate, 5)
+    gate.grant(gate.counter + 16000, window=1)  # one second, then nobody renews it
+    out = run(gate, 100)
+    level = np.sqrt(np.mean(out[:, 0].reshape(-1, BLOCK) ** 2, axis=1))
+    assert level[5:45].max() < 1e-6  # quiet (after the ramp) while the lease holds
+    assert level[52:].min() > 0.05  # noise back after 50 blocks = 1 s, with no worker involved
+    codes = [e[1] for e in events(gate)]
+    assert codes[0] == JAM_OFF and codes[-1] == JAM_ON
+
+
+def test_a_closed_window_never_reopens_on_a_late_renewal():
+    gate = make_gate()
+    gate.grant(1600, window=1)
+    run(gate, 10)  # lease ran out at sample 1600
+    gate.grant(gate.counter + 16000, window=1)  # a late worker renews the same window
+    out = run(gate, 20)
+    assert np.sqrt(np.mean(out**2)) > 0.05
+    gate.grant(gate.counter + 16000, window=2)  # a new window opens
+    out = run(gate, 20)
+    assert np.sqrt(np.mean(out[-BLOCK:] ** 2)) < 0.01
+
+
+def test_revoke_brings_noise_back_with_a_ramp_not_a_click():
+    gate = make_gate(trigger_len=1)
+    gate.grant(10**9, window=1)
+    run(gate, 20)
+    gate.revoke()
+    pos = gate.counter % gate.table.size
+    out = run(gate, 3)[:, 0]
+    expected = gate.table.rows[pos : pos + BLOCK, 0] * np.arange(1, BLOCK + 1) / BLOCK  # linear 20 ms fade-in
+    np.testing.assert_allclose(out[:BLOCK], expected, atol=1e-6)
+    np.testing.assert_allclose(out[BLOCK:], gate.table.rows[pos + BLOCK : pos + 3 * BLOCK, 0])
+
+
+def test_trigger_plays_once_after_the_pre_roll():
+    gate = make_gate(trigger_len=1000, pre_roll=800)
+    gate.grant(10**9, window=1)
+    out = run(gate, 20)[:, 0]
+    start = 800
+    assert np.abs(out[320:start]).max() < 1e-6  # noise ramped off, pre-roll is silent
+    np.testing.assert_allclose(out[start : start + 1000], 0.5)
+    assert np.abs(out[start + 1000 :]).max() < 1e-6
+    ev = events(gate)
+    assert (start, TRIGGER_START, 1) in ev and (start + 1000, TRIGGER_END, 1) in ev
+
+
+def test_noise_table_refill_stays_ahead_of_playback():
+    table = NoiseTable(np.zeros((16000, 1), np.float32))
+    table.refill(0, lambda n: np.ones((n, 1), np.float32))
+    assert table.rows[:8000].min() == 0.0  # the half being played is left alone
+    table.refill(12000, lambda n: np.ones((n, 1), np.float32))
+    assert table.filled_to >= 12000 + 8000
