@@ -67,7 +67,7 @@ class Device:
         slots = int(RING_S * SAMPLE_RATE / cfg.audio.block) + 1
         self.ring = BlockRing(slots, max_block, 1 + channels)
         self._row = np.zeros((max_block, 1 + channels), np.float32)
-        self.canceller = make_canceller(cfg.audio.echo_cancel)
+        self.canceller = make_canceller(cfg.audio.echo_cancel, channels=channels)
         self.vad = VoiceActivity(cfg.window.voice_threshold_dbfs)
         self.machine = WindowStateMachine(cfg.window, len(trigger))
         self.frame = np.zeros(FRAME, np.float32)
@@ -126,7 +126,7 @@ class Device:
             return False
         start, rows = block
         self.faults.check("worker", start, self.events)
-        clean = self.canceller.process(rows[:, 0], rows[:, 1:].mean(axis=1))
+        clean = self.canceller.process(rows[:, 0], rows[:, 1:])
         if self.listen_tap:
             self.listen_tap(start, clean)
         pos = 0
