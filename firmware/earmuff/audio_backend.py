@@ -65,15 +65,15 @@ def choose(cfg: AudioConfig) -> DeviceChoice:
     return DeviceChoice(pick(cfg.input, "input"), pick(cfg.output, "output"))
 
 
-def open_stream(cfg: AudioConfig, choice: DeviceChoice, callback):
-    """Open (not start) a full-duplex float32 stream at 16 kHz calling callback(mic, out, late)."""
+def start_stream(cfg: AudioConfig, choice: DeviceChoice, callback):
+    """Open and start a full-duplex float32 stream at 16 kHz calling callback(mic, out, late)."""
     import sounddevice as sd
 
     def on_audio(indata, outdata, frames, time, status) -> None:
         callback(indata[:, 0], outdata, bool(status))
 
     try:
-        return sd.Stream(
+        stream = sd.Stream(
             samplerate=SAMPLE_RATE,
             blocksize=cfg.block,
             device=(choice.input, choice.output),
@@ -82,6 +82,8 @@ def open_stream(cfg: AudioConfig, choice: DeviceChoice, callback):
             callback=on_audio,
             latency="low",
         )
+        stream.start()
+        return stream
     except sd.PortAudioError as exc:
         raise AudioDeviceError(
             f"cannot open devices {choice.input} (input) and {choice.output} (output) at {SAMPLE_RATE} Hz: {exc}.\n"

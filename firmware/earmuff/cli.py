@@ -61,7 +61,7 @@ def cmd_devices(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the device on real sound devices until SIGINT or SIGTERM."""
-    from .audio_backend import choose, open_stream
+    from .audio_backend import choose, start_stream
     from .device import Device, sleep_wait
 
     cfg = config_mod.load()
@@ -77,20 +77,23 @@ def cmd_run(args: argparse.Namespace) -> int:
         log.info("%.2f s %s %s", t, name, " ".join(f"{k}={v}" for k, v in fields.items()))
 
     device = Device(cfg, event, max_block=cfg.audio.block)
-    stream = open_stream(cfg.audio, choice, device.callback)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    device.start_worker(sleep_wait(cfg.audio.block / 16000 / 4))
+    wait = sleep_wait(cfg.audio.block / 16000 / 4)
+    device.start_worker(wait)
+    stream = start_stream(cfg.audio, choice, device.callback)
     restarts = 0
-    with stream:
+    try:
         log.info("jamming; listening for %r (input %d, output %d)", cfg.wake.wake_word, choice.input, choice.output)
         while not stop.wait(0.5):
             if device.worker is not None and not device.worker.is_alive():
                 restarts += 1  # the noise never stopped: the callback kept playing it
                 log.error("worker died (%r); restarting it (restart %d)", device.worker_error, restarts)
-                device.start_worker(sleep_wait(cfg.audio.block / 16000 / 4))
-    device.stop_worker()
+                device.start_worker(wait)
+    finally:
+        stream.close()
+        device.stop_worker()
     log.info("stopped; counters %s", device.counters())
     return 0
 

@@ -15,7 +15,7 @@ from .simulate import SimResult
 # (file, engine, voice, text, start_s, distance_m, level_db_spl)
 LINES = (
     ("guest.wav", "flite", "awb", "Alexa, what time is it?", 1.0, 1.5, 62.0),
-    ("owner_name.wav", "espeak-ng", "en-us", "hey jarvis", 6.0, 1.0, 65.0),
+    ("owner_name.wav", "flite", "kal16", "hey jarvis", 6.0, 1.0, 65.0),
     ("owner_command.wav", "espeak-ng", "en-us", "what is the weather tomorrow", 8.6, 1.0, 65.0),
     ("answer.wav", "flite", "slt", "Tomorrow will be sunny, with a high of twenty degrees.", 11.2, 0.3, 65.0),
 )

@@ -31,30 +31,36 @@ class SimResult:
 
 
 class Timeline:
-    """Collects events from any thread (list.append is atomic)."""
+    """Collects events from any thread (list.append is atomic), in scene time."""
 
-    def __init__(self) -> None:
+    def __init__(self, offset_s: float = 0.0) -> None:
         self.items: list[dict] = []
+        self.offset_s = offset_s
 
     def __call__(self, t: float, event: str, **fields: object) -> None:
         """Record one event."""
-        self.items.append({"t": round(t, 3), "event": event, **fields})
+        self.items.append({"t": round(t - self.offset_s, 3), "event": event, **fields})
+
+
+WARMUP_S = 6.0  # the device has been running this long when the scene starts: its echo canceller has adapted
 
 
 def simulate(scene: Scene, cfg: Config) -> SimResult:
     """Play the scene through the room and the device; the device runs its real threads."""
     block = cfg.audio.block
-    n = int(np.ceil(scene.duration_s * SAMPLE_RATE / block)) * block
+    warm = int(np.ceil(WARMUP_S * SAMPLE_RATE / block)) * block
+    n = warm + int(np.ceil(scene.duration_s * SAMPLE_RATE / block)) * block
     channels = cfg.audio.channels
     room = Room(scene.acoustics, n, channels, latency=2 * block, seed=scene.seed)
     for src in scene.sources:
-        room.add_talker(read_audio(src.file), int(src.start_s * SAMPLE_RATE), src.distance_m, src.level_db_spl)
+        room.add_talker(read_audio(src.file), warm + int(src.start_s * SAMPLE_RATE), src.distance_m, src.level_db_spl)
     if scene.wake_word:
         cfg = dataclasses.replace(cfg, wake=dataclasses.replace(cfg.wake, wake_word=scene.wake_word))
-    timeline = Timeline()
+    timeline = Timeline(offset_s=warm / SAMPLE_RATE)
     device = None
     if scene.jam:
-        device = Device(cfg, timeline, FaultInjector(scene.faults), max_block=block, seed=scene.seed)
+        faults = tuple(dataclasses.replace(f, at_s=f.at_s + warm / SAMPLE_RATE) for f in scene.faults)
+        device = Device(cfg, timeline, FaultInjector(faults), max_block=block, seed=scene.seed)
         device.start_worker(lambda: time.sleep(0.0003))
     echo, mic, heard = np.zeros(n, np.float32), np.zeros(n, np.float32), np.zeros(n, np.float32)
     out = np.zeros((n, channels), np.float32)
@@ -69,7 +75,7 @@ def simulate(scene: Scene, cfg: Config) -> SimResult:
         room.play(n0, out[n0 : n0 + block])
         echo[n0 : n0 + block] = room.echo_mic(n0, block)
     wall = time.perf_counter() - started
-    summary = {"duration_s": n / SAMPLE_RATE, "wall_s": round(wall, 3), "jam": scene.jam}
+    summary = {"duration_s": (n - warm) / SAMPLE_RATE, "wall_s": round(wall, 3), "jam": scene.jam}
     if device:
         device.stop_worker()
         if device.worker is not None and not device.worker.is_alive():
@@ -77,9 +83,9 @@ def simulate(scene: Scene, cfg: Config) -> SimResult:
         if device.worker_error:
             timeline(n / SAMPLE_RATE, "worker_died", error=repr(device.worker_error))
         summary.update(device.counters())
-        summary["leakage_db_spl_at_1m"] = round(room.leakage_db_spl(out), 1)
-    events = sorted(timeline.items, key=lambda e: e["t"])
-    return SimResult(events, echo, mic, out[:, 0].copy(), heard, summary)
+        summary["leakage_db_spl_at_1m"] = round(room.leakage_db_spl(out[warm:]), 1)
+    events = sorted((e for e in timeline.items if e["t"] >= 0), key=lambda e: e["t"])
+    return SimResult(events, echo[warm:], mic[warm:], out[warm:, 0].copy(), heard[warm:], summary)
 
 
 def _wait_for_worker(device: Device, block_s: float) -> None:
