@@ -202,15 +202,16 @@ def test_near_end_speech_is_preserved(espeak_hey_jarvis):
 def test_freeze_keeps_filter_fixed():
     rng = np.random.default_rng(7)
     path_b = echo_path(rng, bulk_ms=8.0)
-    played, mic_a, _ = simulate(seconds=6.0)
-    _, mic_b, _ = simulate(seconds=6.0, path=path_b)
+    played, mic_a, _ = simulate(seconds=12.0)
+    _, mic_b, _ = simulate(seconds=12.0, path=path_b)
     mic = np.concatenate([mic_a[: 3 * FS], mic_b[3 * FS:]])  # the path moves at 3 s
     frozen = BlockFrequencyDomainCanceller()
     out_frozen = run(frozen, mic, played, freeze_at=2.5)
     out_live = run(BlockFrequencyDomainCanceller(), mic, played)
     assert erle_db(mic, out_frozen, 2.0, 2.9) >= 40
-    assert erle_db(mic, out_frozen, 4.5, 6.0) < 10  # kept the old path's filter
-    assert erle_db(mic, out_live, 4.5, 6.0) >= 35  # continuous adaptation found the new one
+    assert erle_db(mic, out_frozen, 10.5, 12.0) < 10  # kept the old path's filter
+    # A jump of the residual looks like the owner talking: adaptation resumes once the floor has risen (~5 s).
+    assert erle_db(mic, out_live, 10.5, 12.0) >= 35  # continuous adaptation found the new one
     weights = frozen._W.copy()
     frozen.process(mic[:FS], played[:FS])
     np.testing.assert_array_equal(frozen._W, weights)

@@ -89,8 +89,9 @@ class BlockFrequencyDomainCanceller:
     The step is normalised per bin by the reference power and shared among partitions by their
     weight (proportionate). Once echo_reduction_db exceeds guard_db, the error used for adaptation is
     clipped per bin at `clip` times a slowly rising scale of its own recent level (a Huber-style
-    robust error), so near-end speech barely moves the filter. Near-end sound louder than about
-    guard_db below the echo lifts the guard; freeze() is the remedy when the path is known fixed.
+    robust error), so near-end speech barely moves the filter. Near-end sound louder than the
+    residual by `double_talk_db` (the owner talking, often as loud as the echo itself) pauses
+    adaptation until the residual floor has risen to it at `floor_rise_db_s`.
     """
 
     def __init__(
@@ -102,6 +103,8 @@ class BlockFrequencyDomainCanceller:
         channels: int = 1,
         clip: float = 2.0,
         guard_db: float = 10.0,
+        double_talk_db: float = 10.0,
+        floor_rise_db_s: float = 10.0,
         proportionate: bool = True,
         scale_rise_s: float = 2.0,
         scale_fall_s: float = 0.5,
@@ -117,6 +120,9 @@ class BlockFrequencyDomainCanceller:
         self.step = float(step)
         self.clip = float(clip)
         self.guard_db = float(guard_db)
+        self.double_talk = 10 ** (double_talk_db / 10)
+        self._floor_rise = 10 ** (floor_rise_db_s * self.block / sample_rate / 10)
+        self._floor = 0.0  # slowly rising minimum of the residual's block power
         self.proportionate = bool(proportionate)
         bins = self.block + 1
         # One filter per output channel: each speaker reaches the microphone by its own path.
@@ -170,7 +176,11 @@ class BlockFrequencyDomainCanceller:
         y = np.fft.irfft(np.einsum("cpk,cpk->k", self._W, self._X), 2 * n)[n:]
         e = d - y
         if not self._frozen and np.any(x):  # nothing to learn from silence; keeps the error scale honest
-            self._adapt(e)
+            power = float(np.mean(e * e))
+            talking = self._floor > 0 and power > self.double_talk * self._floor
+            self._floor = power if power < self._floor or self._floor == 0 else self._floor * self._floor_rise
+            if not talking:
+                self._adapt(e)
         self._meter.update(d, e)
         return e.astype(np.float32)
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.signal import fftconvolve
 
+from .clock_drift import interpolate
 from .config import SAMPLE_RATE, _range
 
 MIC_FULL_SCALE_DB_SPL = 120.0
@@ -30,7 +31,7 @@ class Acoustics:
     room_coupling_db_spl: float = field(default=60.0, metadata=_range(20.0, 100.0))
     cup_isolation_db: float = field(default=6.0, metadata=_range(0.0, 40.0))
     speaker_thd: float = field(default=0.03, metadata=_range(0.0, 0.3))
-    clock_drift_ppm: float = field(default=50.0, metadata=_range(-500.0, 500.0))
+    clock_drift_ppm: float = field(default=50.0, metadata=_range(0.0, 500.0))
     mic_noise_db_spl: float = field(default=30.0, metadata=_range(0.0, 80.0))
 
 
@@ -128,10 +129,8 @@ class Room:
     def device_mic(self, n0: int, frames: int) -> np.ndarray:
         """What earmuff's microphone captures for samples n0..n0+frames (needs output up to n0 - latency)."""
         # Capture runs on its own clock: the played signal arrives stretched by the drift.
-        pos = np.maximum((n0 + np.arange(frames) - self.latency) * (1 - self.ac.clock_drift_ppm * 1e-6), 0.0)
-        i = pos.astype(np.int64)
-        frac = (pos - i)[:, np.newaxis]
-        both = self.played[i] * (1 - frac) + self.played[np.minimum(i + 1, len(self.played) - 1)] * frac
+        pos = (n0 + np.arange(frames) - self.latency) * (1 - self.ac.clock_drift_ppm * 1e-6)
+        both = interpolate(self.played, pos)
         for c in range(self.played.shape[1]):
             drifted = both[:, c]
             near = fftconvolve(drifted, self.near_ir[c]) * self.near

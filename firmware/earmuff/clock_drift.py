@@ -1,0 +1,94 @@
+"""Clock drift between playback and capture: measured from the echo itself and undone on the reference.
+
+When the speakers and the microphone run on different clocks, the echo slides against the played
+samples by a few samples a minute; an adaptive echo filter then chases a moving target and cancels
+far less. This stretches the reference by the measured drift so that the echo path stands still.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .config import SAMPLE_RATE
+
+WINDOW = SAMPLE_RATE  # one second of audio per lag measurement
+EVERY = 2 * SAMPLE_RATE  # measure every two seconds
+MAX_LAG = 1024  # the bulk delay of a sound card and the path inside the shield stay below 64 ms
+FIT_POINTS = 20  # the drift is the slope of the last 40 s of lag measurements
+
+
+class ClockDrift:
+    """Estimates the drift (ppm) with GCC-PHAT between microphone and reference, and resamples the reference."""
+
+    def __init__(self, channels: int) -> None:
+        self.ppm = 0.0
+        self.ref = np.zeros((4, channels))  # reference samples still needed; row 0 is absolute index `base`
+        self.base = -4
+        self.pos = 0.0  # absolute reference position of the next output sample
+        self.mic_hist = np.zeros(WINDOW, np.float32)
+        self.ref_hist = np.zeros(WINDOW, np.float32)
+        self.seen = 0
+        self.lags: list[tuple[int, float]] = []  # (sample, lag against the unstretched reference)
+
+    def align(self, mic: np.ndarray, played: np.ndarray) -> np.ndarray:
+        """Return the reference resampled onto the microphone's clock (same shape as `played`)."""
+        played = played.reshape(len(played), -1)
+        self.ref = np.vstack([self.ref, played])
+        n = len(mic)
+        pos = self.pos + np.arange(n) * (1 - self.ppm * 1e-6) - self.base
+        out = interpolate(self.ref, pos).astype(np.float32)
+        self.pos += n * (1 - self.ppm * 1e-6)
+        drop = int(np.floor(self.pos)) - self.base - 2
+        if drop > 0:
+            self.ref = self.ref[drop:]
+            self.base += drop
+        self._measure(mic, out[:, 0])
+        return out
+
+    def _measure(self, mic: np.ndarray, ref: np.ndarray) -> None:
+        """Keep the last second of both signals; every two seconds measure the lag and refit the drift."""
+        n = min(len(mic), WINDOW)
+        self.mic_hist = np.roll(self.mic_hist, -n)
+        self.ref_hist = np.roll(self.ref_hist, -n)
+        self.mic_hist[-n:], self.ref_hist[-n:] = mic[-n:], ref[-n:]
+        before = self.seen
+        self.seen += len(mic)
+        if self.seen // EVERY == before // EVERY:
+            return
+        lag = gcc_phat_lag(self.mic_hist, self.ref_hist)
+        if lag is None:  # the reference was silent (a window open) or the echo was not clear
+            return
+        # Undo the stretch applied so far: the raw lag grows by exactly the drift, sample after sample.
+        self.lags = self.lags[-(FIT_POINTS - 1) :] + [(self.seen, lag + self.seen - self.pos)]
+        if len(self.lags) >= 3:
+            t, raw = np.array(self.lags).T
+            self.ppm = float(np.polyfit(t, raw, 1)[0] * 1e6)
+
+
+def interpolate(x: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """Rows of `x` (samples x channels) at fractional positions, by 4-point Lagrange interpolation; 0 outside."""
+    i = np.floor(pos).astype(np.int64)
+    f = (pos - i)[:, np.newaxis]
+    taps = ((-f * (f - 1) * (f - 2) / 6, -1), ((f + 1) * (f - 1) * (f - 2) / 2, 0),
+            (-(f + 1) * f * (f - 2) / 2, 1), ((f + 1) * f * (f - 1) / 6, 2))
+    out = np.zeros((len(pos), x.shape[1]))
+    for weight, offset in taps:
+        j = i + offset
+        valid = ((j >= 0) & (j < len(x)))[:, np.newaxis]
+        out += weight * x[np.clip(j, 0, len(x) - 1)] * valid
+    return out
+
+
+def gcc_phat_lag(mic: np.ndarray, ref: np.ndarray) -> float | None:
+    """Delay of `mic` behind `ref` in fractional samples, or None without a clear peak."""
+    if np.mean(ref**2) < 1e-8:
+        return None
+    size = 2 * len(mic)
+    cross = np.fft.rfft(mic, size) * np.conj(np.fft.rfft(ref, size))
+    corr = np.fft.irfft(cross / (np.abs(cross) + 1e-12), size)
+    window = corr[: MAX_LAG + 2]
+    k = int(np.argmax(window[1 : MAX_LAG + 1])) + 1
+    if window[k] < 6 * np.std(corr):
+        return None
+    a, b, c = window[k - 1], window[k], window[k + 1]
+    return k + 0.5 * (a - c) / (a - 2 * b + c)
