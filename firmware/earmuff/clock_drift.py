@@ -12,9 +12,9 @@ import numpy as np
 from .config import SAMPLE_RATE
 
 WINDOW = SAMPLE_RATE  # one second of audio per lag measurement
-EVERY = 2 * SAMPLE_RATE  # measure every two seconds
+EVERY = SAMPLE_RATE  # measure every second
 MAX_LAG = 1024  # the bulk delay of a sound card and the path inside the shield stay below 64 ms
-FIT_POINTS = 20  # the drift is the slope of the last 40 s of lag measurements
+FIT_POINTS = 40  # the drift is the slope of the last 40 s of lag measurements
 
 
 class ClockDrift:
@@ -46,7 +46,7 @@ class ClockDrift:
         return out
 
     def _measure(self, mic: np.ndarray, ref: np.ndarray) -> None:
-        """Keep the last second of both signals; every two seconds measure the lag and refit the drift."""
+        """Keep the last second of both signals; every second measure the lag and refit the drift."""
         n = min(len(mic), WINDOW)
         self.mic_hist = np.roll(self.mic_hist, -n)
         self.ref_hist = np.roll(self.ref_hist, -n)
@@ -88,7 +88,7 @@ def gcc_phat_lag(mic: np.ndarray, ref: np.ndarray) -> float | None:
     corr = np.fft.irfft(cross / (np.abs(cross) + 1e-12), size)
     window = corr[: MAX_LAG + 2]
     k = int(np.argmax(window[1 : MAX_LAG + 1])) + 1
-    if window[k] < 6 * np.std(corr):
+    if window[k] <= 6 * np.std(corr):
         return None
     a, b, c = window[k - 1], window[k], window[k + 1]
     return k + 0.5 * (a - c) / (a - 2 * b + c)

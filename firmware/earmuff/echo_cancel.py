@@ -105,6 +105,7 @@ class BlockFrequencyDomainCanceller:
         guard_db: float = 10.0,
         double_talk_db: float = 10.0,
         floor_rise_db_s: float = 10.0,
+        startup_s: float = 2.0,
         proportionate: bool = True,
         scale_rise_s: float = 2.0,
         scale_fall_s: float = 0.5,
@@ -122,7 +123,8 @@ class BlockFrequencyDomainCanceller:
         self.guard_db = float(guard_db)
         self.double_talk = 10 ** (double_talk_db / 10)
         self._floor_rise = 10 ** (floor_rise_db_s * self.block / sample_rate / 10)
-        self._floor = 0.0  # slowly rising minimum of the residual's block power
+        self._startup = int(startup_s * sample_rate / self.block)
+        self._floor = 0.0  # slowly rising minimum of the residual's block power relative to the reference's
         self.proportionate = bool(proportionate)
         bins = self.block + 1
         # One filter per output channel: each speaker reaches the microphone by its own path.
@@ -176,8 +178,11 @@ class BlockFrequencyDomainCanceller:
         y = np.fft.irfft(np.einsum("cpk,cpk->k", self._W, self._X), 2 * n)[n:]
         e = d - y
         if not self._frozen and np.any(x):  # nothing to learn from silence; keeps the error scale honest
-            power = float(np.mean(e * e))
-            talking = self._floor > 0 and power > self.double_talk * self._floor
+            # Residual relative to what was played: the noise's own rhythm cancels out, near-end sound does not.
+            power = float(np.mean(e * e)) / (float(np.mean(x * x)) + 1e-12)
+            self._startup = max(0, self._startup - 1)
+            # During start-up everything is echo to learn; later a jump above the residual floor is a talker.
+            talking = not self._startup and power > self.double_talk * self._floor
             self._floor = power if power < self._floor or self._floor == 0 else self._floor * self._floor_rise
             if not talking:
                 self._adapt(e)
