@@ -8,7 +8,8 @@ apt_packages=(python3 python3-venv python3-pip espeak-ng flite sox libsox-fmt-al
 extras="."
 if [ "${1:-}" = "--test" ]; then
     # A PulseAudio null sink is the real-time audio device of the tests; openscad renders the enclosure.
-    apt_packages+=(pulseaudio pulseaudio-utils libasound2-plugins openscad xvfb)
+    # systemd-analyze checks the unit offline, shellcheck the scripts, strace proves no network socket opens.
+    apt_packages+=(pulseaudio pulseaudio-utils libasound2-plugins openscad xvfb systemd shellcheck strace)
     extras=".[test]"
 fi
 

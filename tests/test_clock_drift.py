@@ -13,6 +13,11 @@ def test_lag_of_a_known_delay():
     mic = np.concatenate([np.zeros(300, np.float32), x])[:16000] * 0.1
     assert abs(gcc_phat_lag(mic, x) - 300) < 0.05
     assert gcc_phat_lag(mic, np.zeros(16000, np.float32)) is None  # nothing played: no measurement
+    assert gcc_phat_lag(np.zeros(16000, np.float32), x) is None  # a dead microphone: no measurement, no error
+    drift = ClockDrift(1)
+    for _ in range(200):  # and the compensator keeps going on silence
+        out = drift.align(np.zeros(320, np.float32), np.zeros(320, np.float32))
+    assert np.all(np.isfinite(out)) and drift.ppm == 0.0
 
 
 def test_interpolation_is_exact_on_a_cubic():

@@ -1,44 +1,15 @@
 """A real-time full-duplex PortAudio stream against a PulseAudio null sink, and `earmuff run` on it."""
 
-import os
-import shutil
 import signal
 import subprocess
 import sys
 import time
 
 import numpy as np
-import pytest
 
-pytestmark = pytest.mark.skipif(shutil.which("pulseaudio") is None, reason="pulseaudio is not installed (scripts/setup.sh --test installs it)")
+from conftest import needs_pulse
 
-
-@pytest.fixture
-def pulse(tmp_path):
-    """A private PulseAudio daemon whose null sink 'jam' plays back into its monitor source, in real time."""
-    run = tmp_path / "pulse"
-    run.mkdir()
-    (run / "default.pa").write_text(
-        "load-module module-null-sink sink_name=jam rate=16000 channels=2\n"
-        "set-default-sink jam\nset-default-source jam.monitor\n"
-        f"load-module module-native-protocol-unix auth-anonymous=1 socket={run}/pulse.sock\n"
-    )
-    (run / ".asoundrc").write_text("pcm.!default { type pulse }\nctl.!default { type pulse }\n")
-    env = dict(os.environ, HOME=str(run), XDG_RUNTIME_DIR=str(run), PULSE_SERVER=f"unix:{run}/pulse.sock")
-    daemon = subprocess.Popen(
-        ["pulseaudio", "-n", "-F", str(run / "default.pa"), "--exit-idle-time=-1", "--daemonize=no"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    for _ in range(100):
-        if (run / "pulse.sock").exists():
-            break
-        time.sleep(0.05)
-    else:
-        daemon.kill()
-        pytest.fail("pulseaudio did not start")
-    yield env
-    daemon.send_signal(signal.SIGTERM)
-    daemon.wait(10)
+pytestmark = needs_pulse
 
 
 def earmuff(env, *args, **kw):

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
-import signal
+import os
 import sys
-import threading
 from pathlib import Path
 
 from . import config as config_mod
 from .audio_io import AudioFileError
 from .config import ConfigError
 from .detector import WakeWordError
+from .wakeword.cli import add_wakeword_commands
 
 log = logging.getLogger("earmuff")
 
@@ -51,6 +50,26 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """Measure delay, drift, coupling, echo reduction and the room floor; store them; set the voice threshold."""
+    from . import calibrate
+    from .room import Acoustics
+    from .scene import load_scene
+
+    cfg = config_mod.load()
+    print(f"calibrating for {calibrate.SECONDS:.0f} s: earmuff plays its noise and listens (the smart speaker stays jammed)")
+    if args.virtual:
+        acoustics = load_scene(Path(args.scene)).acoustics if args.scene else Acoustics()
+        mic, played = calibrate.record_virtual(cfg, acoustics)
+    else:
+        mic, played = calibrate.record_real(cfg)
+    result = calibrate.measure(mic, played)
+    report = calibrate.save(result)
+    print(calibrate.report_text(result))
+    print(f"stored in {report} and {config_mod.config_path()}")
+    return 0
+
+
 def cmd_devices(args: argparse.Namespace) -> int:
     """List sound devices."""
     from .audio_backend import describe_devices
@@ -60,41 +79,31 @@ def cmd_devices(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Run the device on real sound devices until SIGINT or SIGTERM."""
-    from .audio_backend import choose, start_stream
-    from .device import Device, sleep_wait
+    """Run the device on real sound devices until SIGINT or SIGTERM (under systemd: earmuff.service)."""
+    from .daemon import run
 
-    cfg = config_mod.load()
-    audio = dataclasses.replace(
-        cfg.audio,
-        input=args.input if args.input is not None else cfg.audio.input,
-        output=args.output if args.output is not None else cfg.audio.output,
-    )
-    cfg = dataclasses.replace(cfg, audio=audio)
-    choice = choose(cfg.audio)
+    return run(args.input, args.output)
 
-    def event(t: float, name: str, **fields: object) -> None:
-        log.info("%.2f s %s %s", t, name, " ".join(f"{k}={v}" for k, v in fields.items()))
 
-    device = Device(cfg, event, max_block=cfg.audio.block)
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    wait = sleep_wait(cfg.audio.block / 16000 / 4)
-    device.start_worker(wait)
-    stream = start_stream(cfg.audio, choice, device.callback)
-    restarts = 0
+def cmd_control(args: argparse.Namespace) -> int:
+    """Ask the running daemon: status, pause, resume or reload."""
+    from .control import request, socket_path
+
+    fields = {"minutes": args.minutes} if getattr(args, "minutes", None) is not None else {}
     try:
-        log.info("jamming; listening for %r (input %d, output %d)", cfg.wake.wake_word, choice.input, choice.output)
-        while not stop.wait(0.5):
-            if device.worker is not None and not device.worker.is_alive():
-                restarts += 1  # the noise never stopped: the callback kept playing it
-                log.error("worker died (%r); restarting it (restart %d)", device.worker_error, restarts)
-                device.start_worker(wait)
-    finally:
-        stream.close()
-        device.stop_worker()
-    log.info("stopped; counters %s", device.counters())
+        cfg = config_mod.load()
+    except ConfigError:
+        cfg = config_mod.Config()  # only the socket path is needed; the daemon reports the config's state
+    reply = request(socket_path(cfg), args.command, **fields)
+    if not reply.get("ok"):
+        print(f"earmuff {args.command}: {reply.get('error', reply)}", file=sys.stderr)
+        return 1
+    if args.command == "status":
+        for key, value in reply.items():
+            if key != "ok" and value is not None:
+                print(f"{key.replace('_', ' ')}: {value}")
+    else:
+        print(reply.get("message", "ok"))
     return 0
 
 
@@ -115,18 +124,34 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_run)
     s = sub.add_parser("devices", help="list sound devices")
     s.set_defaults(func=cmd_devices)
+    s = sub.add_parser("calibrate", help="measure the speakers-to-microphone path and set levels")
+    s.add_argument("--virtual", action="store_true", help="measure the virtual room's simulated path instead")
+    s.add_argument("--scene", help="with --virtual: take [acoustics] from this scene file")
+    s.set_defaults(func=cmd_calibrate)
+    s = sub.add_parser("status", help="what the running daemon is doing")
+    s.set_defaults(func=cmd_control)
+    s = sub.add_parser("pause", help="stop jamming for a while (the noise returns by itself)")
+    s.add_argument("--minutes", type=float, help="how long, at most 60 (default: [pause] default_minutes, 10)")
+    s.set_defaults(func=cmd_control)
+    s = sub.add_parser("resume", help="end a pause: jam again now")
+    s.set_defaults(func=cmd_control)
+    s = sub.add_parser("reload", help="re-read the config file (a bad file keeps the running config)")
+    s.set_defaults(func=cmd_control)
+    add_wakeword_commands(sub)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run a subcommand, turning expected errors into one clear line and exit code 2."""
     from .audio_backend import AudioDeviceError
+    from .control import ControlError
 
+    os.environ["ORT_DISABLE_TELEMETRY"] = "1"  # onnxruntime's telemetry; see daemon.py
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ConfigError, WakeWordError, AudioFileError, AudioDeviceError) as exc:
+    except (ConfigError, WakeWordError, AudioFileError, AudioDeviceError, ControlError) as exc:
         print(f"earmuff: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -81,7 +81,7 @@ def interpolate(x: np.ndarray, pos: np.ndarray) -> np.ndarray:
 
 def gcc_phat_lag(mic: np.ndarray, ref: np.ndarray) -> float | None:
     """Delay of `mic` behind `ref` in fractional samples, or None without a clear peak."""
-    if np.mean(ref**2) < 1e-8:
+    if np.mean(ref**2) < 1e-8 or np.mean(mic**2) < 1e-12:
         return None
     size = 2 * len(mic)
     cross = np.fft.rfft(mic, size) * np.conj(np.fft.rfft(ref, size))
@@ -91,4 +91,5 @@ def gcc_phat_lag(mic: np.ndarray, ref: np.ndarray) -> float | None:
     if window[k] <= 6 * np.std(corr):
         return None
     a, b, c = window[k - 1], window[k], window[k + 1]
-    return k + 0.5 * (a - c) / (a - 2 * b + c)
+    curvature = a - 2 * b + c
+    return float(k + 0.5 * (a - c) / curvature) if curvature < 0 else float(k)

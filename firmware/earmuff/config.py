@@ -11,6 +11,7 @@ from typing import Any
 
 SAMPLE_RATE = 16000
 FRAME = 1280  # openWakeWord's 80 ms step
+MIC_FULL_SCALE_DB_SPL = 120.0  # microphone sensitivity: 0 dBFS RMS is 120 dB SPL (-26 dBFS at 94 dB SPL)
 
 
 class ConfigError(ValueError):
@@ -29,9 +30,16 @@ def _choices(*names: str) -> dict[str, Any]:
 class NoiseConfig:
     """The masking noise played into the smart speaker's microphones."""
 
-    level_dbfs: float = field(default=-20.0, metadata=_range(-60.0, -3.0))
+    level_dbfs: float = field(default=-20.0, metadata=_range(-60.0, -3.0))  # the fixed level, or the adaptive maximum
+    adaptive: bool = True  # quieter in a quiet room, louder as soon as people talk
+    quiet_level_dbfs: float = field(default=-32.0, metadata=_range(-60.0, -3.0))  # adaptive minimum
+    margin_db: float = field(default=25.0, metadata=_range(0.0, 50.0))  # noise above the room's speech, at the smart speaker
+    cup_coupling_db_spl: float = field(default=110.0, metadata=_range(60.0, 130.0))  # the built shield: docs/hardware.md
+    hold_s: float = field(default=2.0, metadata=_range(0.0, 120.0))  # stay loud this long after the last speech
+    release_db_s: float = field(default=6.0, metadata=_range(0.1, 60.0))
     modulation_depth: float = field(default=0.5, metadata=_range(0.0, 0.9))
     ramp_ms: float = field(default=20.0, metadata=_range(1.0, 200.0))
+    kind: str = field(default="speech", metadata=_choices("white", "pink", "speech"))  # spectrum; equal RMS
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,48 @@ class AudioConfig:
 
 
 @dataclass(frozen=True)
+class PauseConfig:
+    """The owner's pause (long button press, `earmuff pause`): noise off for a bounded time."""
+
+    default_minutes: float = field(default=10.0, metadata=_range(1.0, 60.0))
+
+
+@dataclass(frozen=True)
+class GpioConfig:
+    """The button and status light (BCM pin numbers); defaults: ReSpeaker 2-Mics Pi HAT v1."""
+
+    enabled: bool = True
+    button: int = field(default=17, metadata=_range(0, 27))
+    long_press_s: float = field(default=1.5, metadata=_range(0.5, 10.0))
+    light: str = field(default="apa102", metadata=_choices("apa102", "rgb", "none"))
+    red: int = field(default=5, metadata=_range(0, 27))  # pins of a plain RGB LED (light = "rgb")
+    green: int = field(default=6, metadata=_range(0, 27))
+    blue: int = field(default=13, metadata=_range(0, 27))
+    brightness: float = field(default=0.2, metadata=_range(0.0, 1.0))
+
+
+@dataclass(frozen=True)
+class ControlConfig:
+    """Where the daemon listens for `earmuff status|pause|resume|reload`."""
+
+    socket: str = ""  # empty: control.sock in the runtime directory (/run/earmuff)
+
+
+@dataclass(frozen=True)
+class WakeWordTrainingConfig:
+    """Training custom wake words from a typed phrase, and learning the room's speech."""
+
+    positives: int = field(default=300, metadata=_range(20, 5000))  # synthesized utterances of the phrase
+    copies: int = field(default=2, metadata=_range(1, 10))  # augmented copies of each
+    negative_sentences: int = field(default=300, metadata=_range(20, 20000))
+    target_false_accepts_per_hour: float = field(default=0.5, metadata=_range(0.0, 100.0))
+    hidden_units: int = field(default=64, metadata=_range(4, 512))
+    owner_weight: float = field(default=4.0, metadata=_range(1.0, 100.0))  # an owner's take counts this many times
+    room_bank: bool = False  # keep windows of household speech that did not lead to a command, to refit on
+    room_bank_max: int = field(default=20000, metadata=_range(100, 200000))
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything the device reads from config.toml."""
 
@@ -76,6 +126,10 @@ class Config:
     wake: WakeConfig = WakeConfig()
     window: WindowConfig = WindowConfig()
     audio: AudioConfig = AudioConfig()
+    wakeword: WakeWordTrainingConfig = WakeWordTrainingConfig()
+    pause: PauseConfig = PauseConfig()
+    gpio: GpioConfig = GpioConfig()
+    control: ControlConfig = ControlConfig()
 
 
 def home() -> Path | None:
@@ -137,11 +191,57 @@ def load(path: Path | None = None) -> Config:
     path = path or config_path()
     if not path.exists():
         return Config()
+    return parse(path.read_bytes(), path)
+
+
+def parse(data: bytes, path: Path) -> Config:
+    """Build a Config from the bytes of a TOML file read from `path` (named in errors)."""
     try:
-        table = tomllib.loads(path.read_text())
+        table = tomllib.loads(data.decode())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
     try:
         return build(Config, table, "")
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
+
+
+def last_good_path() -> Path:
+    """The copy of the last config.toml that loaded, used when the file later goes bad."""
+    return state_dir() / "config.last-good.toml"
+
+
+def load_or_last_good(path: Path | None = None) -> tuple[Config, str | None]:
+    """Load config.toml; if it is bad, the last good copy (or the defaults), with a sentence saying so."""
+    path = path or config_path()
+    backup = last_good_path()
+    try:
+        data = path.read_bytes() if path.exists() else None
+        cfg = parse(data, path) if data is not None else Config()
+    except (ConfigError, OSError) as exc:
+        try:
+            return parse(backup.read_bytes(), backup), f"{exc}; using the last good config {backup}"
+        except (ConfigError, OSError):
+            return Config(), f"{exc}; using the built-in defaults (no usable last good config at {backup})"
+    if data is not None:
+        try:
+            atomic_write(backup, data)
+        except OSError as exc:
+            return cfg, f"cannot save the last good config {backup}: {exc}"
+    return cfg, None
+
+
+def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Write `data` to `path` so readers see the old file or the new one, never a part."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

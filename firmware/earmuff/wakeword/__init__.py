@@ -1,0 +1,1 @@
+"""Custom wake words: train from a typed phrase, store, activate, test."""

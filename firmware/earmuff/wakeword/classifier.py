@@ -1,0 +1,83 @@
+"""The wake-word classifier: a small MLP on (16, 96) embedding windows, and threshold choice."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .features import EMBED_DIM, WINDOW
+
+
+@dataclass(frozen=True)
+class Mlp:
+    """A fitted one-hidden-layer network; input scaling folded into the first layer."""
+
+    w1: np.ndarray  # (1536, hidden)
+    b1: np.ndarray
+    w2: np.ndarray  # (hidden, 1)
+    b2: np.ndarray
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        """Raw scores of windows (n, 16, 96)."""
+        h = np.maximum(x.reshape(len(x), -1) @ self.w1 + self.b1, 0.0)
+        return (h @ self.w2 + self.b2)[:, 0]
+
+    def scores(self, x: np.ndarray) -> np.ndarray:
+        """Probabilities in 0..1 of windows (n, 16, 96), as the exported model computes them."""
+        return 1.0 / (1.0 + np.exp(-np.clip(self.logits(x), -60, 60)))
+
+
+def fit(x: np.ndarray, y: np.ndarray, weight: np.ndarray, hidden: int = 64, seed: int = 0) -> Mlp:
+    """Fit an MLP on windows `x` with labels `y` (1 = the wake word) and per-sample weights."""
+    from sklearn.neural_network import MLPClassifier
+
+    flat = x.reshape(len(x), WINDOW * EMBED_DIM).astype(np.float32)
+    mean = flat.mean(axis=0)
+    std = flat.std(axis=0) + 1e-3
+    model = MLPClassifier(
+        hidden_layer_sizes=(hidden,), alpha=1e-3, batch_size=256, learning_rate_init=1e-3,
+        max_iter=40, early_stopping=False, random_state=seed, tol=1e-5, n_iter_no_change=6,
+    )
+    # Balance the classes: positives are far fewer than the windows of ordinary speech.
+    w = weight * np.where(y == 1, len(y) / (2 * max(1, y.sum())), len(y) / (2 * max(1, (y == 0).sum())))
+    import warnings
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit((flat - mean) / std, y, sample_weight=w / w.mean())
+    w1, w2 = model.coefs_
+    b1, b2 = model.intercepts_
+    w1s = (w1 / std[:, None]).astype(np.float32)
+    b1s = (b1 - (mean / std) @ w1).astype(np.float32)
+    return Mlp(w1s, b1s, w2.astype(np.float32), b2.astype(np.float32))
+
+
+def calibrate(model: Mlp, threshold: float) -> Mlp:
+    """The same model with its output shifted so that `threshold` becomes 0.5 (openWakeWord's usual cut)."""
+    shift = np.log(threshold / (1 - threshold))
+    return Mlp(model.w1, model.b1, model.w2, (model.b2 - shift).astype(np.float32))
+
+
+def count_events(scores: np.ndarray, threshold: float, refractory: int = 25) -> int:
+    """Detections in a stream of per-frame scores: crossings, then `refractory` frames (2 s) of deafness."""
+    events, quiet_until = 0, -1
+    for i in np.flatnonzero(scores >= threshold):
+        if i >= quiet_until:
+            events += 1
+            quiet_until = i + refractory
+    return events
+
+
+def pick_threshold(
+    neg_stream_scores: list[np.ndarray], hours: float, target_per_hour: float,
+    lo: float = 0.5, hi: float = 0.99,
+) -> float:
+    """Lowest threshold (at least `lo`) whose false accepts on held-back negative streams meet the target."""
+    grid = np.round(np.arange(lo, hi + 1e-9, 0.01), 2)
+    allowed = target_per_hour * hours
+    for t in grid:
+        if sum(count_events(s, t) for s in neg_stream_scores) <= allowed:
+            return float(t)
+    return float(hi)

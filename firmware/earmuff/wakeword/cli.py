@@ -1,0 +1,270 @@
+"""The `earmuff wakeword ...` commands: set, list, use, remove, import, test, add-samples, record, forget-room."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .. import config as config_mod
+from ..config import FRAME, SAMPLE_RATE
+from ..detector import PRETRAINED, WakeWordError
+
+
+def add_wakeword_commands(sub) -> None:
+    """Register `earmuff wakeword` and its subcommands on the top-level subparsers."""
+    p = sub.add_parser("wakeword", help="train, choose and test wake words")
+    ws = p.add_subparsers(dest="wakeword_command", required=True)
+    s = ws.add_parser("set", help="train a wake word from a typed phrase and make it active")
+    s.add_argument("phrase", help="the wake name, e.g. \"hey bramble\"")
+    s.add_argument("--lang", default="en-us", help="espeak-ng language code (default en-us; see `espeak-ng --voices`)")
+    s.add_argument("--seed", type=int, default=0, help="random seed for synthesis and training")
+    s.set_defaults(func=cmd_set)
+    s = ws.add_parser("list", help="installed wake words")
+    s.set_defaults(func=cmd_list)
+    s = ws.add_parser("use", help="make an installed wake word active")
+    s.add_argument("name")
+    s.set_defaults(func=cmd_use)
+    s = ws.add_parser("remove", help="delete a trained wake word")
+    s.add_argument("name")
+    s.set_defaults(func=cmd_remove)
+    s = ws.add_parser("import", help="install an openWakeWord .onnx model made elsewhere")
+    s.add_argument("model")
+    s.add_argument("--name", help="its phrase (default: the file name)")
+    s.set_defaults(func=cmd_import)
+    s = ws.add_parser("test", help="score meter on the microphone, or on a file")
+    s.add_argument("--file", help="a wav or flac file instead of the microphone")
+    s.add_argument("--name", help="wake word to test (default: the active one)")
+    s.add_argument("--seconds", type=float, default=30.0, help="how long to listen to the microphone")
+    s.set_defaults(func=cmd_test)
+    s = ws.add_parser("add-samples", help="add your own recordings of the name, then retrain")
+    s.add_argument("files", nargs="+")
+    s.add_argument("--name", help="wake word (default: the active one)")
+    s.add_argument("--no-retrain", action="store_true", help="only check and keep the recordings")
+    s.set_defaults(func=cmd_add_samples)
+    s = ws.add_parser("record", help="record takes of the name through the device microphone, then retrain")
+    s.add_argument("--takes", type=int, default=5)
+    s.add_argument("--name", help="wake word (default: the active one)")
+    s.set_defaults(func=cmd_record)
+    s = ws.add_parser("forget-room", help="delete the room bank of household speech")
+    s.set_defaults(func=cmd_forget_room)
+
+
+def _name(args: argparse.Namespace) -> str:
+    from .phrase import normalise
+
+    return normalise(args.name) if getattr(args, "name", None) else normalise(config_mod.load().wake.wake_word)
+
+
+def _quality(meta: dict) -> str:
+    v = meta.get("validation", {})
+    if not v:
+        return "no validation figures (imported model)"
+    return (
+        f"on its own validation audio (synthetic voices held back from fitting, in the jamming residual): "
+        f"recall {v['recall']:.0%} of {v['positive_utterances']} sayings; "
+        f"{v['false_accepts']} false accepts in {v['negative_hours'] * 60:.1f} min of other speech "
+        f"({v['false_accepts_per_hour']}/h); threshold {meta['threshold']:.2f}. Real voices score lower: "
+        f"add 5 of your own with `earmuff wakeword record` or `add-samples`."
+    )
+
+
+def retrain(phrase: str, lang: str, seed: int = 0) -> dict:
+    """Train `phrase` (with any owner takes and the room bank), install it and make it active."""
+    from . import room_bank, samples
+    from .phrase import check_language, check_phrase
+    from .publish import publish
+    from .train import options_from, train
+
+    cfg = config_mod.load()
+    name, lang = check_phrase(phrase), check_language(lang)
+    owner = tuple(samples.load_all(name))
+    bank = room_bank.load() if cfg.wakeword.room_bank else None
+    opts = options_from(cfg, name, lang, seed=seed, owner_clips=owner, extra_negatives=bank)
+    before = config_mod.load().wake.wake_word
+    try:
+        result = train(opts, cfg)
+        publish(result)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted; nothing was installed and '{before}' stays active", file=sys.stderr)
+        raise
+    return result.meta
+
+
+def cmd_set(args: argparse.Namespace) -> int:
+    """Train from a typed phrase, install, activate, print its measured quality."""
+    meta = retrain(args.phrase, args.lang, args.seed)
+    print(f"'{meta['phrase']}' is now the wake word ({meta['timings']['total_s']:.0f} s to train).")
+    print(_quality(meta))
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """Print installed and built-in wake words, marking the active one."""
+    from . import store
+    from .phrase import normalise
+
+    current = normalise(store.active())
+    for name in store.names():
+        meta = store.info(name)
+        v = meta.get("validation", {})
+        extra = f"recall {v['recall']:.0%} on validation" if v else "imported"
+        print(f"{'*' if name == current else ' '} {name:<24} {meta.get('language', '?'):<6} {meta.get('created', '')}  {extra}")
+    for name in PRETRAINED:
+        print(f"{'*' if name == current else ' '} {name:<24} built-in (openWakeWord, CC BY-NC-SA 4.0)")
+    return 0
+
+
+def cmd_use(args: argparse.Namespace) -> int:
+    """Make a wake word active."""
+    from . import store
+    from .phrase import normalise
+
+    store.activate(args.name)
+    print(f"'{normalise(args.name)}' is now the wake word")
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    """Delete a trained wake word."""
+    from . import store
+
+    store.remove(args.name)
+    print(f"removed '{args.name}'")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Install a model file."""
+    from . import store
+
+    name = store.import_model(Path(args.model), args.name)
+    print(f"imported '{name}'; make it active with `earmuff wakeword use \"{name}\"`")
+    return 0
+
+
+def _meter(score: float, t: float, threshold: float = 0.5) -> str:
+    bar = "#" * int(40 * min(1.0, score))
+    return f"{t:7.2f} s {score:5.2f} |{bar:<40}|{' FIRE' if score >= threshold else ''}"
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    """Print the score per 80 ms; on a file, the whole file, then a summary."""
+    from ..audio_io import read_audio
+    from ..detector import Detector
+
+    cfg = config_mod.load()
+    det = Detector(_name(args), cfg.wake)
+    if args.file:
+        x = np.r_[read_audio(args.file), np.zeros(SAMPLE_RATE, np.float32)]
+        scores, fired = [], []
+        for i in range(0, len(x) - FRAME + 1, FRAME):
+            if det.process(x[i : i + FRAME], i + FRAME):
+                fired.append((i + FRAME) / SAMPLE_RATE)
+            scores.append(det.last_score)
+            if det.last_score >= 0.05:
+                print(_meter(det.last_score, (i + FRAME) / SAMPLE_RATE, cfg.wake.threshold))
+        print(f"{args.file}: best score {max(scores, default=0):.3f} (fires at {cfg.wake.threshold}); "
+              f"detections at {[round(t, 2) for t in fired]} s")
+        return 0
+    import sounddevice as sd
+
+    print(f"listening for '{det.name}' for {args.seconds:.0f} s (Ctrl-C stops)", file=sys.stderr)
+    with sd.InputStream(samplerate=SAMPLE_RATE, channels=1, dtype="float32", blocksize=FRAME) as stream:
+        for i in range(int(args.seconds * SAMPLE_RATE / FRAME)):
+            block, _ = stream.read(FRAME)
+            det.process(block[:, 0], (i + 1) * FRAME)
+            print("\r" + _meter(det.last_score, (i + 1) * FRAME / SAMPLE_RATE, cfg.wake.threshold), end="", flush=True)
+    print()
+    return 0
+
+
+def _lang_of(name: str) -> str:
+    from . import store
+
+    try:
+        return store.info(name).get("language", "en-us")
+    except WakeWordError:
+        return "en-us"
+
+
+def _scorer(name: str):
+    """Best score of the installed model over a take, or None when the name has no trained model."""
+    from . import features, store
+
+    path = store.root() / name.replace(" ", "_") / store.MODEL
+    if not path.is_file():
+        return None
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+
+    def score(x: np.ndarray) -> float:
+        w = features.windows(features.embed(np.r_[np.zeros(SAMPLE_RATE, np.float32), x, np.zeros(SAMPLE_RATE // 2, np.float32)]))
+        return max((float(sess.run(None, {"input": v[None]})[0][0, 0]) for v in w), default=0.0)
+
+    return score
+
+
+def cmd_add_samples(args: argparse.Namespace) -> int:
+    """Check each file, keep the good ones, say why the others were refused, then retrain."""
+    from ..audio_io import read_audio
+    from . import samples
+
+    name = _name(args)
+    if name in PRETRAINED:
+        raise WakeWordError(f"wake word '{name}': is built in and cannot be retrained; `earmuff wakeword set \"{name}\"` first or pass --name")
+    lang = _lang_of(name)
+    expected, scorer = samples.expected_duration(name, lang), _scorer(name)
+    kept = 0
+    for f in args.files:
+        try:
+            x = read_audio(f)
+            samples.check_take(x, f, expected, scorer)
+        except WakeWordError as exc:
+            print(f"refused: {exc}", file=sys.stderr)
+            continue
+        except ValueError as exc:  # AudioFileError
+            print(f"refused: {exc}", file=sys.stderr)
+            continue
+        samples.save(name, x)
+        kept += 1
+    total = len(samples.load_all(name))
+    print(f"kept {kept} of {len(args.files)} recordings; '{name}' now has {total} of your own")
+    if kept and not args.no_retrain:
+        meta = retrain(name, lang)
+        print(_quality(meta))
+    return 0 if kept else 2
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    """Record takes through the device microphone while the jamming stays on, check them, then retrain."""
+    from . import recorder, samples
+
+    name = _name(args)
+    lang = _lang_of(name)
+    expected, scorer = samples.expected_duration(name, lang), _scorer(name)
+    kept = 0
+    for i, x in enumerate(recorder.takes(args.takes, name)):
+        try:
+            samples.check_take(x, f"take {i + 1}", expected, scorer)
+        except WakeWordError as exc:
+            print(f"refused: {exc}", file=sys.stderr)
+            continue
+        samples.save(name, x)
+        kept += 1
+    print(f"kept {kept} of {args.takes} takes")
+    if kept:
+        print(_quality(retrain(name, lang)))
+    return 0 if kept else 2
+
+
+def cmd_forget_room(args: argparse.Namespace) -> int:
+    """Delete the room bank."""
+    from . import room_bank
+
+    n = room_bank.forget()
+    print(f"forgot the room bank ({n} windows)")
+    return 0

@@ -1,0 +1,48 @@
+"""A one-line progress bar per stage on stderr, with the time left."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from typing import TextIO
+
+
+class Progress:
+    """Counts finished items of a stage and redraws `stage [#####.....] 12/40 0:07 left`."""
+
+    def __init__(self, stage: str, total: int, out: TextIO | None = None, quiet: bool = False) -> None:
+        self.stage, self.total, self.done = stage, max(1, total), 0
+        self.out = out or sys.stderr
+        self.quiet = quiet
+        self.started = time.monotonic()
+        self.drawn = 0.0
+        self.lock = threading.Lock()
+        self._draw()
+
+    def tick(self, n: int = 1) -> None:
+        """One or more items finished (thread-safe)."""
+        with self.lock:
+            self.done = min(self.total, self.done + n)
+            if time.monotonic() - self.drawn > 0.5:  # a terminal redraw per item would cost more than the work
+                self._draw()
+
+    def close(self) -> float:
+        """Finish the line; return the stage's seconds."""
+        took = time.monotonic() - self.started
+        if not self.quiet:
+            self.out.write(f"\r{self.stage:<12} [{'#' * 24}] done in {took:.1f} s{' ' * 16}\n")
+            self.out.flush()
+        return took
+
+    def _draw(self) -> None:
+        if self.quiet:
+            return
+        self.drawn = time.monotonic()
+        frac = self.done / self.total
+        elapsed = time.monotonic() - self.started
+        left = elapsed / frac - elapsed if frac > 0 else float("nan")
+        eta = f"{int(left // 60)}:{int(left % 60):02d} left" if left == left else "--:-- left"
+        bar = "#" * int(24 * frac) + "." * (24 - int(24 * frac))
+        self.out.write(f"\r{self.stage:<12} [{bar}] {self.done}/{self.total} {eta}   ")
+        self.out.flush()

@@ -1,0 +1,217 @@
+"""Trained wake words on disk: install atomically, list, activate, remove, import.
+
+Layout: state_dir()/wakewords/<phrase_with_underscores> is a symlink to a complete version folder
+(.v-<name>-<time>) holding model.onnx and model.json; replacing the symlink is one atomic rename,
+so the previous model stays in use until the new one is complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .. import config as config_mod
+from ..detector import PRETRAINED, WakeWordError, resolve
+from .phrase import folder_name, normalise
+
+MODEL = "model.onnx"
+SIDECAR = "model.json"
+
+
+def root() -> Path:
+    """The folder of trained wake words."""
+    return config_mod.state_dir() / "wakewords"
+
+
+def samples_dir(phrase: str) -> Path:
+    """Where the owner's own recordings of a wake word are kept."""
+    return config_mod.state_dir() / "wakeword-samples" / folder_name(phrase)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def new_version(phrase: str) -> Path:
+    """A fresh, empty version folder to write a model into before `install`."""
+    root().mkdir(parents=True, exist_ok=True)
+    prefix = f".v-{folder_name(phrase)}-{time.strftime('%Y%m%dT%H%M%S')}-"
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=root()))
+
+
+def install(version: Path, phrase: str) -> Path:
+    """Make a complete version folder the wake word `phrase` in one atomic step; return its path."""
+    for name in (MODEL, SIDECAR):
+        f = version / name
+        if not f.is_file() or f.stat().st_size == 0:
+            raise WakeWordError(f"model folder {version}: {name} is missing or empty; nothing was installed")
+        with open(f, "rb") as fh:
+            os.fsync(fh.fileno())
+    link = root() / folder_name(phrase)
+    previous = link.resolve() if link.is_symlink() else None
+    if link.exists() and not link.is_symlink():  # a folder someone made by hand: keep it beside
+        link.rename(root() / f".old-{link.name}-{int(time.time())}")
+    tmp = root() / f".link-{link.name}-{os.getpid()}"
+    if tmp.is_symlink():
+        tmp.unlink()
+    os.symlink(version.name, tmp)
+    os.replace(tmp, link)
+    _fsync_dir(root())
+    if previous and previous != version.resolve() and previous.parent == root().resolve():
+        shutil.rmtree(previous, ignore_errors=True)
+    return link
+
+
+def discard(version: Path) -> None:
+    """Delete an unfinished version folder (after Ctrl-C, disk full or an error)."""
+    shutil.rmtree(version, ignore_errors=True)
+
+
+def cleanup_unfinished() -> None:
+    """Remove version folders no wake word points at (left by a crash)."""
+    if not root().is_dir():
+        return
+    used = {p.resolve() for p in root().iterdir() if p.is_symlink()}
+    for p in root().glob(".v-*"):
+        if p.resolve() not in used and time.time() - p.stat().st_mtime > 3600:
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def info(phrase: str) -> dict:
+    """The sidecar of an installed wake word."""
+    path = root() / folder_name(phrase) / SIDECAR
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise WakeWordError(f"wake word '{normalise(phrase)}': not trained; expected one of {names()}") from None
+    except json.JSONDecodeError as exc:
+        raise WakeWordError(f"wake word '{normalise(phrase)}': {path} is not valid JSON ({exc})") from None
+
+
+def names() -> list[str]:
+    """Phrases of the installed (trained or imported) wake words."""
+    if not root().is_dir():
+        return []
+    return sorted(p.name.replace("_", " ") for p in root().iterdir() if not p.name.startswith(".") and (p / MODEL).is_file())
+
+
+def active() -> str:
+    """The wake word the config selects."""
+    return config_mod.load().wake.wake_word
+
+
+def activate(phrase: str) -> None:
+    """Select a wake word in config.toml, written atomically (temp file, check, rename)."""
+    resolve(phrase)  # raises WakeWordError naming it if it does not exist
+    path = config_mod.config_path()
+    text = path.read_text() if path.exists() else ""
+    new = with_wake_word(text, normalise(phrase))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
+    try:
+        tmp.write_text(new)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        config_mod.load(tmp)  # never install a config the device could not read
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    tell_daemon()
+
+
+def tell_daemon() -> bool:
+    """Ask a running daemon to re-read the config (it switches wake word then); False if none is running."""
+    try:
+        from ..control import ControlError, request, socket_path
+    except ImportError:
+        return False
+    try:
+        return bool(request(socket_path(config_mod.load()), "reload", timeout=10.0).get("ok"))
+    except (ControlError, OSError):
+        return False
+
+
+def with_wake_word(text: str, phrase: str) -> str:
+    """TOML text with [wake] wake_word set to `phrase`, other lines untouched."""
+    value = f"wake_word = {json.dumps(phrase)}"
+    lines = text.splitlines()
+    header = next((i for i, l in enumerate(lines) if re.match(r"\s*\[wake\]\s*(#.*)?$", l)), None)
+    if header is None:
+        return text + ("\n" if text and not text.endswith("\n") else "") + f"\n[wake]\n{value}\n"
+    end = next((i for i in range(header + 1, len(lines)) if re.match(r"\s*\[", lines[i])), len(lines))
+    for i in range(header + 1, end):
+        if re.match(r"\s*wake_word\s*=", lines[i]):
+            lines[i] = value
+            break
+    else:
+        lines.insert(header + 1, value)
+    return "\n".join(lines) + "\n"
+
+
+def remove(phrase: str) -> None:
+    """Delete a trained wake word; the active one cannot be removed."""
+    name = normalise(phrase)
+    link = root() / folder_name(name)
+    if not link.exists():
+        raise WakeWordError(f"wake word '{name}': not installed; expected one of {names()}")
+    if normalise(active()) == name:
+        raise WakeWordError(f"wake word '{name}': is the active wake word; `earmuff wakeword use` another one first")
+    target = link.resolve()
+    if link.is_symlink():
+        link.unlink()
+        shutil.rmtree(target, ignore_errors=True)
+    else:
+        shutil.rmtree(link)
+
+
+def check_model(path: Path) -> None:
+    """Raise WakeWordError unless `path` is an openWakeWord ONNX model taking [1, 16, 96] and scoring 0..1."""
+    from ..config import WakeConfig
+    from ..detector import Detector
+
+    if path.suffix != ".onnx":
+        raise WakeWordError(f"model file {path}: expected an openWakeWord .onnx model (input [1, 16, 96])")
+    if not path.is_file():
+        raise WakeWordError(f"model file {path}: does not exist")
+    det = Detector(str(path), WakeConfig())
+    inputs = det.model.models[det.key].get_inputs()[0].shape
+    if list(inputs)[1:] != [16, 96]:
+        raise WakeWordError(f"model file {path}: input shape {inputs}; expected [1, 16, 96]")
+    try:
+        for i in range(30):
+            det.process(np.zeros(1280, np.float32), (i + 1) * 1280)
+    except Exception as exc:
+        raise WakeWordError(f"model file {path}: fails on audio ({exc})") from exc
+    if not 0.0 <= det.last_score <= 1.0:
+        raise WakeWordError(f"model file {path}: score {det.last_score} on silence; expected a value in 0..1")
+
+
+def import_model(path: Path, phrase: str | None) -> str:
+    """Install a model file made elsewhere under `phrase` (default: the file's name); return the phrase."""
+    path = Path(path)
+    check_model(path)
+    name = normalise(phrase or path.stem.replace("_", " "))
+    if name in PRETRAINED:
+        raise WakeWordError(f"name '{name}': taken by a built-in wake word; choose another with --name")
+    version = new_version(name)
+    try:
+        shutil.copyfile(path, version / MODEL)
+        meta = {"phrase": name, "imported_from": str(path.resolve()), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "threshold": 0.5, "calibrated_to_0_5": False}
+        (version / SIDECAR).write_text(json.dumps(meta, indent=2) + "\n")
+        install(version, name)
+    except BaseException:
+        discard(version)
+        raise
+    return name

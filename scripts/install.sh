@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Install earmuff as a service on Raspberry Pi OS Bookworm: apt packages, user and group earmuff,
+# a venv under /opt/earmuff, the systemd unit, enabled and started. Safe to run again.
+# Usage: sudo scripts/install.sh [--dry-run] [--uninstall [--purge]]
+#   --dry-run    print every action and change nothing
+#   --uninstall  remove the service, /opt/earmuff, the user and group; keep /etc/earmuff and the
+#                owner's trained wake words in /var/lib/earmuff
+#   --purge      with --uninstall: remove /etc/earmuff and /var/lib/earmuff too
+set -euo pipefail
+
+src="$(cd "$(dirname "$0")/.." && pwd)"
+prefix=/opt/earmuff
+unit=/etc/systemd/system/earmuff.service
+apt_packages=(python3 python3-venv python3-pip libportaudio2 libsndfile1 alsa-utils)
+dry_run=0 uninstall=0 purge=0
+
+for arg in "$@"; do
+    case "$arg" in
+        --dry-run) dry_run=1 ;;
+        --uninstall) uninstall=1 ;;
+        --purge) purge=1 ;;
+        -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+        *) echo "install.sh: unknown option '$arg'; expected --dry-run, --uninstall or --purge" >&2; exit 2 ;;
+    esac
+done
+if [ "$purge" -eq 1 ] && [ "$uninstall" -eq 0 ]; then
+    echo "install.sh: --purge only goes with --uninstall" >&2; exit 2
+fi
+if [ "$dry_run" -eq 0 ] && [ "$(id -u)" -ne 0 ]; then
+    echo "install.sh: must run as root (sudo scripts/install.sh); try --dry-run to see what it would do" >&2; exit 1
+fi
+
+# Print an action; run it unless this is a dry run.
+act() {
+    echo "+ $*"
+    if [ "$dry_run" -eq 0 ]; then "$@"; fi
+}
+
+has_systemd() { [ -d /run/systemd/system ]; }
+
+install_all() {
+    local missing=() p g groups=""
+    for p in "${apt_packages[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        act apt-get update -qq
+        act env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+    else
+        echo "= apt packages already installed: ${apt_packages[*]}"
+    fi
+    getent group earmuff >/dev/null || act groupadd --system earmuff
+    # The unit names these in SupplementaryGroups=; systemd refuses to start it if one is missing.
+    for g in audio gpio spi; do
+        getent group "$g" >/dev/null || act groupadd --system "$g"
+        groups="${groups:+$groups,}$g"
+    done
+    if ! id earmuff >/dev/null 2>&1; then
+        act useradd --system --gid earmuff --home-dir /var/lib/earmuff --no-create-home \
+            --shell /usr/sbin/nologin ${groups:+--groups "$groups"} earmuff
+    elif [ -n "$groups" ]; then
+        act usermod --append --groups "$groups" earmuff
+    fi
+    act rm -rf "$prefix/src"
+    act install -d -m 0755 "$prefix" "$prefix/src"
+    act cp -r "$src/pyproject.toml" "$src/README.md" "$src/firmware" "$prefix/src/"
+    [ -x "$prefix/venv/bin/python" ] || act python3 -m venv "$prefix/venv"
+    act "$prefix/venv/bin/python" -m pip install -q --upgrade pip
+    local extra=""
+    grep -q "Raspberry Pi" /proc/device-tree/model 2>/dev/null && extra="[pi]"
+    act "$prefix/venv/bin/python" -m pip install -q "$prefix/src$extra"
+    act install -d -m 0750 -o root -g earmuff /etc/earmuff
+    act install -d -m 0750 -o earmuff -g earmuff /var/lib/earmuff
+    act install -m 0644 "$src/systemd/earmuff.service" "$unit"
+    if has_systemd; then
+        act systemctl daemon-reload
+        act systemctl enable earmuff.service
+        act systemctl restart earmuff.service
+    else
+        echo "= systemd is not running here: enable and start later with: systemctl enable --now earmuff"
+    fi
+    overlay_notes
+}
+
+overlay_notes() {
+    local boot=/boot/firmware/config.txt
+    [ -f "$boot" ] || boot=/boot/config.txt
+    if [ -f "$boot" ] && grep -q "^dtoverlay=wm8960-soundcard" "$boot" && grep -q "^dtparam=spi=on" "$boot"; then
+        echo "= $boot already has dtoverlay=wm8960-soundcard and dtparam=spi=on"
+        return
+    fi
+    cat <<EOF
+NOTE: for the ReSpeaker 2-Mics Pi HAT v1 (WM8960), $boot needs these two lines (see docs/hardware.md),
+      then a reboot; this script does not edit boot files:
+          dtoverlay=wm8960-soundcard
+          dtparam=spi=on
+      Check with: aplay -l   (a card named wm8960soundcard)
+EOF
+}
+
+uninstall_all() {
+    if has_systemd; then
+        act systemctl disable --now earmuff.service || true
+    fi
+    act rm -f "$unit"
+    if has_systemd; then act systemctl daemon-reload; fi
+    act rm -rf "$prefix"
+    if [ "$purge" -eq 1 ]; then
+        act rm -rf /etc/earmuff /var/lib/earmuff
+    else
+        echo "= kept /etc/earmuff and /var/lib/earmuff (your config and trained wake words); --purge removes them"
+    fi
+    if id earmuff >/dev/null 2>&1; then act userdel earmuff; fi
+    if getent group earmuff >/dev/null; then act groupdel earmuff; fi
+}
+
+if [ "$uninstall" -eq 1 ]; then uninstall_all; else install_all; fi

@@ -1,0 +1,55 @@
+"""scripts/install.sh: shellcheck clean; its dry run lists every action and changes nothing."""
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).parent.parent / "scripts" / "install.sh"
+
+
+def dry(*args):
+    return subprocess.run([str(SCRIPT), "--dry-run", *args], capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not installed (setup.sh --test installs it)")
+def test_shellcheck_clean():
+    r = subprocess.run(["shellcheck", str(SCRIPT)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout
+
+
+def test_dry_run_lists_the_install_and_changes_nothing():
+    before = {p: os.path.exists(p) for p in ("/opt/earmuff", "/etc/earmuff", "/var/lib/earmuff", "/etc/systemd/system/earmuff.service")}
+    r = dry()
+    assert r.returncode == 0, r.stderr
+    actions = [line[2:] for line in r.stdout.splitlines() if line.startswith("+ ")]
+    text = "\n".join(actions)
+    assert "python3 -m venv /opt/earmuff/venv" in text or os.path.exists("/opt/earmuff/venv/bin/python")
+    for part in ("/opt/earmuff/venv/bin/python -m pip install -q /opt/earmuff/src",
+                 "install -d -m 0750 -o root -g earmuff /etc/earmuff",
+                 "install -d -m 0750 -o earmuff -g earmuff /var/lib/earmuff",
+                 "install -m 0644", "/etc/systemd/system/earmuff.service"):
+        assert part in text, r.stdout
+    if subprocess.run(["id", "earmuff"], capture_output=True).returncode != 0:
+        assert "useradd --system --gid earmuff" in text and "--shell /usr/sbin/nologin" in text
+    assert "dtoverlay=wm8960-soundcard" in r.stdout  # the overlay note, unless the boot config has it
+    assert before == {p: os.path.exists(p) for p in before}
+
+
+def test_uninstall_keeps_models_unless_purge():
+    keep = dry("--uninstall")
+    assert keep.returncode == 0
+    assert "rm -rf /opt/earmuff" in keep.stdout and "rm -f /etc/systemd/system/earmuff.service" in keep.stdout
+    assert "/var/lib/earmuff" not in "".join(l for l in keep.stdout.splitlines() if l.startswith("+ "))
+    assert "kept /etc/earmuff and /var/lib/earmuff" in keep.stdout
+    purge = dry("--uninstall", "--purge")
+    assert "+ rm -rf /etc/earmuff /var/lib/earmuff" in purge.stdout
+
+
+def test_bad_options_are_named():
+    r = subprocess.run([str(SCRIPT), "--frobnicate"], capture_output=True, text=True)
+    assert r.returncode == 2 and "unknown option '--frobnicate'" in r.stderr
+    r = subprocess.run([str(SCRIPT), "--purge", "--dry-run"], capture_output=True, text=True)
+    assert r.returncode == 2 and "--purge only goes with --uninstall" in r.stderr

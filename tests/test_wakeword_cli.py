@@ -1,0 +1,84 @@
+"""`earmuff wakeword ...`: one clear line and exit code 2 on bad input; interruptions keep the old model."""
+
+import errno
+
+import numpy as np
+import pytest
+
+from earmuff import config
+from earmuff.cli import main
+from earmuff.detector import WakeWordError
+from earmuff.wakeword import publish as publish_mod, store, train as train_mod
+from earmuff.wakeword.train import TrainResult
+from test_wakeword_store import install, tiny_model
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["set", ""], "wake phrase '': is empty"),
+        (["set", "hey bramble", "--lang", "xx-zz"], "language 'xx-zz': espeak-ng has no such voice"),
+        (["use", "hey nobody"], "wake word 'hey nobody': no such wake word"),
+        (["remove", "hey nobody"], "wake word 'hey nobody': not installed"),
+        (["import", "/nonexistent/model.onnx"], "model file /nonexistent/model.onnx: does not exist"),
+    ],
+)
+def test_bad_input_is_one_clear_line(argv, message, capsys):
+    assert main(["wakeword", *argv]) == 2
+    err = capsys.readouterr().err
+    assert f"earmuff: error: {message}" in err
+
+
+def test_list_use_and_import(tmp_path, capsys):
+    install("hey bramble")
+    assert main(["wakeword", "use", "Hey Bramble"]) == 0
+    assert config.load().wake.wake_word == "hey bramble"
+    assert main(["wakeword", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "* hey bramble" in out and "  hey jarvis" in out
+
+
+def test_add_samples_refuses_bad_files_with_reasons(tmp_path, capsys):
+    install("hey bramble")
+    store.activate("hey bramble")
+    silent = tmp_path / "silent.wav"
+    from earmuff.audio_io import write_wav
+
+    write_wav(silent, np.zeros(16000, np.float32))
+    (tmp_path / "junk.wav").write_bytes(b"RIFF not really")
+    assert main(["wakeword", "add-samples", str(silent), str(tmp_path / "junk.wav"), "--no-retrain"]) == 2
+    err = capsys.readouterr().err
+    assert f"refused: {silent}: too quiet" in err and "junk.wav: cannot be decoded" in err
+
+
+def fake_result(phrase):
+    return TrainResult(tiny_model(), {"phrase": phrase, "language": "en-us", "threshold": 0.5})
+
+
+def test_ctrl_c_during_training_keeps_the_previous_wake_word(monkeypatch, capsys):
+    install("hey bramble", seed=1)
+    store.activate("hey bramble")
+
+    def interrupted(opts, cfg, should_stop=None):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_mod, "train", interrupted)
+    assert main(["wakeword", "set", "hey teapot"]) == 130
+    assert "'hey bramble' stays active" in capsys.readouterr().err
+    assert config.load().wake.wake_word == "hey bramble" and store.names() == ["hey bramble"]
+
+
+def test_disk_full_while_saving_keeps_the_previous_model(monkeypatch):
+    install("hey bramble", seed=1)
+    store.activate("hey bramble")
+
+    def full(model, path, name):
+        path.write_bytes(b"partial")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(publish_mod, "to_onnx", full)
+    with pytest.raises(WakeWordError, match="the disk is full.*previous wake word stays active"):
+        publish_mod.publish(fake_result("hey bramble"))
+    assert store.info("hey bramble")["seed"] == 1
+    assert config.load().wake.wake_word == "hey bramble"
+    assert len(list(store.root().glob(".v-*"))) == 1  # the partial version was removed

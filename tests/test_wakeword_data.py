@@ -1,0 +1,49 @@
+"""Training data: synthesis plans and voices, augmentation levels, the jamming residual, placement."""
+
+import random
+
+import numpy as np
+
+from earmuff import config
+from earmuff.room import active_rms
+from earmuff.wakeword import augment, phrase, synth
+
+
+def test_plans_vary_voices_and_keep_held_out_ones_out():
+    rnd = random.Random(0)
+    utts = synth.plan("hey bramble", "en-us", 200, rnd, phrase.languages(), frozenset({"slt", "en-gb"}))
+    assert {u.engine for u in utts} == {"espeak-ng", "flite"}
+    assert all(u.voice != "slt" and not u.voice.startswith("en-gb+") and u.voice != "en-gb" for u in utts)
+    assert len({u.voice for u in utts}) > 50 and len({int(u.rate) for u in utts if u.engine == "espeak-ng"}) > 50
+    # Negatives are planned one at a time: they must get flite voices as well as the positives do.
+    singles = [synth.plan(f"word {i}", "en-us", 1, rnd, phrase.languages())[0] for i in range(200)]
+    assert 20 < sum(u.engine == "flite" for u in singles) < 90
+    french = synth.plan("bonjour maison", "fr", 20, rnd, phrase.languages())
+    assert all(u.engine == "espeak-ng" and u.voice.split("+")[0] == "fr" for u in french)
+
+
+def test_speech_comes_out_at_16k_trimmed():
+    x = synth.speak(synth.Utterance("hey bramble", "flite", "kal", 1.0))
+    y = synth.speak(synth.Utterance("hey bramble", "espeak-ng", "en-us+f3", 120))
+    for clip in (x, y):
+        assert clip.dtype == np.float32 and 0.4 < len(clip) / 16000 < 1.6
+        assert abs(clip[:160]).max() > 0.001  # no leading silence left
+
+
+def test_jamming_residual_is_what_the_canceller_leaves():
+    r = augment.jamming_residual(config.load(), 8.0, seed=1)
+    level = 10 * np.log10(np.mean(r**2))
+    noise_at_mic = config.load().noise.level_dbfs + (85.0 - 120.0)  # device_mic_coupling 85 dB SPL, 0 dBFS = 120
+    assert -85 < level < noise_at_mic - 10, level  # far below the noise at the mic, far above silence
+
+
+def test_augmented_windows_have_the_word_where_asked_and_at_room_levels():
+    rng = np.random.default_rng(0)
+    word = ((np.sin(np.arange(8000) / 5) + 1.5) * 0.2).astype(np.float32)
+    placed = augment.place(word, 34560, 30000)
+    assert np.count_nonzero(placed[:22000]) == 0 and np.count_nonzero(placed[22000:30000]) == 8000
+    residual = augment.jamming_residual(config.load(), 4.0)
+    levels = [20 * np.log10(active_rms(augment.augment(word, 34560, 30000, rng, residual))) for _ in range(40)]
+    assert min(levels) < -60 and max(levels) > -45  # quiet far talkers and near ones
+    s = augment.stream([word, word], rng, residual, pause_s=(1.0, 1.0))
+    assert len(s) >= 2 * 8000 + 2 * 16000

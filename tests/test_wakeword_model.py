@@ -1,0 +1,70 @@
+"""Features, classifier, threshold and ONNX export: the exported file scores exactly as the fitted model."""
+
+import numpy as np
+import pytest
+
+from conftest import synth
+from earmuff.audio_io import read_audio
+from earmuff.config import FRAME, WakeConfig
+from earmuff.detector import Detector
+from earmuff.wakeword import classifier, features
+from earmuff.wakeword.export import to_onnx
+
+
+def test_long_audio_embeds_the_same_in_chunks_as_in_one_piece():
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal(16000 * 23) * 0.05).astype(np.float32)
+    whole = features.embed(x)
+    assert whole.shape[1] == 96 and len(whole) == (len(x) // 160 - 3 - 76) // 8 + 1
+    part = features.embed(x[: 16000 * 4])
+    np.testing.assert_allclose(whole[: len(part)], part, atol=1e-4)
+    batch = features.embed_batch(np.stack([x[:34560], x[34560:69120]]))
+    np.testing.assert_allclose(batch[1], features.embed(x[34560:69120]), atol=1e-4)
+    assert features.windows(whole, 2).shape[1:] == (16, 96)
+
+
+def separable(n, rng):
+    x = rng.normal(0, 1, (n, 16, 96)).astype(np.float32)
+    y = (rng.random(n) < 0.3).astype(int)
+    x[y == 1, 8:, :32] += 1.0  # the "word" is in the last frames
+    return x, y
+
+
+def test_mlp_learns_and_calibration_moves_the_threshold_to_one_half():
+    rng = np.random.default_rng(1)
+    x, y = separable(1200, rng)
+    model = classifier.fit(x[:800], y[:800], np.ones(800), hidden=16)
+    acc = np.mean((model.scores(x[800:]) >= 0.5) == y[800:])
+    assert acc > 0.95
+    cal = classifier.calibrate(model, 0.9)
+    raw, shifted = model.scores(x[800:]), cal.scores(x[800:])
+    assert np.array_equal(raw >= 0.9, shifted >= 0.5)
+
+
+def test_count_events_and_threshold_choice():
+    scores = np.zeros(300)
+    scores[[10, 11, 12, 100, 200]] = [0.7, 0.9, 0.7, 0.8, 0.6]
+    assert classifier.count_events(scores, 0.65) == 2  # 10-12 is one event; 100 is another
+    assert classifier.count_events(scores, 0.5) == 3
+    # 300 frames = 24 s; allowing none picks the lowest threshold above every peak
+    assert classifier.pick_threshold([scores], 24 / 3600, 0.0) == 0.91
+
+
+def test_exported_onnx_scores_like_numpy_inside_the_detector(tmp_path):
+    rng = np.random.default_rng(2)
+    x, y = separable(600, rng)
+    model = classifier.fit(x, y, np.ones(len(y)), hidden=8)
+    path = tmp_path / "m.onnx"
+    to_onnx(model, path, "test word")
+    speech = read_audio(synth(tmp_path / "s.wav", "the kitchen light is on"))
+    audio = np.r_[np.zeros(8000, np.float32), speech, np.zeros(16000, np.float32)] * 0.3
+    det = Detector(str(path), WakeConfig())
+    scores = []
+    for i in range(0, len(audio) - FRAME + 1, FRAME):
+        det.process(audio[i : i + FRAME], i + FRAME)
+        scores.append(det.last_score)
+    # the detector streams its own features; compare its last score with ours on the same window
+    feats = det.model.preprocessor.get_features(16)
+    assert scores[-1] == pytest.approx(float(model.scores(feats)[0]), abs=1e-4)
+    ours = model.scores(features.windows(features.embed(audio)))
+    assert abs(ours[-1] - scores[-1]) < 0.05  # batch and streaming features nearly agree

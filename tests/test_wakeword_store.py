@@ -1,0 +1,92 @@
+"""Installing, selecting, importing and removing wake words: atomic, and loud about bad input."""
+
+import json
+
+import numpy as np
+import pytest
+
+from earmuff import config
+from earmuff.detector import Detector, WakeWordError, resolve
+from earmuff.wakeword import store
+from earmuff.wakeword.classifier import Mlp
+from earmuff.wakeword.export import to_onnx
+
+
+def tiny_model(seed=0):
+    rng = np.random.default_rng(seed)
+    return Mlp(rng.normal(0, 0.01, (1536, 8)).astype(np.float32), np.zeros(8, np.float32),
+               rng.normal(0, 0.1, (8, 1)).astype(np.float32), np.zeros(1, np.float32))
+
+
+def install(phrase, seed=0):
+    v = store.new_version(phrase)
+    to_onnx(tiny_model(seed), v / store.MODEL, phrase)
+    (v / store.SIDECAR).write_text(json.dumps({"phrase": phrase, "seed": seed}))
+    return store.install(v, phrase)
+
+
+def test_install_then_resolve_and_activate(earmuff_home):
+    (earmuff_home / "config.toml").write_text('# mine\n[noise]\nlevel_dbfs = -25.0\n\n[wake]\nthreshold = 0.6\n')
+    install("hey bramble")
+    assert resolve("Hey Bramble") == store.root() / "hey_bramble" / "model.onnx"
+    store.activate("hey bramble")
+    cfg = config.load()
+    assert cfg.wake.wake_word == "hey bramble" and cfg.wake.threshold == 0.6 and cfg.noise.level_dbfs == -25.0
+    assert "# mine" in (earmuff_home / "config.toml").read_text()
+    assert store.names() == ["hey bramble"]
+    Detector("hey bramble", cfg.wake).process(np.zeros(1280, np.float32), 1280)
+
+
+def test_reinstall_replaces_and_cleans_the_old_version():
+    install("hey bramble", seed=1)
+    install("hey bramble", seed=2)
+    assert store.info("hey bramble")["seed"] == 2
+    assert len(list(store.root().glob(".v-*"))) == 1
+
+
+def test_incomplete_model_is_not_installed_and_previous_stays():
+    install("hey bramble", seed=1)
+    v = store.new_version("hey bramble")
+    (v / store.MODEL).write_bytes(b"")
+    with pytest.raises(WakeWordError, match="model.onnx is missing or empty; nothing was installed"):
+        store.install(v, "hey bramble")
+    assert store.info("hey bramble")["seed"] == 1
+
+
+def test_activate_unknown_name_leaves_config_alone(earmuff_home):
+    with pytest.raises(WakeWordError, match="wake word 'hey nobody': no such wake word"):
+        store.activate("hey nobody")
+    assert not (earmuff_home / "config.toml").exists()
+
+
+def test_import_corrupt_model_names_the_file(tmp_path):
+    bad = tmp_path / "broken.onnx"
+    bad.write_bytes(b"not an onnx model at all")
+    with pytest.raises(WakeWordError, match=f"{bad}: cannot be loaded"):
+        store.import_model(bad, None)
+    with pytest.raises(WakeWordError, match="expected an openWakeWord .onnx model"):
+        store.import_model(tmp_path / "model.tflite", None)
+    assert store.names() == []
+
+
+def test_import_good_model_and_remove(tmp_path):
+    good = tmp_path / "hey_teapot.onnx"
+    to_onnx(tiny_model(), good, "x")
+    assert store.import_model(good, None) == "hey teapot"
+    assert store.names() == ["hey teapot"]
+    store.activate("hey teapot")
+    with pytest.raises(WakeWordError, match="is the active wake word"):
+        store.remove("hey teapot")
+    store.activate("hey jarvis")
+    store.remove("hey teapot")
+    assert store.names() == []
+    with pytest.raises(WakeWordError, match="'hey teapot': not installed"):
+        store.remove("hey teapot")
+
+
+def test_with_wake_word_keeps_other_lines():
+    text = '[wake]\nwake_word = "hey jarvis"\nthreshold = 0.7\n[audio]\nblock = 320\n'
+    out = store.with_wake_word(text, "hey bramble")
+    assert 'wake_word = "hey bramble"' in out and "threshold = 0.7" in out and "block = 320" in out
+    assert out.count("wake_word") == 1
+    assert 'wake_word = "x y"' in store.with_wake_word("", "x y")
