@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -11,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from earmuff.audio_io import read_audio, write_wav
+from conftest import speech_span, synth  # noqa: F401  (shared with the tests)
 from earmuff.config import FRAME, WakeConfig
 from earmuff.detector import Detector
 
@@ -23,22 +22,9 @@ ALEXA_VOICES = [("espeak-ng", "en"), ("espeak-ng", "en-gb"), ("espeak-ng", "en-g
                 ("flite", "slt"), ("flite", "awb"), ("flite", "rms"), ("flite", "kal16")]
 
 
-def synth(path: Path, text: str, engine: str, voice: str) -> Path:
-    """Speak text into a 16 kHz WAV with espeak-ng or flite."""
-    raw = path.with_suffix(".raw.wav")
-    cmd = ["espeak-ng", "-v", voice, "-w", str(raw), text] if engine == "espeak-ng" else [
-        "flite", "-voice", voice, "-t", text, "-o", str(raw)]
-    subprocess.run(cmd, check=True, capture_output=True)
-    write_wav(path, read_audio(raw))
-    raw.unlink()
-    return path
-
-
 def speech_end(path: Path) -> float:
-    """Last second of a clip where its 10 ms level is within 35 dB of its loudest."""
-    x = read_audio(path)
-    power = np.mean(x[: len(x) // 160 * 160].reshape(-1, 160) ** 2, axis=1)
-    return (np.flatnonzero(power > power.max() * 10 ** (-3.5))[-1] + 1) * 0.01
+    """Last second of a clip where its level is within 35 dB of its loudest."""
+    return speech_span(path)[1]
 
 
 @dataclass(frozen=True)

@@ -4,27 +4,23 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
+import signal
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from earmuff.audio_io import read_audio, write_wav
+from earmuff.audio_io import read_audio
 from earmuff.config import FRAME, WakeConfig
+from earmuff.demo import synthesize
 from earmuff.detector import Detector
 
 
 def synth(path: Path, text: str, engine: str = "espeak-ng", voice: str = "en-us") -> Path:
     """Speak text with espeak-ng or flite into a 16 kHz WAV at `path`."""
-    raw = path.with_suffix(".raw.wav")
-    cmd = ["espeak-ng", "-v", voice, "-w", str(raw), text] if engine == "espeak-ng" else [
-        "flite", "-voice", voice, "-t", text, "-o", str(raw)]
-    subprocess.run(cmd, check=True, capture_output=True)
-    write_wav(path, read_audio(raw))
-    raw.unlink()
+    synthesize(engine, voice, text, path)
     return path
 
 

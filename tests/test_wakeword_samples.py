@@ -51,3 +51,10 @@ def test_bad_takes_are_refused_with_the_reason(take, change, reason):
 def test_model_that_does_not_recognise_it_refuses(take):
     with pytest.raises(SampleError, match="the current model scores it 0.001"):
         check_take(take, "t.wav", expected(), scorer=lambda x: 0.001)
+
+
+def test_saved_takes_are_private(earmuff_home):
+    from earmuff.wakeword import samples
+
+    path = samples.save("hey bramble", np.zeros(16000, np.float32))
+    assert path.stat().st_mode & 0o777 == 0o600

@@ -11,8 +11,7 @@ import numpy as np
 
 from .config import SAMPLE_RATE
 
-WINDOW = SAMPLE_RATE  # one second of audio per lag measurement
-EVERY = SAMPLE_RATE  # measure every second
+WINDOW = EVERY = SAMPLE_RATE  # measure the lag over one second of audio, every second
 MAX_LAG = 1024  # the bulk delay of a sound card and the path inside the shield stay below 64 ms
 FIT_POINTS = 40  # the drift is the slope of the last 40 s of lag measurements
 
@@ -25,8 +24,9 @@ class ClockDrift:
         self.ref = np.zeros((4, channels))  # reference samples still needed; row 0 is absolute index `base`
         self.base = -4
         self.pos = 0.0  # absolute reference position of the next output sample
-        self.mic_hist = np.zeros(WINDOW, np.float32)
-        self.ref_hist = np.zeros(WINDOW, np.float32)
+        self.mic_hist: list[np.ndarray] = []
+        self.ref_hist: list[np.ndarray] = []
+        self.collected = 0  # samples since the last measurement
         self.seen = 0
         self.lags: list[tuple[int, float]] = []  # (sample, lag against the unstretched reference)
 
@@ -46,16 +46,16 @@ class ClockDrift:
         return out
 
     def _measure(self, mic: np.ndarray, ref: np.ndarray) -> None:
-        """Keep the last second of both signals; every second measure the lag and refit the drift."""
-        n = min(len(mic), WINDOW)
-        self.mic_hist = np.roll(self.mic_hist, -n)
-        self.ref_hist = np.roll(self.ref_hist, -n)
-        self.mic_hist[-n:], self.ref_hist[-n:] = mic[-n:], ref[-n:]
-        before = self.seen
+        """Collect blocks; every second measure the lag over the last second and refit the drift."""
+        self.mic_hist.append(mic)
+        self.ref_hist.append(ref)
         self.seen += len(mic)
-        if self.seen // EVERY == before // EVERY:
+        self.collected += len(mic)
+        if self.collected < EVERY:
             return
-        lag = gcc_phat_lag(self.mic_hist, self.ref_hist)
+        mic_s, ref_s = np.concatenate(self.mic_hist)[-WINDOW:], np.concatenate(self.ref_hist)[-WINDOW:]
+        self.mic_hist, self.ref_hist, self.collected = [], [], 0
+        lag = gcc_phat_lag(mic_s, ref_s)
         if lag is None:  # the reference was silent (a window open) or the echo was not clear
             return
         # Undo the stretch applied so far: the raw lag grows by exactly the drift, sample after sample.
@@ -68,15 +68,12 @@ class ClockDrift:
 def interpolate(x: np.ndarray, pos: np.ndarray) -> np.ndarray:
     """Rows of `x` (samples x channels) at fractional positions, by 4-point Lagrange interpolation; 0 outside."""
     i = np.floor(pos).astype(np.int64)
-    f = (pos - i)[:, np.newaxis]
-    taps = ((-f * (f - 1) * (f - 2) / 6, -1), ((f + 1) * (f - 1) * (f - 2) / 2, 0),
-            (-(f + 1) * f * (f - 2) / 2, 1), ((f + 1) * f * (f - 1) / 6, 2))
-    out = np.zeros((len(pos), x.shape[1]))
-    for weight, offset in taps:
-        j = i + offset
-        valid = ((j >= 0) & (j < len(x)))[:, np.newaxis]
-        out += weight * x[np.clip(j, 0, len(x) - 1)] * valid
-    return out
+    f = pos - i
+    weights = np.stack([-f * (f - 1) * (f - 2) / 6, (f + 1) * (f - 1) * (f - 2) / 2,
+                        -(f + 1) * f * (f - 2) / 2, (f + 1) * f * (f - 1) / 6], axis=1)
+    idx = i[:, np.newaxis] + np.arange(-1, 3)
+    weights *= (idx >= 0) & (idx < len(x))
+    return np.einsum("nk,nkc->nc", weights, x[np.clip(idx, 0, len(x) - 1)])
 
 
 def gcc_phat_lag(mic: np.ndarray, ref: np.ndarray) -> float | None:

@@ -26,7 +26,7 @@ from .noise_gate import EVENT_NAMES, JAM_ON, NoiseGate, NoiseTable
 from .ring import BlockRing
 from .state_machine import Command, WindowStateMachine
 from .noise_level import AdaptiveLevel
-from .vad import VoiceActivity, level_dbfs
+from .vad import is_voice, level_dbfs
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +72,7 @@ class Device:
         self.ring = BlockRing(slots, max_block, 1 + channels)
         self._row = np.zeros((max_block, 1 + channels), np.float32)
         self.canceller = make_canceller(cfg.audio.echo_cancel, channels=channels)
-        self.clock_drift = ClockDrift(channels)
-        self.vad = VoiceActivity(cfg.window.voice_threshold_dbfs)
+        self.clock_drift = ClockDrift(channels) if cfg.audio.echo_cancel != "none" else None
         self.noise_level = AdaptiveLevel(cfg.noise, FRAME / SAMPLE_RATE)
         self.gate.level = self.gate.level_target = 10 ** ((self.noise_level.level - cfg.noise.level_dbfs) / 20)
         self.machine = WindowStateMachine(cfg.window, len(trigger))
@@ -135,7 +134,8 @@ class Device:
             return False
         start, rows = block
         self.faults.check("worker", start, self.events)
-        clean = self.canceller.process(rows[:, 0], self.clock_drift.align(rows[:, 0], rows[:, 1:]))
+        played = self.clock_drift.align(rows[:, 0], rows[:, 1:]) if self.clock_drift else rows[:, 1:]
+        clean = self.canceller.process(rows[:, 0], played)
         if self.listen_tap:
             self.listen_tap(start, clean)
         pos = 0
@@ -166,7 +166,7 @@ class Device:
         lapsed = machine.is_open and self.gate.counter >= machine.granted
         was_open = machine.is_open
         level = level_dbfs(self.frame)
-        voice = self.vad.threshold_dbfs < level
+        voice = is_voice(level, self.cfg.window.voice_threshold_dbfs)
         if not machine.is_open:  # the level follows the room's speech while jamming; a window has no noise
             self.gate.level_target = 10 ** ((self.noise_level.update(level, voice) - self.cfg.noise.level_dbfs) / 20)
         cmd = machine.step(end, detection is not None or wake, voice, lapsed)

@@ -1,4 +1,4 @@
-"""Voice activity on the device microphone, by level: keeps the pass-through window open."""
+"""Voice activity on the device microphone, by level: keeps the pass-through window open, drives the noise level."""
 
 from __future__ import annotations
 
@@ -10,12 +10,6 @@ def level_dbfs(frame: np.ndarray) -> float:
     return float(10 * np.log10(np.mean(np.square(frame, dtype=np.float64)) + 1e-12))
 
 
-class VoiceActivity:
-    """Says whether a frame is louder than the room's quiet (a fixed, calibrated threshold)."""
-
-    def __init__(self, threshold_dbfs: float) -> None:
-        self.threshold_dbfs = threshold_dbfs
-
-    def __call__(self, frame: np.ndarray) -> bool:
-        """True when the frame holds sound above the threshold."""
-        return level_dbfs(frame) > self.threshold_dbfs
+def is_voice(level: float, threshold_dbfs: float) -> bool:
+    """A frame holds sound (speech, TV, the smart speaker's answer) when it is louder than the quiet room."""
+    return level > threshold_dbfs

@@ -82,11 +82,12 @@ def expected_duration(phrase: str, lang: str) -> float:
 
 
 def save(phrase: str, x: np.ndarray) -> Path:
-    """Keep an accepted take as a 16 kHz WAV (written to a temp file, then renamed)."""
+    """Keep an accepted take as a 16 kHz WAV, readable by its owner only (temp file, then renamed)."""
     folder = samples_dir(phrase)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = folder / f"take-{time.strftime('%Y%m%dT%H%M%S')}-{len(list(folder.glob('*.wav'))):03d}.wav"
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}.wav")
+    os.close(os.open(tmp, os.O_CREAT | os.O_WRONLY, 0o600))  # created private: the recording is never world-readable
     write_wav(tmp, x)
     os.replace(tmp, path)
     return path
