@@ -4,7 +4,6 @@ driving the real Device: the noise never stops outside a command window or an ow
 import os
 import re
 import signal
-import subprocess
 import time
 
 import numpy as np
@@ -17,7 +16,7 @@ from conftest import SinkRecorder, needs_pulse, quiet_spans
 from earmuff.config import Config, WindowConfig
 from earmuff.control import request
 from earmuff.device import Device, JamOnly
-from earmuff.noise_gate import JAM_OFF, JAM_ON, TRIGGER_START
+from earmuff.noise_gate import TRIGGER_START
 from earmuff.state_machine import MAX_PAUSE_S
 
 LEASE_S = 0.4
