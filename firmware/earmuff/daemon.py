@@ -27,7 +27,7 @@ from .state_machine import MAX_PAUSE_S
 log = logging.getLogger("earmuff")
 
 # onnxruntime (openWakeWord imports it) sends telemetry to Microsoft from 1.29 on, unless this is set
-# before it initialises (microsoft/onnxruntime#27379). strace caught DNS look-ups of its collector.
+# before it initialises; strace caught DNS look-ups of its collector.
 os.environ["ORT_DISABLE_TELEMETRY"] = "1"
 
 TICK_S = 0.25
