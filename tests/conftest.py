@@ -157,7 +157,10 @@ def quiet_blocks(x: np.ndarray, floor_dbfs: float = -50.0, block: int = 320) -> 
     n = len(x) // block * block
     power = np.mean(x[:n].reshape(-1, block, x.shape[1]) ** 2, axis=1)
     db = 10 * np.log10(power + 1e-20)
-    return np.flatnonzero(np.any(db < floor_dbfs, axis=1))
+    quiet = np.flatnonzero(np.any(db < floor_dbfs, axis=1))
+    # parec writes exact zeros until the monitor's first block arrives: that start is the recorder's, not the sink's.
+    first_sound = int(np.argmax(np.any(x != 0, axis=1))) // block
+    return quiet[quiet >= first_sound]
 
 
 def quiet_spans(x: np.ndarray, floor_dbfs: float = -50.0, block: int = 320) -> list[tuple[float, float]]:
