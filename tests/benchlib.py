@@ -10,9 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from conftest import speech_span, synth  # noqa: F401  (shared with the tests)
-from earmuff.config import FRAME, WakeConfig
-from earmuff.detector import Detector
+from conftest import frame_scores, speech_span, synth  # noqa: F401  (shared with the tests)
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS_MD = ROOT / "docs" / "benchmarks.md"
@@ -49,12 +47,7 @@ def scene_text(utterances: list[Utterance], duration_s: float, seed: int, extra:
 
 def oww_scores(audio: np.ndarray, wake_word: str = "alexa") -> np.ndarray:
     """openWakeWord's score for every 80 ms frame."""
-    det = Detector(wake_word, WakeConfig())
-    out = []
-    for i in range(0, len(audio) - FRAME + 1, FRAME):
-        det.process(audio[i : i + FRAME], i + FRAME)
-        out.append(det.last_score)
-    return np.array(out)
+    return frame_scores(audio, wake_word)
 
 
 def mww_scores(audio: np.ndarray) -> np.ndarray:
