@@ -80,7 +80,10 @@ def test_trigger_plays_once_after_the_pre_roll():
 
 def test_noise_table_refill_stays_ahead_of_playback():
     table = NoiseTable(np.zeros((16000, 1), np.float32))
-    table.refill(0, lambda n: np.ones((n, 1), np.float32))
-    assert table.rows[:8000].min() == 0.0  # the half being played is left alone
-    table.refill(12000, lambda n: np.ones((n, 1), np.float32))
+    ones = lambda n: np.ones((n, 1), np.float32)
+    table.refill(0, ones)
+    assert table.rows.max() == 0.0  # the initial table already reaches half a table ahead
+    table.refill(12000, ones)  # playback at 12000: fresh noise up to 20000, i.e. rows 0..4000 after wrapping
     assert table.filled_to >= 12000 + 8000
+    assert table.rows[:4000].min() == 1.0
+    assert table.rows[8000:16000].max() == 0.0  # the part being played now is left alone
