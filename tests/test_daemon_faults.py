@@ -71,7 +71,7 @@ def test_worker_seconds_behind_during_a_pause_brings_the_noise_back_within_a_lea
     log = (earmuff_home / "daemon.log").read_text()
     paused_at = float(re.search(r"INFO earmuff: ([0-9.]+) s paused", log).group(1))
     assert paused_at < stall_at - 2, log
-    spans = quiet_spans(x)
+    spans = daemonlib.without_underruns(quiet_spans(x), log)  # like the other real-time tests
     assert len(spans) == 1, spans
     (a, b), = spans
     # The pause lasted from its start until one lease after the worker's last frame before the stall.
