@@ -5,6 +5,10 @@ Reduced sample counts keep this near a minute and a half on a laptop core.
 """
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 
 import pytest
 
@@ -12,7 +16,7 @@ from conftest import synth
 from earmuff import config
 from earmuff.scene import load_scene
 from earmuff.simulate import simulate
-from earmuff.wakeword import store
+from earmuff.wakeword import room_bank, store
 from earmuff.wakeword.publish import publish
 from earmuff.wakeword.train import TrainOptions, train
 
@@ -29,22 +33,24 @@ def trained(tmp_path_factory):
         result = train(opts, config.load())
         link = publish(result)
         assert config.load().wake.wake_word == PHRASE  # installed and made active
-        return (link / store.MODEL).resolve(), json.loads((link / store.SIDECAR).read_text())
+        return (link / store.MODEL).resolve(), json.loads((link / store.SIDECAR).read_text()), home
 
 
-def run_scene(folder, model, lines, seed):
-    body = f'duration_s = {4.0 * len(lines) + 3}\nseed = {seed}\nwake_word = "{model}"\n'
-    for i, (text, voice, dist, level) in enumerate(lines):
+def run_scene(folder, model, lines, seed, room=None):
+    """Lines (text, voice, distance, level[, start]) one every 4 s unless a start is given; the detections."""
+    starts = [line[4] if len(line) > 4 else 1.0 + 4.0 * i for i, line in enumerate(lines)]
+    body = f'duration_s = {max(starts) + 6.0}\nseed = {seed}\nwake_word = "{model}"\n'
+    for i, (text, voice, dist, level, *_) in enumerate(lines):
         engine = "flite" if voice in ("slt", "kal16", "awb", "rms") else "espeak-ng"
         synth(folder / f"l{i}.wav", text, engine, voice)
-        body += f'[[source]]\nfile = "l{i}.wav"\nstart_s = {1.0 + 4.0 * i}\ndistance_m = {dist}\nlevel_db_spl = {level}\n'
+        body += f'[[source]]\nfile = "l{i}.wav"\nstart_s = {starts[i]}\ndistance_m = {dist}\nlevel_db_spl = {level}\n'
     (folder / "scene.toml").write_text(body)
-    result = simulate(load_scene(folder / "scene.toml"), config.load())
+    result = simulate(load_scene(folder / "scene.toml"), config.load(), room)
     return [e for e in result.events if e["event"] == "wake_detected"]
 
 
 def test_sidecar_reports_what_was_measured(trained):
-    _, meta = trained
+    _, meta, _ = trained
     assert meta["phrase"] == PHRASE and meta["language"] == "en-us"
     assert 0.5 <= meta["threshold"] <= 0.99 and meta["calibrated_to_0_5"]
     v = meta["validation"]
@@ -53,13 +59,13 @@ def test_sidecar_reports_what_was_measured(trained):
 
 
 def test_held_out_voice_wakes_it_in_the_jammed_room(trained, tmp_path):
-    model, _ = trained
+    model, *_ = trained
     hits = run_scene(tmp_path, model, [(PHRASE, "slt", 1.5, 63.0)], seed=11)
     assert len(hits) == 1 and 1.5 < hits[0]["t"] < 4.5, hits
 
 
 def test_other_phrases_do_not_wake_it(trained, tmp_path):
-    model, _ = trained
+    model, *_ = trained
     lines = [
         ("what is the weather tomorrow", "slt", 1.5, 63.0),
         ("hey there, how are you", "en-us", 1.5, 63.0),
@@ -67,3 +73,45 @@ def test_other_phrases_do_not_wake_it(trained, tmp_path):
         ("bring me the table", "en-gb", 1.0, 62.0),
     ]
     assert run_scene(tmp_path, model, lines, seed=12) == []
+
+
+ROOM_TALK = [  # 6 s apart: a false accept among them opens a window that closes with no command
+    ("we had a ramble by the river", "en-us", 1.5, 63.0, 1.0),
+    ("the brambles grow by the gate", "en-gb", 2.0, 60.0, 7.0),
+    ("put the kettle on please", "en-us", 1.5, 62.0, 13.0),
+]
+
+
+def test_device_learns_the_room_and_the_refit_keeps_the_owner(trained, tmp_path, monkeypatch):
+    """The running device banks its room's talk and the owner's name; `wakeword refit` trains on them.
+
+    The owner is the voice held out of training (slt); the refit, like `earmuff wakeword set`, holds out
+    none, so the room's talk is in other voices: it must not fire either before or after.
+    """
+    _, _, home = trained
+    mine = tmp_path / "home"
+    shutil.copytree(home, mine, symlinks=True)
+    monkeypatch.setenv("EARMUFF_HOME", str(mine))
+    model = store.root() / "hey_bramble" / store.MODEL
+    owner = [(PHRASE, "slt", 1.5, 63.0, 19.0), ("what time is it", "slt", 1.5, 63.0, 21.6)]  # the name, a command
+    collector = room_bank.Collector(room_bank.positive_kind(PHRASE), settle_s=3.0)
+    hits = run_scene(tmp_path, model, ROOM_TALK + owner, seed=13, room=collector)
+    assert any(19.0 < h["t"] < 22.0 for h in hits), hits
+    written = collector.write(config.load().wakeword.room_bank_max)
+    assert written["neg"] >= 5 and written[room_bank.positive_kind(PHRASE)] == 1, written
+
+    (mine / "config.toml").write_text(
+        (mine / "config.toml").read_text() + "\n[wakeword]\npositives = 200\nnegative_sentences = 250\n"
+    )
+    before = model.resolve()
+    env = {**os.environ, "EARMUFF_HOME": str(mine)}
+    done = subprocess.run([sys.executable, "-m", "earmuff", "wakeword", "refit", "--quiet"], env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert model.resolve() != before and not before.exists()  # a new version replaced the old one atomically
+    samples = json.loads((model.parent / store.SIDECAR).read_text())["samples"]
+    assert samples["room_bank_windows"] == written["neg"]
+    assert samples["room_positive_windows"] == 0  # one detection followed by a command is not yet evidence
+    (tmp_path / "after").mkdir()
+    hits = run_scene(tmp_path / "after", model.resolve(), ROOM_TALK + owner, seed=14)
+    assert [h for h in hits if not 19.0 < h["t"] < 22.0] == [] and len(hits) == 1, hits

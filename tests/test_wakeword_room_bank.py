@@ -1,30 +1,119 @@
-"""The room bank: private (0600), bounded, forgettable, and it drops windows a command followed."""
+"""The room bank: private, bounded, forgettable; the collector sorts room talk from the owner's name."""
 
+import os
 import stat
+import time
+from types import SimpleNamespace
 
 import numpy as np
 
+from earmuff import config
+from earmuff.room_learning import RoomLearning
 from earmuff.wakeword import room_bank
+
+S = 16000  # samples per second
+FRAME = 1280
 
 
 def windows(n, value=0.0):
     return np.full((n, 16, 96), value, np.float32)
 
 
-def test_bank_is_private_bounded_and_forgettable():
+def test_bank_is_private_bounded_by_whole_chunks_and_forgettable():
     assert room_bank.add(windows(30, 1.0), limit=50) == 30
-    assert room_bank.add(windows(40, 2.0), limit=50) == 50
+    assert room_bank.add(windows(40, 2.0), limit=50) == 40  # the older chunk went: 70 > 50
+    assert room_bank.add(windows(5, 3.0), limit=50) == 45
     bank = room_bank.load()
-    assert bank.shape == (50, 16, 96) and bank[0, 0, 0] == 1.0 and bank[-1, 0, 0] == 2.0  # oldest dropped first
-    assert stat.S_IMODE(room_bank.path().stat().st_mode) == 0o600
-    assert room_bank.forget() == 50 and not room_bank.path().exists() and len(room_bank.load()) == 0
+    assert bank.shape == (45, 16, 96) and bank[0, 0, 0] == 2.0 and bank[-1, 0, 0] == 3.0  # oldest first
+    assert stat.S_IMODE(room_bank.folder().stat().st_mode) == 0o700
+    assert all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in room_bank.folder().iterdir())
+    room_bank.add(windows(2, 9.0), limit=10, kind=room_bank.positive_kind("hey bramble"))
+    assert room_bank.count() == 45 and room_bank.count(room_bank.positive_kind("hey bramble")) == 2
+    assert room_bank.count(room_bank.positive_kind("hey jarvis")) == 0  # positives belong to one wake word
+    assert room_bank.forget() == 47 and not room_bank.folder().exists() and room_bank.count() == 0
 
 
-def test_collector_keeps_near_misses_but_not_the_ones_a_command_followed():
-    c = room_bank.Collector(limit=100, min_score=0.3, confirm_s=10.0)
-    c.observe(windows(1)[0], 0.6, 16000 * 5)  # room talk that nearly fired
-    c.observe(windows(1)[0], 0.05, 16000 * 5 + 1280)  # ignored: low score, not a sampled frame
-    c.observe(windows(1)[0], 0.9, 16000 * 100)  # the owner's name...
-    c.command(16000 * 103)  # ...followed by a command
-    assert c.flush(16000 * 200) == 1
-    assert len(room_bank.load()) == 1
+def test_a_damaged_chunk_is_skipped_and_then_removed():
+    room_bank.add(windows(3, 1.0), limit=100)
+    (room_bank.folder() / "neg-00000000000000000001.npy").write_bytes(b"not numpy")
+    assert room_bank.count() == 3 and len(room_bank.load()) == 3
+    room_bank.add(windows(2, 2.0), limit=100)
+    assert sorted(p.name for p in room_bank.folder().iterdir())[0] != "neg-00000000000000000001.npy"
+
+
+def feed(c, t0_s, seconds, score=0.0, voice=True, value=0.0):
+    """Frames from t0_s for `seconds`, all with the same score, as the device's worker would."""
+    for k in range(int(t0_s * S) // FRAME + 1, int((t0_s + seconds) * S) // FRAME + 1):
+        c.observe(score, k * FRAME, voice, lambda: windows(1, value)[0])
+
+
+def settled(c):
+    out = []
+    while not c.ready.empty():
+        out.append(c.ready.get())
+    return out
+
+
+def test_collector_keeps_room_talk_samples_and_near_misses_once_settled():
+    c = room_bank.Collector("pos_x", min_score=0.3, settle_s=10.0)
+    feed(c, 0, 20, score=0.05)  # 20 s of ordinary talk: one window every 2 s
+    feed(c, 20, 1, score=0.4)  # a near miss: every frame of it
+    feed(c, 21, 5, score=0.0, voice=False)  # silence: nothing
+    feed(c, 26, 20, score=0.0, voice=False)  # time passes: everything before 36 s settles
+    got = settled(c)
+    assert {k for k, _ in got} == {"neg"}
+    assert len(got) == 10 + 12  # one window every 2 s of talk, and every frame of the near miss
+
+
+def test_a_command_makes_the_detection_a_positive_and_drops_the_windows_around_it():
+    c = room_bank.Collector("pos_x", min_score=0.3, settle_s=10.0)
+    feed(c, 0, 5, score=0.05)
+    feed(c, 5, 0.5, score=0.6, value=1.0)
+    feed(c, 5.5, 0.3, score=0.95, value=7.0)  # the owner's name peaks here
+    c.detected(int(5.8 * S))
+    feed(c, 5.8, 30, score=0.0)  # the command, the answer, then talk; no window settles while open
+    assert settled(c) == []
+    c.window_closed(int(35.8 * S), command=True)
+    feed(c, 35.8, 12, score=0.0)
+    got = settled(c)
+    positives = [w for k, w in got if k == "pos_x"]
+    assert len(positives) == 1 and positives[0][0, 0] == 7.0
+    negatives = [w for k, w in got if k == "neg"]
+    assert all(w[0, 0] == 0.0 for w in negatives) and len(negatives) > 10  # the name's windows are in neither
+
+
+def test_a_detection_without_a_command_is_a_false_accept_kept_as_negative():
+    c = room_bank.Collector("pos_x", min_score=0.3, settle_s=10.0)
+    feed(c, 0, 1, score=0.97, value=5.0)
+    c.detected(S)
+    feed(c, 1, 3, score=0.0, voice=False)
+    c.window_closed(4 * S, command=False)
+    feed(c, 4, 12, score=0.0, voice=False)
+    got = settled(c)
+    assert {k for k, _ in got} == {"neg"} and sum(w[0, 0] == 5.0 for _, w in got) == 12
+
+
+def test_refit_waits_for_a_trained_model_quiet_and_enough_new_room_talk(earmuff_home):
+    cfg = config.load()
+    learning = RoomLearning()
+    device = SimpleNamespace(gate=SimpleNamespace(counter=0), last_voice=0, state=lambda: ("jamming", 0.0))
+    quiet = int(cfg.wakeword.refit_idle_minutes * 60 * S)
+    device.gate.counter = quiet + S
+    assert not learning.due(cfg, device, now=0.0)  # the built-in wake word: nothing to refit
+    folder = earmuff_home / "wakewords" / "hey_bramble"
+    folder.mkdir(parents=True)
+    (folder / "model.onnx").write_bytes(b"x")
+    os.utime(folder / "model.onnx", (time.time() - 60, time.time() - 60))
+    (folder / "model.json").write_text('{"phrase": "hey bramble", "language": "en-us"}')
+    cfg = config.Config(wake=config.WakeConfig(wake_word="hey bramble"))
+    assert not learning.due(cfg, device, now=0.0)  # no room talk since the model was made
+    room_bank.add(windows(cfg.wakeword.refit_min_windows), limit=100000)
+    assert learning.due(cfg, device, now=0.0)
+    device.last_voice = device.gate.counter - S  # someone spoke a second ago
+    assert not learning.due(cfg, device, now=0.0)
+    device.last_voice = 0
+    device.state = lambda: ("window", 0.0)
+    assert not learning.due(cfg, device, now=0.0)
+    device.state = lambda: ("jamming", 0.0)
+    learning.last_refit = -60.0  # refitted a minute ago
+    assert not learning.due(cfg, device, now=0.0)

@@ -22,7 +22,9 @@ from .control import ControlServer, socket_path
 from .detector import Detector, WakeWordError
 from .device import Device, JamOnly, sleep_wait
 from .faults import FaultInjector
+from .room_learning import RoomLearning
 from .state_machine import MAX_PAUSE_S
+from .wakeword import room_bank
 
 log = logging.getLogger("earmuff")
 
@@ -102,9 +104,11 @@ class Daemon:
         self.panel = None
         self.server: ControlServer | None = None
         self.last_status = ""
+        self.learning = RoomLearning()
 
     def _device(self, cfg: Config, detector: Any) -> Device:
-        return Device(cfg, self._event, self.faults, max_block=cfg.audio.block, detector=detector)
+        return Device(cfg, self._event, self.faults, max_block=cfg.audio.block, detector=detector,
+                      room=room_bank.collector(cfg))
 
     @staticmethod
     def _event(t: float, name: str, **fields: object) -> None:
@@ -136,6 +140,7 @@ class Daemon:
     def _load_detector(self) -> None:
         try:
             self.device.detector = Detector(self.cfg.wake.wake_word, self.cfg.wake)
+            self.device.room = room_bank.collector(self.cfg)  # the worker starts using it with the detector
             self.wake_fault = None
             log.info("jamming; listening for %r", self.cfg.wake.wake_word)
         except WakeWordError as exc:
@@ -184,9 +189,10 @@ class Daemon:
             backlog = device.ring.written - device.processed
             work.update(device.processed if backlog > 2 else -tick, now)  # idle with nothing to do is not hung
             self.fault = "worker stalled" if not work.fresh(now) else ("audio stopped" if not beat.fresh(now) else None)
+            self.learning.tick(self.cfg, device, now)
             state = self.state()
             if self.panel is not None:
-                self.panel.show(state, tick)
+                self.panel.show("training" if state == "jamming" and self.learning.training else state, tick)
             status = f"STATUS={state}" + (f" ({self.fault or self.wake_fault})" if state == "fault" else "")
             if status != self.last_status:
                 self.last_status = status
@@ -222,6 +228,7 @@ class Daemon:
         if self.panel is not None:
             self.panel.close()
         self.device.stopping.set()
+        self.learning.save(self.cfg, self.device)
         if self.stream is not None:
             self.stream.close()
         log.info("stopped; counters %s", self.device.counters())
@@ -283,6 +290,7 @@ class Daemon:
             new.start_worker(sleep_wait(cfg.audio.block / SAMPLE_RATE / 4))
             old, self.device = self.device, new  # the next callback renders the new device's noise
             old.stop_worker()
+            self.learning.save(self.cfg, old)
             self.cfg, self.config_note, self.wake_fault = cfg, None, None
             log.info("reloaded %s; listening for %r%s", path, cfg.wake.wake_word, note)
             return {"ok": True, "message": f"reloaded {path}{note}"}

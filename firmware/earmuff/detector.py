@@ -84,6 +84,10 @@ class Detector:
         self.quiet_until = end_sample + int(self.cfg.refractory_s * SAMPLE_RATE)
         return Detection(self.name, score, end_sample)
 
+    def window(self) -> np.ndarray:
+        """The embedding window (16, 96) the wake-word model scored last."""
+        return self.model.preprocessor.get_features(16)[0]
+
 
 def _load(path: Path):
     """Load one openWakeWord model offline, with feature models from the same framework."""

@@ -27,10 +27,12 @@ from .ring import BlockRing
 from .state_machine import Command, WindowStateMachine
 from .noise_level import AdaptiveLevel
 from .vad import is_voice, level_dbfs
+from .wakeword.room_bank import Collector
 
 log = logging.getLogger(__name__)
 
 NOISE_TABLE_S = 8.0
+COMMAND_START = int(1.5 * SAMPLE_RATE)  # a command starts this soon after the trigger, or it is not one
 RING_S = 2.0
 
 
@@ -51,6 +53,7 @@ class Device:
         max_block: int = 4096,
         seed: int = 0,
         detector: "Detector | JamOnly | None" = None,
+        room: "Collector | None" = None,
     ) -> None:
         self.cfg = cfg
         self.events = events
@@ -89,6 +92,10 @@ class Device:
         self.worker: threading.Thread | None = None
         self.worker_error: BaseException | None = None
         self.listen_tap: Callable[[int, np.ndarray], None] | None = None  # sees what the detector hears
+        self.room = room if hasattr(self.detector, "window") else None  # learns the room's speech
+        self.prelude_end: int | None = None  # in an open wake-word window: when the owner's command may start
+        self.command_heard = False
+        self.last_voice = 0  # sample at which the room last had voice (the supervisor reads it)
 
     # --- audio callback side: copies only -------------------------------------------------------
 
@@ -167,6 +174,8 @@ class Device:
         was_open = machine.is_open
         level = level_dbfs(self.frame)
         voice = is_voice(level, self.cfg.window.voice_threshold_dbfs)
+        if voice:
+            self.last_voice = end
         if not machine.is_open:  # the level follows the room's speech while jamming; a window has no noise
             self.gate.level_target = 10 ** ((self.noise_level.update(level, voice) - self.cfg.noise.level_dbfs) / 20)
         cmd = machine.step(end, detection is not None or wake, voice, lapsed)
@@ -176,7 +185,27 @@ class Device:
                 self.events(end / SAMPLE_RATE, "wake_detected", wake_word=detection.wake_word, score=round(detection.score, 3))
             else:
                 self.events(end / SAMPLE_RATE, "button_pressed")
+        if self.room is not None:
+            try:
+                self._learn_room(end, detection is not None and not was_open, voice, cmd)
+            except Exception:  # learning is optional; detection and the noise are not
+                log.exception("room learning failed; it is off until the next restart")
+                self.room = None
         self._apply(cmd)
+
+    def _learn_room(self, end: int, opened: bool, voice: bool, cmd: Command) -> None:
+        """Tell the room collector what was heard, and whether a wake-word window carried a command."""
+        assert self.room is not None
+        self.room.observe(self.detector.last_score, end, voice, self.detector.window)
+        if opened and self.machine.is_open:
+            self.room.detected(end)
+            self.prelude_end, self.command_heard = self.machine.last_voice, False
+        elif self.prelude_end is not None:
+            # An owner speaks the command right after "Alexa"; talk that merely goes on may start later.
+            self.command_heard |= voice and self.prelude_end < end <= self.prelude_end + COMMAND_START
+            if cmd.reason:
+                self.room.window_closed(end, self.command_heard)
+                self.prelude_end = None
 
     def _apply(self, cmd: Command) -> None:
         """Hand a state-machine command to the gate: a lease, or the noise back now."""

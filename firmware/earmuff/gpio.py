@@ -14,7 +14,7 @@ COLOURS: dict[str, tuple[float, float, float]] = {
     "jamming": (1.0, 0.0, 0.0),  # red: the smart speaker's microphones are covered
     "window": (0.0, 0.6, 1.0),  # cyan: the smart speaker can hear you now
     "paused": (1.0, 0.5, 0.0),  # amber: the owner switched the jamming off for a while
-    "training": (0.7, 0.0, 1.0),  # purple: recording the owner's wake word
+    "training": (0.7, 0.0, 1.0),  # purple: jamming while a wake word is refitted on the room
     "fault": (1.0, 1.0, 1.0),  # blinking white: still jamming, but something needs attention
 }
 APA102_LEDS = 3  # on the ReSpeaker 2-Mics Pi HAT

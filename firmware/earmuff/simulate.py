@@ -16,6 +16,7 @@ from .device import Device
 from .faults import FaultInjector
 from .room import Room
 from .scene import Scene
+from .wakeword.room_bank import Collector
 
 
 @dataclass(frozen=True)
@@ -45,8 +46,8 @@ class Timeline:
 WARMUP_S = 6.0  # the device has been running this long when the scene starts: its echo canceller has adapted
 
 
-def simulate(scene: Scene, cfg: Config) -> SimResult:
-    """Play the scene through the room and the device; the device runs its real threads."""
+def simulate(scene: Scene, cfg: Config, collector: Collector | None = None) -> SimResult:
+    """Play the scene through the room and the device (its real threads; `collector` learns what it hears)."""
     block = cfg.audio.block
     warm = int(np.ceil(WARMUP_S * SAMPLE_RATE / block)) * block
     n = warm + int(np.ceil(scene.duration_s * SAMPLE_RATE / block)) * block
@@ -60,7 +61,7 @@ def simulate(scene: Scene, cfg: Config) -> SimResult:
     device = None
     if scene.jam:
         faults = tuple(dataclasses.replace(f, at_s=f.at_s + warm / SAMPLE_RATE) for f in scene.faults)
-        device = Device(cfg, timeline, FaultInjector(faults), max_block=block, seed=scene.seed)
+        device = Device(cfg, timeline, FaultInjector(faults), max_block=block, seed=scene.seed, room=collector)
         device.start_worker(lambda: time.sleep(0.0003))
     echo, mic, heard = np.zeros(n, np.float32), np.zeros(n, np.float32), np.zeros(n, np.float32)
     out = np.zeros((n, channels), np.float32)

@@ -1,4 +1,4 @@
-"""The `earmuff wakeword ...` commands: set, list, use, remove, import, test, add-samples, record, forget-room."""
+"""The `earmuff wakeword ...` commands: set, list, use, remove, import, test, add-samples, record, refit, forget-room."""
 
 from __future__ import annotations
 
@@ -48,6 +48,9 @@ def add_wakeword_commands(sub) -> None:
     s.add_argument("--takes", type=int, default=5)
     s.add_argument("--name", help="wake word (default: the active one)")
     s.set_defaults(func=cmd_record)
+    s = ws.add_parser("refit", help="retrain the active wake word with what it learnt of this room")
+    s.add_argument("--quiet", action="store_true", help="no progress bars (the daemon runs it like this)")
+    s.set_defaults(func=cmd_refit)
     s = ws.add_parser("forget-room", help="delete the room bank of household speech")
     s.set_defaults(func=cmd_forget_room)
 
@@ -71,7 +74,7 @@ def _quality(meta: dict) -> str:
     )
 
 
-def retrain(phrase: str, lang: str, seed: int = 0) -> dict:
+def retrain(phrase: str, lang: str, seed: int = 0, quiet: bool = False) -> dict:
     """Train `phrase` (with any owner takes and the room bank), install it and make it active."""
     from . import room_bank, samples
     from .phrase import check_language, check_phrase
@@ -81,8 +84,12 @@ def retrain(phrase: str, lang: str, seed: int = 0) -> dict:
     cfg = config_mod.load()
     name, lang = check_phrase(phrase), check_language(lang)
     owner = tuple(samples.load_all(name))
-    bank = room_bank.load() if cfg.wakeword.room_bank else None
-    opts = options_from(cfg, name, lang, seed=seed, owner_clips=owner, extra_negatives=bank)
+    room = cfg.wakeword.room_bank
+    opts = options_from(
+        cfg, name, lang, seed=seed, owner_clips=owner, quiet=quiet,
+        extra_negatives=room_bank.load(room_bank.NEGATIVE) if room else None,
+        extra_positives=room_bank.load(room_bank.positive_kind(name)) if room else None,
+    )
     before = config_mod.load().wake.wake_word
     try:
         result = train(opts, cfg)
@@ -259,6 +266,19 @@ def cmd_record(args: argparse.Namespace) -> int:
     if kept:
         print(_quality(retrain(name, lang)))
     return 0 if kept else 2
+
+
+def cmd_refit(args: argparse.Namespace) -> int:
+    """Retrain the active wake word with the room bank (the daemon runs this when the room is quiet)."""
+    name = _name(args)
+    if name in PRETRAINED:
+        raise WakeWordError(f"wake word '{name}': is built in and cannot be refitted; `earmuff wakeword set \"{name}\"` first")
+    from . import store
+
+    meta = retrain(name, _lang_of(name), seed=int(store.info(name).get("seed", 0)), quiet=args.quiet)
+    s = meta["samples"]
+    print(f"refitted '{name}' with {s['room_bank_windows']} windows of room talk and {s['room_positive_windows']} of yours")
+    return 0
 
 
 def cmd_forget_room(args: argparse.Namespace) -> int:

@@ -1,88 +1,167 @@
-"""The room bank: a bounded store of embedding windows of household speech that led to no command.
+"""The room bank: embedding windows of the household's own speech, kept to refit the wake word on.
 
-Windows are kept as float16 in one .npy file (mode 0600), replaced atomically; the oldest are dropped
-first once it is full. They are negatives for the next refit, so the model learns this household.
+Never audio: only openWakeWord embedding windows (16 x 96, float16), in chunk files of mode 0600 under
+state_dir()/room-bank (0700), each written to a temporary name and renamed. Negatives are room talk that
+led to no command; positives are the windows that fired just before a command the owner went on to give.
+The oldest chunks go first once a kind holds more than its limit. `earmuff wakeword forget-room` deletes it.
 """
 
 from __future__ import annotations
 
 import os
+import queue
+import shutil
+import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from .. import config as config_mod
+from ..config import FRAME, SAMPLE_RATE
 from .features import EMBED_DIM, WINDOW
+from .phrase import folder_name
+
+NEGATIVE = "neg"
+POSITIVE_LIMIT = 500
+SAMPLE_EVERY = 25  # frames: one ordinary window every 2 s, besides every near miss
 
 
-def path() -> Path:
-    """The bank's file."""
-    return config_mod.state_dir() / "room-bank.npy"
+def folder() -> Path:
+    """The bank's folder."""
+    return config_mod.state_dir() / "room-bank"
 
 
-def load() -> np.ndarray:
-    """All windows in the bank (n, 16, 96) float32; empty if there is none."""
-    try:
-        return np.load(path()).astype(np.float32)
-    except FileNotFoundError:
-        return np.zeros((0, WINDOW, EMBED_DIM), np.float32)
+def _chunks(kind: str) -> list[Path]:
+    return sorted(folder().glob(f"{kind}-*.npy")) if folder().is_dir() else []
 
 
-def add(windows: np.ndarray, limit: int) -> int:
-    """Append windows, keep the newest `limit`, write atomically with mode 0600; return the bank's size."""
+def _read(kind: str, since: float, mmap: bool) -> list[np.ndarray]:
+    parts = []
+    for chunk in _chunks(kind):
+        try:
+            if chunk.stat().st_mtime > since:
+                parts.append(np.load(chunk, mmap_mode="r" if mmap else None))
+        except (OSError, ValueError):  # deleted meanwhile, or a torn file from a power cut
+            continue
+    return parts
+
+
+def load(kind: str = NEGATIVE, since: float = 0.0) -> np.ndarray:
+    """Windows of one kind (n, 16, 96) float32, oldest first, from chunks written after `since` (epoch s)."""
+    parts = [p.astype(np.float32) for p in _read(kind, since, mmap=False)]
+    return np.concatenate(parts) if parts else np.zeros((0, WINDOW, EMBED_DIM), np.float32)
+
+
+def count(kind: str = NEGATIVE, since: float = 0.0) -> int:
+    """How many windows of one kind were written after `since`, without reading them."""
+    return sum(len(p) for p in _read(kind, since, mmap=True))
+
+
+def add(windows: np.ndarray, limit: int, kind: str = NEGATIVE) -> int:
+    """Write windows as a new chunk, drop the oldest chunks beyond `limit` windows; return the kind's size."""
     if windows.ndim != 3 or windows.shape[1:] != (WINDOW, EMBED_DIM):
         raise ValueError(f"room bank windows of shape {windows.shape}: expected (n, {WINDOW}, {EMBED_DIM})")
-    bank = np.concatenate([load(), windows.astype(np.float32)])[-limit:].astype(np.float16)
-    target = path()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    base = folder()
+    base.mkdir(mode=0o700, parents=True, exist_ok=True)
+    target = base / f"{kind}-{time.time_ns():020d}.npy"
+    tmp = base / f".{target.name}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         with os.fdopen(fd, "wb") as fh:
-            np.save(fh, bank)
+            np.save(fh, windows.astype(np.float16))
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, target)
     finally:
-        if tmp.exists():
-            tmp.unlink()
-    return len(bank)
+        tmp.unlink(missing_ok=True)
+    sizes = []
+    for chunk in _chunks(kind):
+        try:
+            sizes.append((chunk, len(np.load(chunk, mmap_mode="r"))))
+        except ValueError:  # unreadable: worth nothing, and would be skipped by load() forever
+            chunk.unlink(missing_ok=True)
+    total = sum(n for _, n in sizes)
+    for chunk, n in sizes[:-1]:  # never the chunk just written
+        if total <= limit:
+            break
+        chunk.unlink(missing_ok=True)
+        total -= n
+    return total
+
+
+def positive_kind(wake_word: str) -> str:
+    """The kind under which the owner's windows of one wake word are kept."""
+    return "pos_" + folder_name(wake_word)
 
 
 def forget() -> int:
     """Delete the bank; return how many windows it held."""
-    n = len(load())
-    path().unlink(missing_ok=True)
+    kinds = {c.name.split("-")[0] for c in folder().glob("*.npy")} if folder().is_dir() else set()
+    n = sum(count(k) for k in kinds)
+    shutil.rmtree(folder(), ignore_errors=True)
     return n
 
 
-class Collector:
-    """Gathers near misses from the running detector; keeps those not followed by a command.
+def collector(cfg: config_mod.Config) -> "Collector | None":
+    """A collector for the device, or None when the config turns the room bank off."""
+    return Collector(positive_kind(cfg.wake.wake_word)) if cfg.wakeword.room_bank else None
 
-    Hook (device.py, after each detector step): collector.observe(features, score, end_sample) where
-    features = detector.model.preprocessor.get_features(16); and collector.command(end_sample) when an
-    opened window carried speech (a confirmed command). Pending windows older than `confirm_s` that no
-    command followed are written to the bank by flush(), which the worker calls when idle.
+
+class Collector:
+    """Sorts what the running detector saw into room talk and the owner's name; the worker thread owns it.
+
+    The worker calls observe() after each detector step, detected() when the wake word opens a window and
+    window_closed() when it ends. Windows settle once `settle_s` has passed with no command after them;
+    settled ones wait in `ready` (a thread-safe queue) until write(), which the supervisor calls.
     """
 
-    def __init__(self, limit: int, min_score: float = 0.1, confirm_s: float = 30.0, sample_rate: int = 16000) -> None:
-        self.limit, self.min_score = limit, min_score
-        self.confirm = int(confirm_s * sample_rate)
-        self.pending: list[tuple[int, np.ndarray]] = []
+    def __init__(self, positive_kind: str, min_score: float = 0.1, settle_s: float = 30.0) -> None:
+        self.positive_kind, self.min_score = positive_kind, min_score
+        self.settle = int(settle_s * SAMPLE_RATE)
+        self.pending: list[tuple[int, np.ndarray, float]] = []
+        self.candidate: tuple[int, np.ndarray] | None = None  # the best window of the last detection
+        self.ready: queue.SimpleQueue = queue.SimpleQueue()  # (kind, window)
 
-    def observe(self, window: np.ndarray, score: float, end_sample: int) -> None:
-        """Keep a window the model scored at least `min_score`, and one every 2 s of anything else."""
-        if score >= self.min_score or (end_sample // 1280) % 25 == 0:
-            self.pending.append((end_sample, np.asarray(window, np.float32).reshape(WINDOW, EMBED_DIM)))
+    def observe(self, score: float, end: int, voice: bool, window: Callable[[], np.ndarray]) -> None:
+        """Keep the window ending at sample `end` if it nearly fired, and one every 2 s of other voice."""
+        if score >= self.min_score or (voice and (end // FRAME) % SAMPLE_EVERY == 0):
+            self.pending.append((end, np.asarray(window(), np.float32).reshape(WINDOW, EMBED_DIM), score))
+        self._settle(end)
 
-    def command(self, end_sample: int) -> None:
-        """A command followed a detection: the windows just before it were the real name, not room talk."""
-        self.pending = [(t, w) for t, w in self.pending if t < end_sample - self.confirm]
+    def detected(self, end: int) -> None:
+        """The wake word fired at `end`: its best window is the name if a command follows."""
+        recent = [(s, t, w) for t, w, s in self.pending if t > end - SAMPLE_RATE]
+        if recent:
+            _, t, w = max(recent, key=lambda r: r[0])
+            self.candidate = (t, w)
 
-    def flush(self, now_sample: int) -> int:
-        """Write windows old enough to be sure no command followed; return how many were written."""
-        ready = [w for t, w in self.pending if t < now_sample - self.confirm]
-        self.pending = [(t, w) for t, w in self.pending if t >= now_sample - self.confirm]
-        if ready:
-            add(np.stack(ready), self.limit)
-        return len(ready)
+    def window_closed(self, end: int, command: bool) -> None:
+        """A wake-word window ended; with a command in it the detection was the owner, else a false accept."""
+        if command and self.candidate is not None:
+            t, w = self.candidate
+            self.ready.put((self.positive_kind, w))
+            # The windows around the name hold parts of it: neither room talk nor clean positives.
+            self.pending = [p for p in self.pending if not t - self.settle <= p[0] <= t + SAMPLE_RATE]
+        self.candidate = None  # without a command, the windows that fired stay as negatives: the best ones
+
+    def _settle(self, now: int) -> None:
+        if self.candidate is not None:
+            return  # a wake-word window is open: wait until it is known whether the owner fired it
+        keep_from = now - self.settle
+        while self.pending and self.pending[0][0] < keep_from:
+            self.ready.put((NEGATIVE, self.pending.pop(0)[1]))
+
+    def write(self, limit: int) -> dict[str, int]:
+        """Move settled windows into the bank (supervisor thread); return how many of each kind were written."""
+        got: dict[str, list[np.ndarray]] = {NEGATIVE: [], self.positive_kind: []}
+        while True:
+            try:
+                kind, w = self.ready.get_nowait()
+            except queue.Empty:
+                break
+            got[kind].append(w)
+        for kind, ws in got.items():
+            if ws:
+                add(np.stack(ws), limit if kind == NEGATIVE else POSITIVE_LIMIT, kind)
+        return {k: len(v) for k, v in got.items()}

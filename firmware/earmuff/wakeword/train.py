@@ -18,6 +18,9 @@ POS_WINDOWS = 3
 NEG_STRIDE = 2  # one negative window every 160 ms of speech
 STREAM_CLIPS = 16
 HARD_NEGATIVES = 2000
+ROOM_NEGATIVE_WEIGHT = 5.0  # real talk from this very room counts more than a synthetic sentence
+ROOM_POSITIVE_MIN = 3  # the device's own detections followed by a command: used once there are this many,
+ROOM_POSITIVE_WEIGHT = 1.0  # and weigh no more than a synthetic saying, as one may be a false accept talked over
 
 
 @dataclass(frozen=True)
@@ -35,7 +38,8 @@ class TrainOptions:
     seed: int = 0
     exclude_voices: frozenset[str] = frozenset()  # voices kept out of training (tests speak with them)
     owner_clips: tuple[np.ndarray, ...] = ()
-    extra_negatives: np.ndarray | None = None  # (n, 16, 96) windows, e.g. the room bank
+    extra_negatives: np.ndarray | None = None  # (n, 16, 96) windows of the room's talk (the room bank)
+    extra_positives: np.ndarray | None = None  # (n, 16, 96) windows that fired just before an owner's command
     quiet: bool = False
 
 
@@ -144,15 +148,19 @@ def train(opts: TrainOptions, cfg: Config, should_stop: Callable[[], bool] = lam
     timings["features_s"] = round(bar.close(), 1)
     fit_frames, val_frames = neg_frames[n_val:], neg_frames[:n_val]
     x_neg = np.concatenate([features.windows(f, NEG_STRIDE) for f in fit_frames])
-    extra = opts.extra_negatives if opts.extra_negatives is not None else np.zeros((0, 16, 96), np.float32)
+    none = np.zeros((0, features.WINDOW, features.EMBED_DIM), np.float32)
+    extra = opts.extra_negatives if opts.extra_negatives is not None else none
+    room_pos = opts.extra_positives if opts.extra_positives is not None else none
+    room_pos = room_pos if len(room_pos) >= ROOM_POSITIVE_MIN else none
 
     bar = Progress("fit", 1, quiet=opts.quiet)
-    x = np.concatenate([x_pos, x_owner, x_neg, extra]).astype(np.float32)
-    y = np.r_[np.ones(len(x_pos) + len(x_owner)), np.zeros(len(x_neg) + len(extra))].astype(int)
-    weight = np.r_[np.ones(len(x_pos)), np.full(len(x_owner), opts.owner_weight), np.ones(len(x_neg) + len(extra))]
+    x = np.concatenate([x_pos, x_owner, room_pos, x_neg, extra]).astype(np.float32)
+    y = np.r_[np.ones(len(x_pos) + len(x_owner) + len(room_pos)), np.zeros(len(x_neg) + len(extra))].astype(int)
+    weight = np.r_[np.ones(len(x_pos)), np.full(len(x_owner), opts.owner_weight),
+                   np.full(len(room_pos), ROOM_POSITIVE_WEIGHT), np.ones(len(x_neg)), np.full(len(extra), ROOM_NEGATIVE_WEIGHT)]
     raw = classifier.fit(x, y, weight, opts.hidden_units, opts.seed)
     # Second pass on the negatives the first model found hardest (every window, not every other one).
-    all_neg = np.concatenate([features.windows(f) for f in fit_frames])
+    all_neg = np.concatenate([features.windows(f) for f in fit_frames] + [extra])
     hard = all_neg[np.argsort(raw.scores(all_neg))[-HARD_NEGATIVES:]]
     hard = hard[raw.scores(hard) > 0.05]
     if len(hard):
@@ -168,7 +176,7 @@ def train(opts: TrainOptions, cfg: Config, should_stop: Callable[[], bool] = lam
     recall = float(np.mean(raw.scores(x_val_pos).reshape(-1, POS_WINDOWS).max(axis=1) >= threshold)) if len(x_val_pos) else 0.0
     fa = sum(classifier.count_events(s, threshold) for s in val_scores)
     meta = {
-        "phrase": name, "language": lang, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "phrase": name, "language": lang, "seed": opts.seed, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "threshold": threshold, "calibrated_to_0_5": True,
         "validation": {
             "recall": round(recall, 3), "positive_utterances": len(val_pos),
@@ -179,6 +187,7 @@ def train(opts: TrainOptions, cfg: Config, should_stop: Callable[[], bool] = lam
         "samples": {
             "positive_utterances": len(fit_pos), "positive_windows": len(x_pos), "owner_takes": len(owner),
             "negative_windows": len(x_neg), "hard_negatives": len(hard), "room_bank_windows": len(extra),
+            "room_positive_windows": len(room_pos),
             "negative_hours": round(sum(len(s) for s in fit_streams) / SAMPLE_RATE / 3600, 4),
             "sound_alikes": alike_texts,
         },

@@ -1,0 +1,87 @@
+"""The daemon's side of learning the room: store what the collector settled, and refit the wake word when idle.
+
+The refit runs as a separate process at the lowest CPU priority (`earmuff wakeword refit`): it cannot take
+the audio worker's interpreter lock, and a crash in it leaves the running wake word as it was. It installs
+the new model atomically and asks this daemon to reload, which switches without a gap in the noise.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+
+from .config import SAMPLE_RATE, Config
+from .device import Device
+from .wakeword import room_bank, store
+from .wakeword.phrase import folder_name
+
+log = logging.getLogger(__name__)
+
+CHECK_EVERY_S = 60.0
+
+
+def trained_model_time(wake_word: str) -> float | None:
+    """When the active wake word's model was trained here (epoch s); None for built-in or imported ones."""
+    folder = store.root() / folder_name(wake_word)
+    try:
+        meta = json.loads((folder / store.SIDECAR).read_text())
+        return (folder / store.MODEL).stat().st_mtime if "language" in meta else None
+    except (OSError, ValueError):
+        return None
+
+
+class RoomLearning:
+    """Called from the supervisor loop; owns the refit process."""
+
+    def __init__(self) -> None:
+        self.next_check = 0.0
+        self.last_refit = float("-inf")
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def training(self) -> bool:
+        """A refit is running."""
+        return self.process is not None and self.process.poll() is None
+
+    def tick(self, cfg: Config, device: Device, now: float) -> None:
+        """Once a minute: write settled windows to the bank, then start a refit if it is due."""
+        if device.room is None or now < self.next_check:
+            return
+        self.next_check = now + CHECK_EVERY_S
+        self.save(cfg, device)
+        if self.process is not None:
+            code = self.process.poll()
+            if code is None:
+                return
+            (log.info if code == 0 else log.error)("room refit finished with exit code %d", code)
+            self.process = None
+        if self.due(cfg, device, now):
+            self.last_refit = now
+            log.info("refitting %r on the room bank (idle)", cfg.wake.wake_word)
+            self.process = subprocess.Popen(
+                ["nice", "-n", "19", sys.executable, "-m", "earmuff", "wakeword", "refit", "--quiet"],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            )
+
+    @staticmethod
+    def save(cfg: Config, device: Device) -> None:
+        """Write the windows the device's collector has settled (also before a reload or a stop)."""
+        if device.room is None:
+            return
+        try:
+            device.room.write(cfg.wakeword.room_bank_max)
+        except OSError as exc:  # a full disk loses some room windows, nothing else
+            log.error("room bank %s: %s", room_bank.folder(), exc)
+
+    def due(self, cfg: Config, device: Device, now: float) -> bool:
+        """Idle for long enough, not refitted lately, and enough new room windows since the model was made."""
+        w = cfg.wakeword
+        quiet_s = (device.gate.counter - device.last_voice) / SAMPLE_RATE
+        if now - self.last_refit < w.refit_hours * 3600 or quiet_s < w.refit_idle_minutes * 60:
+            return False
+        if device.state()[0] != "jamming":
+            return False
+        since = trained_model_time(cfg.wake.wake_word)
+        return since is not None and room_bank.count(room_bank.NEGATIVE, since) >= w.refit_min_windows

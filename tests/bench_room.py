@@ -1,0 +1,131 @@
+"""Benchmark: false accepts before and after a simulated day of learning the room.
+
+    nice .venv/bin/python tests/bench_room.py --corpus ../shared/corpus [--quick]
+
+For "computer" and "jarvis" trained from the typed name: a day of household audio (synthetic conversation
+plus half of the dev-split recordings of the other keywords, and the owner saying the name five times, each
+followed by a command) streams past the room collector exactly as the device feeds it (score, voice,
+detections and whether a command followed); the bank it fills is the refit's extra data. Then an evening the
+model never heard (other conversation, the other half of the keyword recordings) gives false accepts per
+hour before and after, and the dev-split sayings of the name (1-3 m, 55-65 dB SPL, jamming on) the recall.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bench_wakeword import conversation, evaluate, place_clips, render, window_end_s
+
+REFRACTORY = 25  # frames: 2 s, as count_events and the device's refractory time
+WINDOW_S = 4.0  # how long a window stays open after a detection with nothing said
+
+
+def day_in_the_room(model, frames, audio, owner_spans, collector, threshold=0.5):
+    """Feed a day's windows to the collector as the device's worker does; return the false accepts seen."""
+    from earmuff.config import FRAME, SAMPLE_RATE
+    from earmuff.vad import is_voice, level_dbfs
+    from earmuff.wakeword import features
+
+    wins = features.windows(frames)
+    scores = model.scores(wins)
+    ends = window_end_s(np.arange(len(wins)))
+    quiet_until, open_until, false_accepts = -1, None, 0
+    for i, (s, t) in enumerate(zip(scores, ends)):
+        end = int(t * SAMPLE_RATE)
+        frame = audio[max(0, end - FRAME) : end]
+        collector.observe(float(s), end, is_voice(level_dbfs(frame), -72.0), lambda i=i: wins[i])
+        if open_until is not None and t >= open_until[0]:
+            collector.window_closed(end, command=open_until[1])
+            open_until = None
+        if s >= threshold and i >= quiet_until and open_until is None:
+            quiet_until = i + REFRACTORY
+            owner = any(a <= t <= b + 1.5 for a, b in owner_spans)
+            false_accepts += not owner
+            collector.detected(end)
+            open_until = (t + WINDOW_S, owner)  # the owner goes on with a command; a false accept gets none
+    return false_accepts
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--corpus", default=os.environ.get("EARMUFF_CORPUS", "../shared/corpus"))
+    ap.add_argument("--quick", action="store_true", help="fewer clips and 10 min of talk (a smoke run)")
+    ap.add_argument("--hours", type=float, default=1.0, help="synthetic conversation in the day, and again in the evening")
+    ap.add_argument("--words", default="computer,jarvis")
+    args = ap.parse_args()
+    dev = Path(args.corpus) / "wake-word-benchmark" / "dev"
+    if not dev.is_dir():
+        print(f"SKIPPED: no corpus at {dev} (pass --corpus PATH); nothing was measured")
+        return 0
+    os.environ["EARMUFF_HOME"] = tempfile.mkdtemp(prefix="bench-room-")
+    from earmuff import config
+    from earmuff.audio_io import read_audio
+    from earmuff.wakeword import features, room_bank
+    from earmuff.wakeword.train import options_from, train
+
+    cfg = config.load()
+    hours = 10 / 60 if args.quick else args.hours
+    rng = np.random.default_rng(11)
+    day_talk, day_s = conversation(hours, 101, tuple(args.words.split(",")))
+    eve_talk, eve_s = conversation(hours, 202, tuple(args.words.split(",")))
+    keywords = sorted(p.name for p in dev.iterdir() if p.is_dir())
+    results = {}
+    for word in args.words.split(","):
+        files = sorted(glob.glob(str(dev / word / "*.flac")))
+        enrol, test = files[:5], files[5:][: 40 if args.quick else None]
+        others = [f for kw in keywords if kw != word for f in sorted(glob.glob(str(dev / kw / "*.flac")))]
+        random.Random(5).shuffle(others)
+        if args.quick:
+            others = others[:200]
+        day_clips, eve_clips = others[::2], others[1::2]
+        t0 = time.perf_counter()
+        # The day: the owner's five sayings first among the keyword clips, then the conversation after them.
+        talkers, spans, secs = place_clips(enrol + day_clips, rng, gap_s=6.0)
+        owner_spans = spans[: len(enrol)]
+        talkers += [(c, t + secs, d, lv) for c, t, d, lv in day_talk]
+        day_audio = render(talkers, secs + day_s, 51, cfg)
+        day_frames = features.embed(day_audio)
+        talkers, _, secs = place_clips(eve_clips, rng, gap_s=3.0)
+        negs = [{"frames": features.embed(render(talkers, secs, 52, cfg)), "seconds": secs},
+                {"frames": features.embed(render(eve_talk, eve_s, 53, cfg)), "seconds": eve_s}]
+        talkers, spans, secs = place_clips(test, rng)
+        pos = {"frames": features.embed(render(talkers, secs, 54, cfg)), "spans": spans}
+        render_s = time.perf_counter() - t0
+
+        room_bank.forget()
+        t1 = time.perf_counter()
+        before = train(options_from(cfg, word, "en-us", quiet=True), cfg)
+        train_s = time.perf_counter() - t1
+        collector = room_bank.Collector(room_bank.positive_kind(word))
+        day_fa = day_in_the_room(before.model, day_frames, day_audio, owner_spans, collector)
+        written = collector.write(cfg.wakeword.room_bank_max)
+        t1 = time.perf_counter()
+        after = train(options_from(cfg, word, "en-us", quiet=True,
+                                   extra_negatives=room_bank.load(room_bank.NEGATIVE),
+                                   extra_positives=room_bank.load(room_bank.positive_kind(word))), cfg)
+        refit_s = time.perf_counter() - t1
+        row = {"day_hours": round((secs + day_s) / 3600, 2), "day_false_accepts": day_fa, "bank": written,
+               "render_embed_s": round(render_s, 1), "train_s": round(train_s, 1), "refit_s": round(refit_s, 1)}
+        for label, res in (("before", before), ("after", after)):
+            curve, neg_h = evaluate(res.model, pos, negs)
+            op = next(c for c in curve if abs(c[0] - 0.5) < 1e-9)
+            row[label] = {"threshold": res.meta["threshold"], "recall": op[1], "fa_per_h": round(op[2], 2),
+                          "false_accepts": op[3], "negative_hours": round(neg_h, 2), "positives": len(test)}
+        results[word] = row
+        print(json.dumps({word: row}), file=sys.stderr)
+    print(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
