@@ -85,8 +85,8 @@ ROOM_TALK = [  # 6 s apart: a false accept among them opens a window that closes
 def test_device_learns_the_room_and_the_refit_keeps_the_owner(trained, tmp_path, monkeypatch):
     """The running device banks its room's talk and the owner's name; `wakeword refit` trains on them.
 
-    The owner is the voice held out of training (slt); the refit, like `earmuff wakeword set`, holds out
-    none, so the room's talk is in other voices: it must not fire either before or after.
+    The owner is the voice held out of training (slt). The refit, like `earmuff wakeword set`, holds out
+    no voice, so the room's talk is in other voices (else it would test the refit's new voices, not the room).
     """
     _, _, home = trained
     mine = tmp_path / "home"
