@@ -68,3 +68,13 @@ def test_exported_onnx_scores_like_numpy_inside_the_detector(tmp_path):
     assert scores[-1] == pytest.approx(float(model.scores(feats)[0]), abs=1e-4)
     ours = model.scores(features.windows(features.embed(audio)))
     assert abs(ours[-1] - scores[-1]) < 0.05  # batch and streaming features nearly agree
+
+
+def test_ensemble_is_one_network_averaging_its_members_logits():
+    rng = np.random.default_rng(3)
+    x, y = separable(600, rng)
+    members = [classifier.fit(x, y, np.ones(len(y)), hidden=8, seed=s, members=1) for s in (0, 1)]
+    merged = classifier.merge(members)
+    assert merged.w1.shape == (features.WINDOW * features.EMBED_DIM, 16)
+    np.testing.assert_allclose(merged.logits(x), np.mean([m.logits(x) for m in members], axis=0), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(classifier.fit(x, y, np.ones(len(y)), hidden=8, members=2).logits(x), merged.logits(x), rtol=1e-4, atol=1e-4)

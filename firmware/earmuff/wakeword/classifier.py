@@ -8,6 +8,11 @@ import numpy as np
 
 from .features import EMBED_DIM, WINDOW
 
+ALPHA = 1e-3  # L2 penalty
+MAX_ITER = 40  # epochs
+MAX_LOGIT = 4.6  # the strictest threshold pick_threshold may choose, as a logit (4.6: 0.99)
+MEMBERS = 3  # networks fitted with consecutive seeds whose logits are averaged (merged into one wider network)
+
 
 @dataclass(frozen=True)
 class Mlp:
@@ -28,16 +33,33 @@ class Mlp:
         return 1.0 / (1.0 + np.exp(-np.clip(self.logits(x), -60, 60)))
 
 
-def fit(x: np.ndarray, y: np.ndarray, weight: np.ndarray, hidden: int = 64, seed: int = 0) -> Mlp:
-    """Fit an MLP on windows `x` with labels `y` (1 = the wake word) and per-sample weights."""
-    from sklearn.neural_network import MLPClassifier
+def merge(models: list[Mlp]) -> Mlp:
+    """One network whose logit is the mean of the models' logits (their hidden layers side by side)."""
+    k = len(models)
+    return Mlp(
+        np.concatenate([m.w1 for m in models], axis=1), np.concatenate([m.b1 for m in models]),
+        (np.concatenate([m.w2 for m in models]) / k).astype(np.float32),
+        (sum(m.b2 for m in models) / k).astype(np.float32),
+    )
 
+
+def fit(x: np.ndarray, y: np.ndarray, weight: np.ndarray, hidden: int = 64, seed: int = 0, members: int | None = None) -> Mlp:
+    """Fit `members` MLPs (default MEMBERS) on windows `x`, labels `y` (1 = the wake word) and weights; merged."""
     flat = x.reshape(len(x), WINDOW * EMBED_DIM).astype(np.float32)
     mean = flat.mean(axis=0)
     std = flat.std(axis=0) + 1e-3
+    z = (flat - mean) / std
+    nets = [_fit_one(z, y, weight, hidden, seed + k, mean, std) for k in range(members or MEMBERS)]
+    return nets[0] if len(nets) == 1 else merge(nets)
+
+
+def _fit_one(z: np.ndarray, y: np.ndarray, weight: np.ndarray, hidden: int, seed: int, mean: np.ndarray, std: np.ndarray) -> Mlp:
+    """One MLP on standardised inputs `z`, with the scaling folded back into its first layer."""
+    from sklearn.neural_network import MLPClassifier
+
     model = MLPClassifier(
-        hidden_layer_sizes=(hidden,), alpha=1e-3, batch_size=256, learning_rate_init=1e-3,
-        max_iter=40, early_stopping=False, random_state=seed, tol=1e-5, n_iter_no_change=6,
+        hidden_layer_sizes=(hidden,), alpha=ALPHA, batch_size=256, learning_rate_init=1e-3,
+        max_iter=MAX_ITER, early_stopping=False, random_state=seed, tol=1e-5, n_iter_no_change=6,
     )
     # Balance the classes: positives are far fewer than the windows of ordinary speech.
     w = weight * np.where(y == 1, len(y) / (2 * max(1, y.sum())), len(y) / (2 * max(1, (y == 0).sum())))
@@ -46,7 +68,7 @@ def fit(x: np.ndarray, y: np.ndarray, weight: np.ndarray, hidden: int = 64, seed
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        model.fit((flat - mean) / std, y, sample_weight=w / w.mean())
+        model.fit(z, y, sample_weight=w / w.mean())
     w1, w2 = model.coefs_
     b1, b2 = model.intercepts_
     w1s = (w1 / std[:, None]).astype(np.float32)
@@ -76,8 +98,9 @@ def pick_threshold(
 ) -> float:
     """Lowest threshold (at least `lo`) whose false accepts on held-back negative streams meet the target."""
     grid = np.round(np.arange(lo, hi + 1e-9, 0.01), 2)
+    grid = np.r_[grid, 1 / (1 + np.exp(-np.arange(np.log(hi / (1 - hi)) + 0.5, MAX_LOGIT + 1e-9, 0.5)))]
     allowed = target_per_hour * hours
     for t in grid:
         if sum(count_events(s, t) for s in neg_stream_scores) <= allowed:
             return float(t)
-    return float(hi)
+    return float(grid[-1])
