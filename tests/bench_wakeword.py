@@ -30,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
+from benchlib import plot_recall_vs_fa
+
 REPO = Path(__file__).resolve().parents[1]
 HOP = 1280
 
@@ -91,7 +93,7 @@ def conversation(hours, seed, avoid):
     from earmuff.wakeword import phrase, synth, words
 
     rnd = random.Random(seed)
-    texts = words.sentences(int(hours * 3600 / 2.2), rnd, avoid)
+    texts = words.sentences(int(hours * 3600 / 1.9), rnd, avoid)  # sentences and pauses average ~2.1 s: a little over
     utts = [synth.plan(t, "en-us", 1, rnd, phrase.languages())[0] for t in texts]
     clips = synth.speak_all(utts)
     talkers, spans, t = [], [], 1.0
@@ -299,25 +301,9 @@ def main() -> int:
     if args.no_plot:
         print(json.dumps({k: {kk: vv for kk, vv in v.items() if kk != "curve"} for k, v in results.items()}, indent=1))
         return 0
-    out = Path(args.plot)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for name, r in results.items():
-        c = np.array([(x[2], x[1]) for x in r["curve"]])
-        ax.plot(np.maximum(c[:, 0], 0.05), c[:, 1], marker=".", label=name)
-    ax.set_xscale("log")
-    ax.axvline(0.5, color="grey", ls="--", lw=0.8)
-    ax.set_xlabel("false accepts per hour (other keywords + synthetic talk; 0 drawn at 0.05)")
-    ax.set_ylabel("recall (real dev-split speakers, 1-3 m, 55-65 dB SPL, jamming on)")
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(out, dpi=110)
+    plot_recall_vs_fa({name: [(x[2], x[1]) for x in r["curve"]] for name, r in results.items()}, Path(args.plot),
+                      "false accepts per hour (other keywords + synthetic talk; 0 drawn at 0.05)",
+                      "recall (real dev-split speakers, 1-3 m, 55-65 dB SPL, jamming on)")
     print(json.dumps({k: {kk: vv for kk, vv in v.items() if kk != "curve"} for k, v in results.items()}, indent=1))
     print(json.dumps(timing))
     return 0

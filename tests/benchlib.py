@@ -91,3 +91,25 @@ def fmt_pct(x: float) -> str:
     """A rate as a percentage with one decimal."""
     return f"{100 * x:.1f} %"
 
+
+
+def plot_recall_vs_fa(curves: dict[str, list[tuple[float, float]]], out: Path, xlabel: str, ylabel: str) -> None:
+    """Recall against false accepts per hour (log axis, 0 drawn at 0.05): one line per (fa, recall) curve."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for name, points in curves.items():
+        c = np.array(points)
+        ax.plot(np.maximum(c[:, 0], 0.05), c[:, 1], "--" if "before" in name else "-", marker=".", label=name)
+    ax.set_xscale("log")
+    ax.axvline(0.5, color="grey", ls=":", lw=0.8)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
