@@ -158,7 +158,7 @@ def main() -> int:
     plot_recall_vs_fa(
         {f"{name}, {k} the day": [(fa, rec) for rec, fa, _ in r["curves"][k]] for name, r in results.items() for k in ("before", "after")},
         Path(args.plot), "false accepts per hour (evening: other keywords + synthetic talk; 0 drawn at 0.05)",
-        "recall (real dev-split speakers, jamming on)")
+        "recall (dev-split speakers, jammed room)")
     print(json.dumps({w: {k: v for k, v in r.items() if k != "curves"} for w, r in results.items()}, indent=1))
     return 0
 

@@ -303,7 +303,7 @@ def main() -> int:
         return 0
     plot_recall_vs_fa({name: [(x[2], x[1]) for x in r["curve"]] for name, r in results.items()}, Path(args.plot),
                       "false accepts per hour (other keywords + synthetic talk; 0 drawn at 0.05)",
-                      "recall (real dev-split speakers, 1-3 m, 55-65 dB SPL, jamming on)")
+                      "recall (dev-split speakers, jammed room)")
     print(json.dumps({k: {kk: vv for kk, vv in v.items() if kk != "curve"} for k, v in results.items()}, indent=1))
     print(json.dumps(timing))
     return 0

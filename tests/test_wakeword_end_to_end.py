@@ -98,7 +98,7 @@ def test_device_learns_the_room_and_the_refit_keeps_the_owner(trained, tmp_path,
     hits = run_scene(tmp_path, model, ROOM_TALK + owner, seed=13, room=collector)
     assert any(19.0 < h["t"] < 22.0 for h in hits), hits
     written = collector.write(config.load().wakeword.room_bank_max)
-    assert written["neg"] >= 5 and written[room_bank.positive_kind(PHRASE)] == 1, written
+    assert written["neg"] >= len(ROOM_TALK) and written[room_bank.positive_kind(PHRASE)] == 1, written  # 1 per 2 s of talk
 
     (mine / "config.toml").write_text(
         (mine / "config.toml").read_text() + "\n[wakeword]\npositives = 200\nnegative_sentences = 250\n"

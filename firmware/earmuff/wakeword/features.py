@@ -12,6 +12,7 @@ EMBED_DIM = 96
 HOP = 1280  # samples per embedding frame (80 ms)
 _MEL_CONTEXT = 76  # mel frames per embedding
 _CHUNK = 160000  # melspectrogram chunk: 10 s; chunks are exact because the model has no padding
+EMBED_BATCH = 64  # windows per embedding-model call: onnxruntime keeps memory for the largest call it saw
 
 
 def feature_dir() -> Path:
@@ -53,7 +54,7 @@ def melspec(x: np.ndarray) -> np.ndarray:
     return spec / 10.0 + 2.0
 
 
-def embed_mels(spec: np.ndarray, batch: int = 256) -> np.ndarray:
+def embed_mels(spec: np.ndarray, batch: int = EMBED_BATCH) -> np.ndarray:
     """Embedding frames (n, 96): one per 8 mel frames, each from the 76 mel frames ending there."""
     _, emb = _sessions()
     starts = np.arange(0, len(spec) - _MEL_CONTEXT + 1, 8)
@@ -87,5 +88,6 @@ def embed_batch(clips: np.ndarray, batch: int = 64) -> np.ndarray:
         starts = np.arange(0, spec.shape[1] - _MEL_CONTEXT + 1, 8)
         idx = starts[:, None] + np.arange(_MEL_CONTEXT)
         w = spec[:, idx].reshape(-1, _MEL_CONTEXT, 32, 1)
-        out.append(emb.run(None, {"input_1": w})[0].reshape(len(spec), len(starts), EMBED_DIM))
+        e = np.concatenate([emb.run(None, {"input_1": w[k : k + EMBED_BATCH]})[0] for k in range(0, len(w), EMBED_BATCH)])
+        out.append(e.reshape(len(spec), len(starts), EMBED_DIM))
     return np.concatenate(out) if out else np.zeros((0, 0, EMBED_DIM), np.float32)
