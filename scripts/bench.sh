@@ -21,3 +21,4 @@ cd tests
 ../.venv/bin/python bench_noise.py "${quick[@]}"
 ../.venv/bin/python bench_hearing.py "${quick[@]}"
 ../.venv/bin/python bench_wakeword.py --corpus "$corpus" "${quick[@]}"
+../.venv/bin/python bench_room.py --corpus "$corpus" "${quick[@]}"
