@@ -93,7 +93,7 @@ def conversation(hours, seed, avoid):
     from earmuff.wakeword import phrase, synth, words
 
     rnd = random.Random(seed)
-    texts = words.sentences(int(hours * 3600 / 1.9), rnd, avoid)  # sentences and pauses average ~2.1 s: a little over
+    texts = words.sentences(int(hours * 3600 / 1.9), rnd, avoid)  # ~2.1 s each with its pause: a little over `hours`
     utts = [synth.plan(t, "en-us", 1, rnd, phrase.languages())[0] for t in texts]
     clips = synth.speak_all(utts)
     talkers, spans, t = [], [], 1.0

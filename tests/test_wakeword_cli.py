@@ -21,6 +21,7 @@ from test_wakeword_store import install, tiny_model
         (["use", "hey nobody"], "wake word 'hey nobody': no such wake word"),
         (["remove", "hey nobody"], "wake word 'hey nobody': not installed"),
         (["import", "/nonexistent/model.onnx"], "model file /nonexistent/model.onnx: does not exist"),
+        (["refit"], "wake word 'hey jarvis': is built in and cannot be refitted"),
     ],
 )
 def test_bad_input_is_one_clear_line(argv, message, capsys):

@@ -270,11 +270,11 @@ def cmd_record(args: argparse.Namespace) -> int:
 
 def cmd_refit(args: argparse.Namespace) -> int:
     """Retrain the active wake word with the room bank (the daemon runs this when the room is quiet)."""
+    from . import store
+
     name = _name(args)
     if name in PRETRAINED:
         raise WakeWordError(f"wake word '{name}': is built in and cannot be refitted; `earmuff wakeword set \"{name}\"` first")
-    from . import store
-
     meta = retrain(name, _lang_of(name), seed=int(store.info(name).get("seed", 0)), quiet=args.quiet)
     s = meta["samples"]
     print(f"refitted '{name}' with {s['room_bank_windows']} windows of room talk and {s['room_positive_windows']} of yours")

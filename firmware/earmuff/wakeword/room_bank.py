@@ -97,7 +97,7 @@ def positive_kind(wake_word: str) -> str:
 
 def forget() -> int:
     """Delete the bank; return how many windows it held."""
-    kinds = {c.name.split("-")[0] for c in folder().glob("*.npy")} if folder().is_dir() else set()
+    kinds = {c.name.rsplit("-", 1)[0] for c in folder().glob("*.npy")} if folder().is_dir() else set()
     n = sum(count(k) for k in kinds)
     shutil.rmtree(folder(), ignore_errors=True)
     return n

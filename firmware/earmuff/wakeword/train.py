@@ -18,8 +18,9 @@ POS_WINDOWS = 3
 NEG_STRIDE = 2  # one negative window every 160 ms of speech
 STREAM_CLIPS = 16
 HARD_NEGATIVES = 2000
-ROOM_POSITIVE_MIN = 3  # the device's own detections followed by a command: used once there are this many,
-ROOM_POSITIVE_WEIGHT = 1.0  # and weigh no more than a synthetic saying, as one may be a false accept talked over
+# The device's own detections followed by a command: used once there are this many, each weighing as one
+# synthetic saying (not as an owner's take), as one of them may be a false accept that people talked over.
+ROOM_POSITIVE_MIN = 3
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,7 @@ def train(opts: TrainOptions, cfg: Config, should_stop: Callable[[], bool] = lam
     x = np.concatenate([x_pos, x_owner, room_pos, x_neg, extra]).astype(np.float32)
     y = np.r_[np.ones(len(x_pos) + len(x_owner) + len(room_pos)), np.zeros(len(x_neg) + len(extra))].astype(int)
     weight = np.r_[np.ones(len(x_pos)), np.full(len(x_owner), opts.owner_weight),
-                   np.full(len(room_pos), ROOM_POSITIVE_WEIGHT), np.ones(len(x_neg) + len(extra))]
+                   np.ones(len(room_pos) + len(x_neg) + len(extra))]
     raw = classifier.fit(x, y, weight, opts.hidden_units, opts.seed)
     # Second pass on the negatives the first model found hardest (every window, not every other one).
     all_neg = np.concatenate([features.windows(f) for f in fit_frames] + [extra])
