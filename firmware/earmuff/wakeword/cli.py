@@ -275,6 +275,10 @@ def cmd_refit(args: argparse.Namespace) -> int:
     name = _name(args)
     if name in PRETRAINED:
         raise WakeWordError(f"wake word '{name}': is built in and cannot be refitted; `earmuff wakeword set \"{name}\"` first")
+    try:  # if memory runs out, the kernel should end this refit, never the daemon that plays the noise
+        Path("/proc/self/oom_score_adj").write_text("1000")
+    except OSError:
+        pass
     meta = retrain(name, _lang_of(name), seed=int(store.info(name).get("seed", 0)), quiet=args.quiet)
     s = meta["samples"]
     print(f"refitted '{name}' with {s['room_bank_windows']} windows of room talk and {s['room_positive_windows']} of yours")
