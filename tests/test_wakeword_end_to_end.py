@@ -1,7 +1,7 @@
 """Train a wake word from a typed phrase, then use it in the virtual room with the jamming on.
 
-The phrase is spoken by a voice kept out of training (flite's slt); other phrases must not fire it.
-Reduced sample counts keep this near a minute and a half on a laptop core.
+The phrase is spoken by a voice kept out of training (flite's slt); other phrases must not fire it. Then the
+device learns a room and refits. Reduced sample counts keep the file to a few minutes on two cores.
 """
 
 import json

@@ -7,12 +7,12 @@ the new model atomically and asks this daemon to reload, which switches without 
 
 from __future__ import annotations
 
-import json
 import logging
 import subprocess
 import sys
 
 from .config import SAMPLE_RATE, Config
+from .detector import WakeWordError
 from .device import Device
 from .wakeword import room_bank, store
 from .wakeword.phrase import folder_name
@@ -24,11 +24,10 @@ CHECK_EVERY_S = 60.0
 
 def trained_model_time(wake_word: str) -> float | None:
     """When the active wake word's model was trained here (epoch s); None for built-in or imported ones."""
-    folder = store.root() / folder_name(wake_word)
     try:
-        meta = json.loads((folder / store.SIDECAR).read_text())
-        return (folder / store.MODEL).stat().st_mtime if "language" in meta else None
-    except (OSError, ValueError):
+        trained = "language" in store.info(wake_word)  # imported models have no language
+        return (store.root() / folder_name(wake_word) / store.MODEL).stat().st_mtime if trained else None
+    except (WakeWordError, OSError):
         return None
 
 
