@@ -1,6 +1,7 @@
 """`earmuff wakeword ...`: one clear line and exit code 2 on bad input; interruptions keep the old model."""
 
 import errno
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -83,3 +84,16 @@ def test_disk_full_while_saving_keeps_the_previous_model(monkeypatch):
     assert store.info("hey bramble")["seed"] == 1
     assert config.load().wake.wake_word == "hey bramble"
     assert len(list(store.root().glob(".v-*"))) == 1  # the partial version was removed
+
+
+def test_training_offers_itself_to_the_oom_killer_before_the_daemon(earmuff_home):
+    score = Path("/proc/self/oom_score_adj")
+    before = score.read_text()
+    try:
+        assert main(["wakeword", "set", ""]) == 2  # fails at once, after raising its own score
+        assert score.read_text().strip() == "1000"
+    finally:
+        try:
+            score.write_text(before)  # lowering it again needs root, which the tests may not have
+        except OSError:
+            pass

@@ -47,3 +47,31 @@ def test_augmented_windows_have_the_word_where_asked_and_at_room_levels():
     assert min(levels) < -60 and max(levels) > -45  # quiet far talkers and near ones
     s = augment.stream([word, word], rng, residual, pause_s=(1.0, 1.0))
     assert len(s) >= 2 * 8000 + 2 * 16000
+
+
+def test_colored_noise_has_the_asked_length_and_unit_level_even_for_prime_lengths():
+    rng = np.random.default_rng(0)
+    for n in (16000, 607349):  # 607349 is prime
+        x = augment.colored_noise(n, rng)
+        assert len(x) == n and abs(np.sqrt(np.mean(x**2)) - 1.0) < 0.05
+
+
+def test_hardest_negatives_come_from_streams_and_room_bank_in_score_order():
+    from earmuff.wakeword import classifier, features
+    from earmuff.wakeword.train import _hardest
+
+    dim = features.WINDOW * features.EMBED_DIM
+    # A "model" whose logit is the sum of the window's first feature over its 16 frames, minus 4.
+    w1 = np.zeros((dim, 1), np.float32)
+    w1[:: features.EMBED_DIM] = 1.0
+    model = classifier.Mlp(w1, np.zeros(1, np.float32), np.ones((1, 1), np.float32), np.full(1, -4.0, np.float32))
+    frames = [np.zeros((40, features.EMBED_DIM), np.float32) for _ in range(2)]
+    frames[1][:, 0] = np.arange(40) * 0.01  # in stream 1, the later a window starts the higher it scores
+    bank = np.zeros((5, features.WINDOW, features.EMBED_DIM), np.float16)
+    bank[3, :, 0] = 0.5  # the strongest of all
+    hard = _hardest(model, frames, bank, 3)
+    assert hard.shape == (3, features.WINDOW, features.EMBED_DIM)
+    np.testing.assert_array_equal(hard[0], frames[1][23:39])  # lowest first, as scored
+    np.testing.assert_array_equal(hard[1], frames[1][24:40])
+    np.testing.assert_array_equal(hard[2], bank[3])
+    assert len(_hardest(model, frames[:1], bank[:0], 3)) == 0  # nothing scores above 0.05: no hard negatives

@@ -78,3 +78,26 @@ def test_ensemble_is_one_network_averaging_its_members_logits():
     assert merged.w1.shape == (features.WINDOW * features.EMBED_DIM, 16)
     np.testing.assert_allclose(merged.logits(x), np.mean([m.logits(x) for m in members], axis=0), rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(classifier.fit(x, y, np.ones(len(y)), hidden=8, members=2).logits(x), merged.logits(x), rtol=1e-4, atol=1e-4)
+
+
+def test_melspectrogram_in_padded_chunks_equals_the_model_on_the_whole_signal():
+    mel, _ = features._sessions()
+    rng = np.random.default_rng(4)
+    for n in (700, 16000, 160480 + 1234, 2 * 160000 + 641):  # a partial last chunk, and lengths on the edges
+        x = (rng.standard_normal(n) * 0.05).astype(np.float32)
+        whole = mel.run(None, {"input": features._pcm(x)[None]})[0][:, 0].reshape(-1, 32) / 10.0 + 2.0
+        chunked = features.melspec(x)
+        assert chunked.shape == whole.shape
+        np.testing.assert_allclose(chunked, whole, atol=1e-4)
+
+
+def test_fit_restores_its_input_and_scores_in_blocks_like_all_at_once(monkeypatch):
+    rng = np.random.default_rng(5)
+    x, y = separable(400, rng)
+    kept = x.copy()
+    model = classifier.fit(x, y, np.ones(len(y)), hidden=8, members=1)
+    np.testing.assert_allclose(x, kept, rtol=1e-5, atol=1e-5)  # standardised in place, then put back
+    whole = model.logits(x)
+    monkeypatch.setattr(classifier, "BLOCK", 7)
+    np.testing.assert_allclose(model.logits(x), whole, rtol=1e-5, atol=1e-5)
+    assert model.logits(x.astype(np.float16)).shape == (400,)  # the room bank is kept as float16

@@ -20,6 +20,19 @@ from .wakeword.phrase import folder_name
 log = logging.getLogger(__name__)
 
 CHECK_EVERY_S = 60.0
+REFIT_MEMORY_MB = 500  # a refit with a full room bank peaked at 451 MB (docs/benchmarks.md)
+
+
+def available_mb() -> float | None:
+    """Memory the kernel can give without swapping (MemAvailable, MB); None where it cannot tell."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 def trained_model_time(wake_word: str) -> float | None:
@@ -38,6 +51,7 @@ class RoomLearning:
         self.next_check = 0.0
         self.last_refit = float("-inf")
         self.process: subprocess.Popen | None = None
+        self.told_memory = False
 
     @property
     def training(self) -> bool:
@@ -83,4 +97,12 @@ class RoomLearning:
         if device.state()[0] != "jamming":
             return False
         since = trained_model_time(cfg.wake.wake_word)
-        return since is not None and room_bank.count(room_bank.NEGATIVE, since) >= w.refit_min_windows
+        if since is None or room_bank.count(room_bank.NEGATIVE, since) < w.refit_min_windows:
+            return False
+        free = available_mb()
+        if free is not None and free < REFIT_MEMORY_MB:  # a Zero 2 W: the kernel would kill the refit anyway
+            if not self.told_memory:
+                log.warning("room refit skipped: %.0f MB of memory available, it needs about %d MB", free, REFIT_MEMORY_MB)
+                self.told_memory = True
+            return False
+        return True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy.fft import next_fast_len
 from scipy.signal import fftconvolve, resample_poly
 
 from ..config import SAMPLE_RATE, Config
@@ -34,10 +35,11 @@ def jamming_residual(cfg: Config, seconds: float, seed: int = 0) -> np.ndarray:
 
 def colored_noise(n: int, rng: np.random.Generator) -> np.ndarray:
     """White, pink or brown noise with unit RMS."""
-    spectrum = np.fft.rfft(rng.standard_normal(n))
-    f = np.maximum(np.fft.rfftfreq(n, 1 / SAMPLE_RATE), 20.0)
+    m = next_fast_len(n, real=True)  # an FFT at a length with a large prime factor takes ~100 MB more memory
+    spectrum = np.fft.rfft(rng.standard_normal(m))
+    f = np.maximum(np.fft.rfftfreq(m, 1 / SAMPLE_RATE), 20.0)
     spectrum /= f ** (rng.choice([0.0, 0.5, 1.0]))
-    x = np.fft.irfft(spectrum, n)
+    x = np.fft.irfft(spectrum, m)[:n]
     return x / (np.sqrt(np.mean(x**2)) + 1e-12)
 
 

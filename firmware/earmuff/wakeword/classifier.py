@@ -11,6 +11,7 @@ from .features import EMBED_DIM, WINDOW
 ALPHA = 1e-3  # L2 penalty
 MAX_ITER = 40  # epochs
 MAX_LOGIT = 4.6  # the strictest threshold pick_threshold may choose, as a logit (4.6: 0.99)
+BLOCK = 1024  # windows handled at once where a whole training set would need a copy
 MEMBERS = 3  # networks fitted with consecutive seeds whose logits are averaged (merged into one wider network)
 
 
@@ -25,8 +26,11 @@ class Mlp:
 
     def logits(self, x: np.ndarray) -> np.ndarray:
         """Raw scores of windows (n, 16, 96)."""
-        h = np.maximum(x.reshape(len(x), -1) @ self.w1 + self.b1, 0.0)
-        return (h @ self.w2 + self.b2)[:, 0]
+        out = np.zeros(len(x), np.float32)
+        for i in range(0, len(x), BLOCK):
+            h = np.maximum(x[i : i + BLOCK].reshape(-1, WINDOW * EMBED_DIM) @ self.w1 + self.b1, 0.0)
+            out[i : i + BLOCK] = (h @ self.w2 + self.b2)[:, 0]
+        return out
 
     def scores(self, x: np.ndarray) -> np.ndarray:
         """Probabilities in 0..1 of windows (n, 16, 96), as the exported model computes them."""
@@ -44,13 +48,33 @@ def merge(models: list[Mlp]) -> Mlp:
 
 
 def fit(x: np.ndarray, y: np.ndarray, weight: np.ndarray, hidden: int = 64, seed: int = 0, members: int | None = None) -> Mlp:
-    """Fit `members` MLPs (default MEMBERS) on windows `x`, labels `y` (1 = the wake word) and weights; merged."""
-    flat = x.reshape(len(x), WINDOW * EMBED_DIM).astype(np.float32)
-    mean = flat.mean(axis=0)
-    std = flat.std(axis=0) + 1e-3
-    z = (flat - mean) / std
-    nets = [_fit_one(z, y, weight, hidden, seed + k, mean, std) for k in range(members or MEMBERS)]
+    """Fit `members` MLPs (default MEMBERS) on windows `x`, labels `y` (1 = the wake word) and weights; merged.
+
+    A float32 `x` is standardised in place and restored afterwards (to within rounding): a copy of a training
+    set with a full room bank would not fit in a Zero 2 W's memory.
+    """
+    z = np.asarray(x, np.float32).reshape(len(x), WINDOW * EMBED_DIM)
+    mean, std = _moments(z)
+    std += 1e-3
+    z -= mean
+    z /= std
+    try:
+        nets = [_fit_one(z, y, weight, hidden, seed + k, mean, std) for k in range(members or MEMBERS)]
+    finally:
+        z *= std
+        z += mean
     return nets[0] if len(nets) == 1 else merge(nets)
+
+
+def _moments(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column mean and standard deviation, block by block (numpy's std makes two copies of its input)."""
+    total, squares = np.zeros(z.shape[1]), np.zeros(z.shape[1])
+    for i in range(0, len(z), BLOCK):
+        block = z[i : i + BLOCK].astype(np.float64)
+        total += block.sum(axis=0)
+        squares += (block * block).sum(axis=0)
+    mean = total / max(1, len(z))
+    return mean.astype(np.float32), np.sqrt(np.maximum(squares / max(1, len(z)) - mean**2, 0.0)).astype(np.float32)
 
 
 def _fit_one(z: np.ndarray, y: np.ndarray, weight: np.ndarray, hidden: int, seed: int, mean: np.ndarray, std: np.ndarray) -> Mlp:

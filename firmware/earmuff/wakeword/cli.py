@@ -81,6 +81,10 @@ def retrain(phrase: str, lang: str, seed: int = 0, quiet: bool = False) -> dict:
     from .publish import publish
     from .train import options_from, train
 
+    try:  # if memory runs out, the kernel should end this training, never the daemon that plays the noise
+        Path("/proc/self/oom_score_adj").write_text("1000")
+    except OSError:
+        pass
     cfg = config_mod.load()
     name, lang = check_phrase(phrase), check_language(lang)
     owner = tuple(samples.load_all(name))
@@ -275,10 +279,6 @@ def cmd_refit(args: argparse.Namespace) -> int:
     name = _name(args)
     if name in PRETRAINED:
         raise WakeWordError(f"wake word '{name}': is built in and cannot be refitted; `earmuff wakeword set \"{name}\"` first")
-    try:  # if memory runs out, the kernel should end this refit, never the daemon that plays the noise
-        Path("/proc/self/oom_score_adj").write_text("1000")
-    except OSError:
-        pass
     meta = retrain(name, _lang_of(name), seed=int(store.info(name).get("seed", 0)), quiet=args.quiet)
     s = meta["samples"]
     print(f"refitted '{name}' with {s['room_bank_windows']} windows of room talk and {s['room_positive_windows']} of yours")

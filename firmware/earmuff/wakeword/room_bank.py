@@ -48,9 +48,9 @@ def _read(kind: str, since: float, mmap: bool) -> list[np.ndarray]:
 
 
 def load(kind: str = NEGATIVE, since: float = 0.0) -> np.ndarray:
-    """Windows of one kind (n, 16, 96) float32, oldest first, from chunks written after `since` (epoch s)."""
-    parts = [p.astype(np.float32) for p in _read(kind, since, mmap=False)]
-    return np.concatenate(parts) if parts else np.zeros((0, WINDOW, EMBED_DIM), np.float32)
+    """Windows of one kind (n, 16, 96) as stored (float16), oldest first, from chunks written after `since` (epoch s)."""
+    parts = _read(kind, since, mmap=True)
+    return np.concatenate(parts, dtype=np.float16) if parts else np.zeros((0, WINDOW, EMBED_DIM), np.float16)
 
 
 def count(kind: str = NEGATIVE, since: float = 0.0) -> int:

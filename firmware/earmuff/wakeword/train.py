@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import random
 import time
 from dataclasses import dataclass, field
@@ -76,11 +77,23 @@ def _positive_windows(clips: list[np.ndarray], copies: int, rng: np.random.Gener
     return np.concatenate(out) if out else np.zeros((0, features.WINDOW, features.EMBED_DIM), np.float32)
 
 
-def _negative_streams(clips: list[np.ndarray], rng: np.random.Generator, residual: np.ndarray, pause_s) -> list[np.ndarray]:
-    """Groups of negative clips as continuous streams in the room, with pauses of `pause_s` seconds."""
+def _negative_streams(clips: list[np.ndarray], rng: np.random.Generator, residual: np.ndarray, pause_s) -> list[Callable[[], np.ndarray]]:
+    """Groups of negative clips, each rendered on call as a continuous stream in the room, pauses of `pause_s` s."""
     order = rng.permutation(len(clips))
-    return [augment.stream([clips[i] for i in order[k : k + STREAM_CLIPS]], rng, residual, pause_s=pause_s)
+    return [functools.partial(augment.stream, [clips[i] for i in order[k : k + STREAM_CLIPS]], rng, residual, pause_s=pause_s)
             for k in range(0, len(order), STREAM_CLIPS)]
+
+
+def _hardest(model: classifier.Mlp, frames: list[np.ndarray], extra: np.ndarray, count: int) -> np.ndarray:
+    """The `count` negative windows (every window of each stream, then the bank's) scoring highest, above 0.05."""
+    scores = [model.scores(features.windows(f)) for f in frames] + ([model.scores(extra)] if len(extra) else [])
+    flat = np.concatenate(scores)
+    top = np.argsort(flat)[-count:]
+    top = top[flat[top] > 0.05]
+    offsets = np.cumsum([0] + [len(s) for s in scores])
+    group = np.searchsorted(offsets, top, side="right") - 1
+    out = [frames[g][k : k + features.WINDOW] if g < len(frames) else extra[k] for g, k in zip(group, top - offsets[group])]
+    return np.stack(out) if out else np.zeros((0, features.WINDOW, features.EMBED_DIM), np.float32)
 
 
 def train(opts: TrainOptions, cfg: Config, should_stop: Callable[[], bool] = lambda: False) -> TrainResult:
@@ -129,23 +142,27 @@ def train(opts: TrainOptions, cfg: Config, should_stop: Callable[[], bool] = lam
     # Sentences also end in silence, like the name does: without long pauses here, "end of speech" alone fires.
     streams += _negative_streams(neg_clips[len(single) :], rng, residual, (0.1, 1.6))
     streams = [streams[i] for i in rng.permutation(len(streams))]
-    streams.append(np.tile(residual, 2) * 10 ** (rng.uniform(-3, 3) / 20))  # silence while jamming
-    streams.append(augment.colored_noise(20 * SAMPLE_RATE, rng) * 10 ** (-60 / 20))
+    gain = 10 ** (rng.uniform(-3, 3) / 20)
+    streams.append(lambda: np.tile(residual, 2) * gain)  # silence while jamming
+    streams.append(lambda: augment.colored_noise(20 * SAMPLE_RATE, rng) * 10 ** (-60 / 20))
     n_val = max(1, len(streams) // 5)
-    val_streams, fit_streams = streams[:n_val], streams[n_val:]
 
     owner = list(opts.owner_clips)
     bar = Progress("features", len(fit_pos) + len(val_pos) + len(owner) + len(streams), quiet=opts.quiet)
     x_pos = _positive_windows(fit_pos, opts.copies, rng, residual, bar.tick)
     x_val_pos = _positive_windows(val_pos, 1, rng, residual, bar.tick)
     x_owner = _positive_windows(owner, max(4, 2 * opts.copies), rng, residual, bar.tick)
-    neg_frames = []
-    for s in streams:
-        neg_frames.append(features.embed(s))
+    neg_frames, hours = [], []
+    for render in streams:  # one stream's audio at a time: on a Zero 2 W memory is the limit
+        audio = render()
+        hours.append(len(audio) / SAMPLE_RATE / 3600)
+        neg_frames.append(features.embed(audio))
         bar.tick()
         if should_stop():
             raise KeyboardInterrupt
+    del streams, neg_clips, audio
     timings["features_s"] = round(bar.close(), 1)
+    val_hours, fit_hours = sum(hours[:n_val]), sum(hours[n_val:])
     fit_frames, val_frames = neg_frames[n_val:], neg_frames[:n_val]
     x_neg = np.concatenate([features.windows(f, NEG_STRIDE) for f in fit_frames])
     none = np.zeros((0, features.WINDOW, features.EMBED_DIM), np.float32)
@@ -154,24 +171,29 @@ def train(opts: TrainOptions, cfg: Config, should_stop: Callable[[], bool] = lam
     room_pos = room_pos if len(room_pos) >= ROOM_POSITIVE_MIN else none
 
     bar = Progress("fit", 1, quiet=opts.quiet)
-    x = np.concatenate([x_pos, x_owner, room_pos, x_neg, extra]).astype(np.float32)
+    parts = [x_pos, x_owner, room_pos, x_neg, extra]
+    n = sum(len(p) for p in parts)
+    # One array with room for the second pass's hard negatives: no copy of the training set is ever made.
+    x = np.empty((n + HARD_NEGATIVES, features.WINDOW, features.EMBED_DIM), np.float32)
+    np.concatenate(parts, out=x[:n])
     y = np.r_[np.ones(len(x_pos) + len(x_owner) + len(room_pos)), np.zeros(len(x_neg) + len(extra))].astype(int)
     weight = np.r_[np.ones(len(x_pos)), np.full(len(x_owner), opts.owner_weight),
                    np.ones(len(room_pos) + len(x_neg) + len(extra))]
-    raw = classifier.fit(x, y, weight, opts.hidden_units, opts.seed)
+    n_neg = len(x_neg)
+    del x_neg, parts
+    raw = classifier.fit(x[:n], y, weight, opts.hidden_units, opts.seed)
     # Second pass on the negatives the first model found hardest (every window, not every other one).
-    all_neg = np.concatenate([features.windows(f) for f in fit_frames] + [extra])
-    hard = all_neg[np.argsort(raw.scores(all_neg))[-HARD_NEGATIVES:]]
-    hard = hard[raw.scores(hard) > 0.05]
+    hard = _hardest(raw, fit_frames, extra, HARD_NEGATIVES)
     if len(hard):
-        x, y = np.concatenate([x, hard]), np.r_[y, np.zeros(len(hard), int)]
+        x[n : n + len(hard)] = hard
+        y = np.r_[y, np.zeros(len(hard), int)]
         weight = np.r_[weight, np.full(len(hard), 3.0)]
-        raw = classifier.fit(x, y, weight, opts.hidden_units, opts.seed)
+        raw = classifier.fit(x[: n + len(hard)], y, weight, opts.hidden_units, opts.seed)
+    del x
     bar.tick()
     timings["fit_s"] = round(bar.close(), 1)
 
     val_scores = [raw.scores(features.windows(f)) for f in val_frames]
-    val_hours = sum(len(s) for s in val_streams) / SAMPLE_RATE / 3600
     threshold = classifier.pick_threshold(val_scores, val_hours, opts.target_false_accepts_per_hour)
     recall = float(np.mean(raw.scores(x_val_pos).reshape(-1, POS_WINDOWS).max(axis=1) >= threshold)) if len(x_val_pos) else 0.0
     fa = sum(classifier.count_events(s, threshold) for s in val_scores)
@@ -186,9 +208,9 @@ def train(opts: TrainOptions, cfg: Config, should_stop: Callable[[], bool] = lam
         },
         "samples": {
             "positive_utterances": len(fit_pos), "positive_windows": len(x_pos), "owner_takes": len(owner),
-            "negative_windows": len(x_neg), "hard_negatives": len(hard), "room_bank_windows": len(extra),
+            "negative_windows": n_neg, "hard_negatives": len(hard), "room_bank_windows": len(extra),
             "room_positive_windows": len(room_pos),
-            "negative_hours": round(sum(len(s) for s in fit_streams) / SAMPLE_RATE / 3600, 4),
+            "negative_hours": round(fit_hours, 4),
             "sound_alikes": alike_texts,
         },
         "timings": {**timings, "total_s": round(time.monotonic() - started, 1)},
