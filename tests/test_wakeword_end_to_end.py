@@ -1,19 +1,19 @@
 """Train a wake word from a typed phrase, then use it in the virtual room with the jamming on.
 
 The phrase is spoken by a voice kept out of training (flite's slt); other phrases must not fire it. Then the
-device learns a room and refits. Reduced sample counts keep the file to a few minutes on two cores.
+device learns a room and the daemon's room learning refits the wake word. Reduced sample counts keep the file
+to a few minutes on two cores.
 """
 
 import json
-import os
 import shutil
-import subprocess
-import sys
+from types import SimpleNamespace
 
 import pytest
 
 from conftest import synth
-from earmuff import config
+from earmuff import config, room_learning
+from earmuff.config import SAMPLE_RATE
 from earmuff.scene import load_scene
 from earmuff.simulate import simulate
 from earmuff.wakeword import room_bank, store
@@ -83,7 +83,8 @@ ROOM_TALK = [  # 6 s apart: a false accept among them opens a window that closes
 
 
 def test_device_learns_the_room_and_the_refit_keeps_the_owner(trained, tmp_path, monkeypatch):
-    """The running device banks its room's talk and the owner's name; `wakeword refit` trains on them.
+    """The running device banks its room's talk and the owner's name; when the room is quiet, the daemon's
+    RoomLearning starts `earmuff wakeword refit`, which trains on them.
 
     The owner is the voice held out of training (slt). The refit, like `earmuff wakeword set`, holds out
     no voice, so the room's talk is in other voices (else it would test the refit's new voices, not the room).
@@ -97,20 +98,28 @@ def test_device_learns_the_room_and_the_refit_keeps_the_owner(trained, tmp_path,
     collector = room_bank.Collector(room_bank.positive_kind(PHRASE), settle_s=3.0)
     hits = run_scene(tmp_path, model, ROOM_TALK + owner, seed=13, room=collector)
     assert any(19.0 < h["t"] < 22.0 for h in hits), hits
-    written = collector.write(config.load().wakeword.room_bank_max)
-    assert written["neg"] >= len(ROOM_TALK) and written[room_bank.positive_kind(PHRASE)] == 1, written  # 1 per 2 s of talk
 
     (mine / "config.toml").write_text(
-        (mine / "config.toml").read_text() + "\n[wakeword]\npositives = 200\nnegative_sentences = 250\n"
+        (mine / "config.toml").read_text() + "\n[wakeword]\npositives = 200\nnegative_sentences = 250\nrefit_min_windows = 10\n"
     )
+    cfg = config.load()
+    monkeypatch.setattr(room_learning, "available_mb", lambda: 4096.0)  # this machine's memory must not decide
+    quiet = int(cfg.wakeword.refit_idle_minutes * 60 * SAMPLE_RATE) + 1
+    device = SimpleNamespace(room=collector, gate=SimpleNamespace(counter=quiet), last_voice=0, state=lambda: ("jamming", 0.0))
     before = model.resolve()
-    env = {**os.environ, "EARMUFF_HOME": str(mine)}
-    done = subprocess.run([sys.executable, "-m", "earmuff", "wakeword", "refit", "--quiet"], env=env,
-                          capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr
+    learning = room_learning.RoomLearning()
+    learning.tick(cfg, device, now=0.0)  # writes the settled windows, then starts the refit: the room is quiet
+    assert learning.training
+    banked = room_bank.count()
+    assert banked >= len(ROOM_TALK) and room_bank.count(room_bank.positive_kind(PHRASE)) == 1, banked  # 1 per 2 s of talk
+    assert learning.process.wait(timeout=900) == 0
+    learning.tick(cfg, device, now=room_learning.CHECK_EVERY_S)
+    assert learning.process is None and not learning.training
+    assert not learning.due(cfg, device, now=2 * room_learning.CHECK_EVERY_S)  # at most one refit a day
+
     assert model.resolve() != before and not before.exists()  # a new version replaced the old one atomically
     samples = json.loads((model.parent / store.SIDECAR).read_text())["samples"]
-    assert samples["room_bank_windows"] == written["neg"]
+    assert samples["room_bank_windows"] == banked
     assert samples["room_positive_windows"] == 0  # one detection followed by a command is not yet evidence
     (tmp_path / "after").mkdir()
     hits = run_scene(tmp_path / "after", model.resolve(), ROOM_TALK + owner, seed=14)
