@@ -152,6 +152,16 @@ def false_accept_sources(neg_scores, negs, logit, limit=12):
     return counts, sorted(events, reverse=True)[:limit]
 
 
+LEVEL_BANDS = ((45, 50), (50, 54), (54, 58), (58, 66))
+
+
+def recall_by_level(best, direct_db, logit):
+    """Recall at a logit threshold per band of the saying's direct-sound level at the microphone (dB SPL)."""
+    db = np.asarray(direct_db)
+    return {f"{lo}-{hi} dB": (int(((db >= lo) & (db < hi)).sum()), round(float(np.mean(best[(db >= lo) & (db < hi)] >= logit)), 3))
+            for lo, hi in LEVEL_BANDS}
+
+
 def at_budget(curve, per_hour):
     """The grid point with the best recall among those with at most `per_hour` false accepts per hour."""
     ok = [c for c in curve if c[2] <= per_hour]
@@ -195,7 +205,7 @@ def eval_data(args, dev, cfg, rng, hours, keywords):
 
     from earmuff.wakeword import features
 
-    cache = Path(args.cache) / f"eval_{'quick' if args.quick else f'{hours:g}h'}.pkl" if args.cache else None
+    cache = Path(args.cache) / f"eval2_{'quick' if args.quick else f'{hours:g}h'}.pkl" if args.cache else None
     if cache is not None and cache.exists():
         return pickle.loads(cache.read_bytes())
     all_kw = sorted(p.name for p in dev.iterdir() if p.is_dir())
@@ -210,7 +220,8 @@ def eval_data(args, dev, cfg, rng, hours, keywords):
         if args.quick:
             test = test[:40]
         talkers, spans, secs = place_clips(test, rng)
-        pos = {"frames": features.embed(render(talkers, secs, 31, cfg)), "spans": spans}
+        direct_db = [level - 20 * np.log10(dist) for _, _, dist, level in talkers]  # direct sound at the mic
+        pos = {"frames": features.embed(render(talkers, secs, 31, cfg)), "spans": spans, "direct_db": direct_db}
         others = [f for kw in all_kw if kw != folder for f in sorted(glob.glob(str(dev / kw / "*.flac")))]
         if args.quick:
             others = others[::5]
@@ -289,11 +300,14 @@ def main() -> int:
                 "best_at_0.5_fa_per_h": budget, "best_at_2_fa_per_h": budget2, "validation": res.meta["validation"],
                 "samples": {k: v for k, v in res.meta["samples"].items() if k != "sound_alikes"},
                 "false_accepts": sources, "curve": curve,
+                "recall_by_direct_level": {f"logit {t:g}": recall_by_level(best, pos["direct_db"], t) for t in (0.0, budget2[4] or 0.0)},
             }
             Path(args.json).write_text(json.dumps({"results": results, "timing": timing, "set": args.set, "opt": args.opt}, indent=1))
             print(f"{word} {label} {' '.join(args.set + args.opt)}: train {took:.0f} s; at its threshold recall {op[1]:.3f}, {op[2]:.2f} FA/h "
                   f"({op[3]} in {neg_h:.2f} h); best recall at <= 0.5 FA/h {budget[1]:.3f} (logit {budget[4]}), "
                   f"at <= 2 FA/h {budget2[1]:.3f} (logit {budget2[4]})", file=sys.stderr)
+            for name, bands in results[f"{word} {label}"]["recall_by_direct_level"].items():
+                print(f"  recall at {name} by direct level at the mic (sayings, recall): {bands}", file=sys.stderr)
             for name, (counts, top) in sources.items():
                 print(f"  false accepts at {name}: {counts}", file=sys.stderr)
                 for e in top[:6]:
