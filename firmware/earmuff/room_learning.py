@@ -20,7 +20,7 @@ from .wakeword.phrase import folder_name
 log = logging.getLogger(__name__)
 
 CHECK_EVERY_S = 60.0
-REFIT_MEMORY_MB = 500  # a refit with a full room bank peaked at 451 MB (docs/benchmarks.md)
+REFIT_MEMORY_MB = 500  # any training: a refit with a full room bank peaked at 451 MB (docs/benchmarks.md)
 
 
 def available_mb() -> float | None:
