@@ -158,8 +158,8 @@ LEVEL_BANDS = ((45, 50), (50, 54), (54, 58), (58, 66))
 def recall_by_level(best, direct_db, logit):
     """Recall at a logit threshold per band of the saying's direct-sound level at the microphone (dB SPL)."""
     db = np.asarray(direct_db)
-    return {f"{lo}-{hi} dB": (int(((db >= lo) & (db < hi)).sum()), round(float(np.mean(best[(db >= lo) & (db < hi)] >= logit)), 3))
-            for lo, hi in LEVEL_BANDS}
+    bands = {f"{lo}-{hi} dB": best[(db >= lo) & (db < hi)] for lo, hi in LEVEL_BANDS}
+    return {k: (len(b), round(float(np.mean(b >= logit)), 3) if len(b) else None) for k, b in bands.items()}
 
 
 def at_budget(curve, per_hour):
@@ -300,7 +300,7 @@ def main() -> int:
                 "best_at_0.5_fa_per_h": budget, "best_at_2_fa_per_h": budget2, "validation": res.meta["validation"],
                 "samples": {k: v for k, v in res.meta["samples"].items() if k != "sound_alikes"},
                 "false_accepts": sources, "curve": curve,
-                "recall_by_direct_level": {f"logit {t:g}": recall_by_level(best, pos["direct_db"], t) for t in (0.0, budget2[4] or 0.0)},
+                "recall_by_direct_level": {f"logit {t:g}": recall_by_level(best, pos["direct_db"], t) for t in sorted({0.0, budget2[4] or 0.0})},
             }
             Path(args.json).write_text(json.dumps({"results": results, "timing": timing, "set": args.set, "opt": args.opt}, indent=1))
             print(f"{word} {label} {' '.join(args.set + args.opt)}: train {took:.0f} s; at its threshold recall {op[1]:.3f}, {op[2]:.2f} FA/h "

@@ -9,10 +9,11 @@ import json
 import shutil
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from conftest import synth
-from earmuff import config, room_learning
+from earmuff import config, memory, room_learning
 from earmuff.config import SAMPLE_RATE
 from earmuff.scene import load_scene
 from earmuff.simulate import simulate
@@ -103,7 +104,7 @@ def test_device_learns_the_room_and_the_refit_keeps_the_owner(trained, tmp_path,
         (mine / "config.toml").read_text() + "\n[wakeword]\npositives = 200\nnegative_sentences = 250\nrefit_min_windows = 10\n"
     )
     cfg = config.load()
-    monkeypatch.setattr(room_learning, "available_mb", lambda: 4096.0)  # this machine's memory must not decide
+    monkeypatch.setattr(memory, "available_mb", lambda: 4096.0)  # this machine's memory must not decide
     quiet = int(cfg.wakeword.refit_idle_minutes * 60 * SAMPLE_RATE) + 1
     device = SimpleNamespace(room=collector, gate=SimpleNamespace(counter=quiet), last_voice=0, state=lambda: ("jamming", 0.0))
     before = model.resolve()
@@ -112,15 +113,21 @@ def test_device_learns_the_room_and_the_refit_keeps_the_owner(trained, tmp_path,
     assert learning.training
     banked = room_bank.count()
     assert banked >= len(ROOM_TALK) and room_bank.count(room_bank.positive_kind(PHRASE)) == 1, banked  # 1 per 2 s of talk
-    assert learning.process.wait(timeout=900) == 0
+    try:
+        assert learning.process.wait(timeout=900) == 0
+    finally:
+        learning.process.kill()  # only if it is still running: never leave a training behind
     learning.tick(cfg, device, now=room_learning.CHECK_EVERY_S)
     assert learning.process is None and not learning.training
-    assert not learning.due(cfg, device, now=2 * room_learning.CHECK_EVERY_S)  # at most one refit a day
 
     assert model.resolve() != before and not before.exists()  # a new version replaced the old one atomically
     samples = json.loads((model.parent / store.SIDECAR).read_text())["samples"]
     assert samples["room_bank_windows"] == banked
     assert samples["room_positive_windows"] == 0  # one detection followed by a command is not yet evidence
+    room_bank.add(np.zeros((cfg.wakeword.refit_min_windows, 16, 96), np.float16), limit=100000)  # more talk since
+    assert not learning.due(cfg, device, now=2 * room_learning.CHECK_EVERY_S)  # but at most one refit a day
+    learning.last_refit = float("-inf")
+    assert learning.due(cfg, device, now=2 * room_learning.CHECK_EVERY_S)
     (tmp_path / "after").mkdir()
     hits = run_scene(tmp_path / "after", model.resolve(), ROOM_TALK + owner, seed=14)
     assert [h for h in hits if not 19.0 < h["t"] < 22.0] == [] and len(hits) == 1, hits

@@ -7,8 +7,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from earmuff import config
-from earmuff import room_learning
+from earmuff import config, memory
 from earmuff.room_learning import RoomLearning
 from earmuff.wakeword import room_bank
 
@@ -96,7 +95,7 @@ def test_a_detection_without_a_command_is_a_false_accept_kept_as_negative():
 
 def test_refit_waits_for_a_trained_model_quiet_enough_new_room_talk_and_memory(earmuff_home, monkeypatch):
     cfg = config.load()
-    monkeypatch.setattr(room_learning, "available_mb", lambda: 2000.0)  # this machine's memory must not decide
+    monkeypatch.setattr(memory, "available_mb", lambda: 2000.0)  # this machine's memory must not decide
     learning = RoomLearning()
     device = SimpleNamespace(gate=SimpleNamespace(counter=0), last_voice=0, state=lambda: ("jamming", 0.0))
     quiet = int(cfg.wakeword.refit_idle_minutes * 60 * S)
@@ -120,12 +119,12 @@ def test_refit_waits_for_a_trained_model_quiet_enough_new_room_talk_and_memory(e
     learning.last_refit = -60.0  # refitted a minute ago
     assert not learning.due(cfg, device, now=0.0)
     learning.last_refit = float("-inf")
-    monkeypatch.setattr(room_learning, "available_mb", lambda: 300.0)  # a Zero 2 W with the daemon running
-    assert not learning.due(cfg, device, now=0.0)
-    monkeypatch.setattr(room_learning, "available_mb", lambda: 2000.0)
-    assert learning.due(cfg, device, now=0.0) and learning.told_memory
+    monkeypatch.setattr(memory, "available_mb", lambda: 300.0)  # a Zero 2 W with the daemon running
+    assert not learning.due(cfg, device, now=0.0) and learning.told_memory
+    monkeypatch.setattr(memory, "available_mb", lambda: 2000.0)
+    assert learning.due(cfg, device, now=0.0) and not learning.told_memory
 
 
 def test_available_memory_is_read_from_the_kernel():
-    free = room_learning.available_mb()
+    free = memory.available_mb()
     assert free is not None and 0 < free < os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20

@@ -11,6 +11,7 @@ import logging
 import subprocess
 import sys
 
+from . import memory
 from .config import SAMPLE_RATE, Config
 from .detector import WakeWordError
 from .device import Device
@@ -20,19 +21,6 @@ from .wakeword.phrase import folder_name
 log = logging.getLogger(__name__)
 
 CHECK_EVERY_S = 60.0
-REFIT_MEMORY_MB = 500  # any training: a refit with a full room bank peaked at 451 MB (docs/benchmarks.md)
-
-
-def available_mb() -> float | None:
-    """Memory the kernel can give without swapping (MemAvailable, MB); None where it cannot tell."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) / 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
 
 
 def trained_model_time(wake_word: str) -> float | None:
@@ -99,10 +87,11 @@ class RoomLearning:
         since = trained_model_time(cfg.wake.wake_word)
         if since is None or room_bank.count(room_bank.NEGATIVE, since) < w.refit_min_windows:
             return False
-        free = available_mb()
-        if free is not None and free < REFIT_MEMORY_MB:  # a Zero 2 W: the kernel would kill the refit anyway
+        free = memory.available_mb()
+        if free is not None and free < memory.TRAINING_MB:  # a Zero 2 W: the kernel would kill the refit anyway
             if not self.told_memory:
-                log.warning("room refit skipped: %.0f MB of memory available, it needs about %d MB", free, REFIT_MEMORY_MB)
+                log.warning("room refit skipped: %.0f MB of memory available, it needs about %d MB", free, memory.TRAINING_MB)
                 self.told_memory = True
             return False
+        self.told_memory = False  # say it again if memory runs short again later
         return True

@@ -12,8 +12,8 @@ EMBED_DIM = 96
 HOP = 1280  # samples per embedding frame (80 ms)
 _MEL_CONTEXT = 76  # mel frames per embedding
 _CHUNK = 160000  # melspectrogram chunk: 10 s; chunks are exact because the model has no padding
-# onnxruntime keeps memory for the largest call it has seen: small calls keep training inside a Zero 2 W's
-# 512 MB (64 windows and 64 clips per call peaked 185 MB higher, for ~15 % less time in this stage).
+# onnxruntime keeps memory for the largest call it has seen: small calls keep training's peak memory down
+# (64 windows and 64 clips per call peaked 185 MB higher, for ~15 % less time in this stage).
 EMBED_BATCH = 8  # windows per embedding-model call
 MEL_BATCH = 16  # clips per melspectrogram call
 
@@ -52,10 +52,7 @@ def melspec(x: np.ndarray) -> np.ndarray:
         piece = pcm[start : start + _CHUNK + 480]
         if len(piece) < 640:
             break
-        valid = min(_CHUNK // 160, (len(piece) - 352) // 160)  # as many frames as the model gives for this length
-        # Every call the same shape: onnxruntime then reuses one memory plan instead of growing its arena.
-        piece = np.pad(piece, (0, _CHUNK + 480 - len(piece)))
-        parts.append(mel.run(None, {"input": piece[None]})[0][:, 0].reshape(-1, 32)[:valid])
+        parts.append(mel.run(None, {"input": piece[None]})[0][:, 0].reshape(-1, 32)[: _CHUNK // 160])
     spec = np.concatenate(parts) if parts else np.zeros((0, 32), np.float32)
     return spec / 10.0 + 2.0
 

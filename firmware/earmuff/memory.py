@@ -1,0 +1,18 @@
+"""How much memory a wake-word training needs, and how much the kernel can give."""
+
+from __future__ import annotations
+
+# Any training here may include a full room bank: a refit with one peaked at 449,752 kB (docs/benchmarks.md).
+TRAINING_MB = 500
+
+
+def available_mb() -> float | None:
+    """Memory the kernel can give without swapping (MemAvailable, MiB); None where it cannot tell."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
