@@ -80,7 +80,7 @@ def test_ensemble_is_one_network_averaging_its_members_logits():
     np.testing.assert_allclose(classifier.fit(x, y, np.ones(len(y)), hidden=8, members=2).logits(x), merged.logits(x), rtol=1e-4, atol=1e-4)
 
 
-def test_melspectrogram_in_padded_chunks_equals_the_model_on_the_whole_signal():
+def test_melspectrogram_in_chunks_equals_the_model_on_the_whole_signal():
     mel, _ = features._sessions()
     rng = np.random.default_rng(4)
     for n in (700, 16000, 160480 + 1234, 2 * 160000 + 641):  # a partial last chunk, and lengths on the edges
