@@ -16,3 +16,9 @@ def available_mb() -> float | None:
     except (OSError, ValueError, IndexError):
         pass
     return None
+
+
+def short_of_training() -> float | None:
+    """The MiB available when that is less than a training needs; None when enough (or unknown)."""
+    free = available_mb()
+    return free if free is not None and free < TRAINING_MB else None

@@ -87,8 +87,8 @@ class RoomLearning:
         since = trained_model_time(cfg.wake.wake_word)
         if since is None or room_bank.count(room_bank.NEGATIVE, since) < w.refit_min_windows:
             return False
-        free = memory.available_mb()
-        if free is not None and free < memory.TRAINING_MB:  # a Zero 2 W: the kernel would kill the refit anyway
+        free = memory.short_of_training()
+        if free is not None:  # a Zero 2 W: the kernel would kill the refit anyway
             if not self.told_memory:
                 log.warning("room refit skipped: %.0f MB of memory available, it needs about %d MB", free, memory.TRAINING_MB)
                 self.told_memory = True

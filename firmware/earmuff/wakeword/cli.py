@@ -76,10 +76,10 @@ def _quality(meta: dict) -> str:
 
 def retrain(phrase: str, lang: str, seed: int = 0, quiet: bool = False) -> dict:
     """Train `phrase` (with any owner takes and the room bank), install it and make it active."""
+    from .. import memory
     from . import room_bank, samples
     from .phrase import check_language, check_phrase
     from .publish import publish
-    from .. import memory
     from .train import options_from, train
 
     try:  # if memory runs out, the kernel should end this training, never the daemon that plays the noise
@@ -96,8 +96,8 @@ def retrain(phrase: str, lang: str, seed: int = 0, quiet: bool = False) -> dict:
         extra_positives=room_bank.load(room_bank.positive_kind(name)) if room else None,
     )
     before = config_mod.load().wake.wake_word
-    free = memory.available_mb()
-    if free is not None and free < memory.TRAINING_MB and not quiet:
+    free = memory.short_of_training()
+    if free is not None and not quiet:
         print(f"warning: training needs about {memory.TRAINING_MB} MB of memory and {free:.0f} MB is available; "
               f"if it runs out, the training ends and '{before}' stays active", file=sys.stderr)
     try:

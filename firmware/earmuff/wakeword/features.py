@@ -13,7 +13,7 @@ HOP = 1280  # samples per embedding frame (80 ms)
 _MEL_CONTEXT = 76  # mel frames per embedding
 _CHUNK = 160000  # melspectrogram chunk: 10 s; chunks are exact because the model has no padding
 # onnxruntime keeps memory for the largest call it has seen: small calls keep training's peak memory down
-# (64 windows and 64 clips per call peaked 185 MB higher, for ~15 % less time in this stage).
+# (docs/benchmarks.md, "Training time on a Raspberry Pi"), for a little more time in this stage.
 EMBED_BATCH = 8  # windows per embedding-model call
 MEL_BATCH = 16  # clips per melspectrogram call
 
