@@ -6,20 +6,23 @@ import numpy as np
 
 from earmuff import config
 from earmuff.room import active_rms
-from earmuff.wakeword import augment, phrase, synth
+from earmuff.wakeword import augment, neural_voice, phrase, synth
 
 
 def test_plans_vary_voices_and_keep_held_out_ones_out():
     rnd = random.Random(0)
     utts = synth.plan("hey bramble", "en-us", 200, rnd, phrase.languages(), frozenset({"slt", "en-gb"}))
-    assert {u.engine for u in utts} == {"espeak-ng", "flite"}
+    assert {u.engine for u in utts} == {"espeak-ng", "flite", "neural"}
     assert all(u.voice != "slt" and not u.voice.startswith("en-gb+") and u.voice != "en-gb" for u in utts)
     assert len({u.voice for u in utts}) > 50 and len({int(u.rate) for u in utts if u.engine == "espeak-ng"}) > 50
     # Negatives are planned one at a time: they must get flite voices as well as the positives do.
     singles = [synth.plan(f"word {i}", "en-us", 1, rnd, phrase.languages())[0] for i in range(200)]
     assert 20 < sum(u.engine == "flite" for u in singles) < 90
+    assert 20 < sum(u.engine == "neural" for u in singles) < 90
     french = synth.plan("bonjour maison", "fr", 20, rnd, phrase.languages())
     assert all(u.engine == "espeak-ng" and u.voice.split("+")[0] == "fr" for u in french)
+    without = synth.plan("hey bramble", "en-us", 100, rnd, phrase.languages(), frozenset({"joe"}))
+    assert "neural" not in {u.engine for u in without}
 
 
 def test_speech_comes_out_at_16k_trimmed():
@@ -28,6 +31,34 @@ def test_speech_comes_out_at_16k_trimmed():
     for clip in (x, y):
         assert clip.dtype == np.float32 and 0.4 < len(clip) / 16000 < 1.6
         assert abs(clip[:160]).max() > 0.001  # no leading silence left
+
+
+def test_neural_voice_input_is_start_symbols_with_pads_and_end():
+    id_map = {"^": [1], "_": [0], "$": [2], "k": [5], "ə": [6], " ": [3]}
+    assert neural_voice.phoneme_ids("kə (en)\nk", id_map) == [1, 0, 5, 0, 6, 0, 3, 0, 3, 0, 5, 0, 2]
+
+
+def test_neural_voice_says_the_words_asked_for():
+    """pocketsphinx (trained on people) recognises each word the voice says, at both ends of its speed range."""
+    from pocketsphinx import Decoder
+
+    words = ["computer", "jarvis", "window", "kitchen", "garden"]
+    decoder = Decoder(samprate=16000, loglevel="FATAL")
+    decoder.add_jsgf_string("words", f"#JSGF V1.0; grammar words; public <w> = {' | '.join(words)};")
+    decoder.activate_search("words")
+    heard, durations = [], {}
+    for word in words:
+        for stretch in (0.75, 1.35):
+            x = synth.speak(synth.Utterance(word, "neural", "joe", stretch, 60))
+            assert x.dtype == np.float32 and abs(x[:160]).max() > 0.001
+            durations[word, stretch] = len(x) / 16000
+            pcm = np.r_[np.zeros(3200), 0.5 * x / abs(x).max(), np.zeros(3200)]
+            decoder.start_utt()
+            decoder.process_raw((pcm * 32767).astype(np.int16).tobytes(), full_utt=True)
+            decoder.end_utt()
+            heard.append(decoder.hyp().hypstr if decoder.hyp() else "")
+    assert heard == [w for w in words for _ in range(2)]
+    assert all(durations[w, 1.35] > 1.2 * durations[w, 0.75] for w in words)
 
 
 def test_jamming_residual_is_what_the_canceller_leaves():

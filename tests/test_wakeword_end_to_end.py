@@ -1,8 +1,8 @@
 """Train a wake word from a typed phrase, then use it in the virtual room with the jamming on.
 
 The phrase is spoken by a voice kept out of training (flite's slt); other phrases must not fire it. Then the
-device learns a room and the daemon's room learning refits the wake word. Reduced sample counts keep the file
-to a few minutes on two cores.
+device learns a room and the daemon's room learning refits the wake word. The refit's reduced sample counts keep
+the file to a few minutes on two cores.
 """
 
 import json
@@ -29,8 +29,9 @@ def trained(tmp_path_factory):
     home = tmp_path_factory.mktemp("home")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("EARMUFF_HOME", str(home))
-        opts = TrainOptions(PHRASE, positives=200, copies=2, negative_sentences=250, seed=3,
-                            exclude_voices=frozenset({"slt"}), quiet=True)
+        # The default counts: with 200 sayings and 250 negatives, the held-out voice's sentences fired the model
+        # at seeds 5 and 6 of 3-6 without the neural voice in training, and at 3, 5 and 6 with it (measured).
+        opts = TrainOptions(PHRASE, seed=3, exclude_voices=frozenset({"slt"}), quiet=True)
         result = train(opts, config.load())
         link = publish(result)
         assert config.load().wake.wake_word == PHRASE  # installed and made active
@@ -76,11 +77,16 @@ def test_other_phrases_do_not_wake_it(trained, tmp_path):
     assert run_scene(tmp_path, model, lines, seed=12) == []
 
 
-ROOM_TALK = [  # 6 s apart: a false accept among them opens a window that closes with no command
+ROOM_TALK = [  # 6 s apart: a false accept among them opens a window that closes with no command; 6 lines bank
+    # refit_min_windows (10): one window per 2 s of voice, and every window that scores above 0.1
     ("we had a ramble by the river", "en-us", 1.5, 63.0, 1.0),
     ("the brambles grow by the gate", "en-gb", 2.0, 60.0, 7.0),
     ("put the kettle on please", "en-us", 1.5, 62.0, 13.0),
+    ("the garden needs some rain this week", "en-gb", 1.5, 62.0, 19.0),
+    ("have you seen my blue umbrella", "en-us", 2.0, 61.0, 25.0),
+    ("dinner will be ready at seven", "en-gb", 1.5, 63.0, 31.0),
 ]
+OWNER_AT = 37.0  # the owner says the name here, and a command 2.6 s later
 
 
 def test_device_learns_the_room_and_the_refit_keeps_the_owner(trained, tmp_path, monkeypatch):
@@ -95,10 +101,10 @@ def test_device_learns_the_room_and_the_refit_keeps_the_owner(trained, tmp_path,
     shutil.copytree(home, mine, symlinks=True)
     monkeypatch.setenv("EARMUFF_HOME", str(mine))
     model = store.root() / "hey_bramble" / store.MODEL
-    owner = [(PHRASE, "slt", 1.5, 63.0, 19.0), ("what time is it", "slt", 1.5, 63.0, 21.6)]  # the name, a command
+    owner = [(PHRASE, "slt", 1.5, 63.0, OWNER_AT), ("what time is it", "slt", 1.5, 63.0, OWNER_AT + 2.6)]
     collector = room_bank.Collector(room_bank.positive_kind(PHRASE), settle_s=3.0)
     hits = run_scene(tmp_path, model, ROOM_TALK + owner, seed=13, room=collector)
-    assert any(19.0 < h["t"] < 22.0 for h in hits), hits
+    assert any(OWNER_AT < h["t"] < OWNER_AT + 3 for h in hits), hits
 
     (mine / "config.toml").write_text(
         (mine / "config.toml").read_text() + "\n[wakeword]\npositives = 200\nnegative_sentences = 250\nrefit_min_windows = 10\n"
@@ -110,7 +116,7 @@ def test_device_learns_the_room_and_the_refit_keeps_the_owner(trained, tmp_path,
     before = model.resolve()
     learning = room_learning.RoomLearning()
     learning.tick(cfg, device, now=0.0)  # writes the settled windows, then starts the refit: the room is quiet
-    assert learning.training
+    assert learning.training, room_bank.count()  # at least refit_min_windows (10) were banked
     banked = room_bank.count()
     assert banked >= len(ROOM_TALK) and room_bank.count(room_bank.positive_kind(PHRASE)) == 1, banked  # 1 per 2 s of talk
     try:
@@ -130,4 +136,4 @@ def test_device_learns_the_room_and_the_refit_keeps_the_owner(trained, tmp_path,
     assert learning.due(cfg, device, now=2 * room_learning.CHECK_EVERY_S)
     (tmp_path / "after").mkdir()
     hits = run_scene(tmp_path / "after", model.resolve(), ROOM_TALK + owner, seed=14)
-    assert [h for h in hits if not 19.0 < h["t"] < 22.0] == [] and len(hits) == 1, hits
+    assert [h for h in hits if not OWNER_AT < h["t"] < OWNER_AT + 3] == [] and len(hits) == 1, hits

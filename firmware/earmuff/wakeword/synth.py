@@ -16,21 +16,23 @@ import soundfile as sf
 from scipy.signal import resample_poly
 
 from ..config import SAMPLE_RATE
+from . import neural_voice
 
 FLITE_VOICES = ("kal", "kal16", "awb", "rms", "slt")
+NEURAL_SHARE = 0.25  # of English utterances said by the neural voice: the one voice that sounds like a person
 _ODD = ("demonic", "unirobot", "robosoft", "whisper", "tweaky", "croak", "anikarobot", "klatt", "fast")
 _ENGLISH_ACCENTS = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-029", "en-us-nyc")
 
 
 @dataclass(frozen=True)
 class Utterance:
-    """One clip to synthesize: engine, voice (espeak 'lang+variant' or flite name), rate and pitch."""
+    """One clip to synthesize: engine, voice (espeak 'lang+variant', flite name or 'joe'), rate and pitch."""
 
     text: str
     engine: str
     voice: str
-    rate: float  # espeak words per minute, or flite duration stretch
-    pitch: int = 50
+    rate: float  # espeak words per minute, or flite / neural duration stretch
+    pitch: int = 50  # espeak pitch 0-99, or the neural voice's prosody variation in hundredths
 
 
 def variants() -> list[str]:
@@ -48,15 +50,20 @@ def accents(lang: str, known: Iterable[str]) -> list[str]:
 
 
 def plan(text: str, lang: str, count: int, rng: random.Random, known: Iterable[str], exclude: frozenset[str] = frozenset()) -> list[Utterance]:
-    """`count` varied utterances of `text`: about a quarter flite (English only), the rest espeak-ng."""
+    """`count` varied utterances of `text`: in English a quarter flite, a quarter the neural voice; the rest espeak-ng."""
     vs = [v for v in variants() if v not in exclude]
     langs = [a for a in accents(lang, known) if a not in exclude]
-    flites = [v for v in FLITE_VOICES if v not in exclude] if lang.split("-")[0] == "en" else []
+    english = lang.split("-")[0] == "en"
+    flites = [v for v in FLITE_VOICES if v not in exclude] if english else []
+    neural = english and neural_voice.VOICE not in exclude and NEURAL_SHARE > 0
     out = []
     for _ in range(count):
-        # Random, not every 4th: negatives are planned one at a time and must get flite voices too,
+        # Random, not every 4th: negatives are planned one at a time and must get every engine too,
         # or the model learns "sounds like flite" as the name.
-        if flites and rng.random() < 0.25:
+        draw = rng.random()
+        if neural and draw >= 1 - NEURAL_SHARE:
+            out.append(Utterance(text, "neural", neural_voice.VOICE, rng.uniform(0.75, 1.35), rng.randint(30, 100)))
+        elif flites and draw < 0.25:
             out.append(Utterance(text, "flite", rng.choice(flites), rng.uniform(0.75, 1.4)))
         else:
             voice = f"{rng.choice(langs)}+{rng.choice(vs)}" if vs and rng.random() < 0.85 else rng.choice(langs)
@@ -66,6 +73,8 @@ def plan(text: str, lang: str, count: int, rng: random.Random, known: Iterable[s
 
 def speak(u: Utterance) -> np.ndarray:
     """Synthesize one utterance to 16 kHz mono float32."""
+    if u.engine == "neural":
+        return trim(neural_voice.speak(u.text, u.rate, u.pitch / 100))
     if u.engine == "espeak-ng":
         cmd = ["espeak-ng", "--stdout", "-v", u.voice, "-s", str(int(u.rate)), "-p", str(u.pitch), u.text]
         wav = subprocess.run(cmd, capture_output=True, check=True, timeout=60).stdout
@@ -97,12 +106,20 @@ def trim(x: np.ndarray, floor_db: float = 40.0) -> np.ndarray:
 
 
 def speak_all(utts: list[Utterance], tick: Callable[[], None] = lambda: None, workers: int = 2) -> list[np.ndarray]:
-    """Synthesize many utterances in parallel processes; `tick` is called after each."""
+    """Synthesize many utterances, `workers` processes at a time beside the neural voice; `tick` after each."""
+    out: list[np.ndarray] = [np.zeros(0, np.float32)] * len(utts)
 
-    def one(u: Utterance) -> np.ndarray:
-        x = speak(u)
+    def one(i: int) -> None:
+        out[i] = speak(utts[i])
         tick()
-        return x
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(one, utts))
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            others = [pool.submit(one, i) for i, u in enumerate(utts) if u.engine != "neural"]
+            for i in (i for i, u in enumerate(utts) if u.engine == "neural"):
+                one(i)  # here, in plan order: the voice's random draws then repeat from run to run
+            for f in others:
+                f.result()
+        return out
+    finally:
+        neural_voice.release()
