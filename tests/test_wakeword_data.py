@@ -1,6 +1,8 @@
 """Training data: synthesis plans and voices, augmentation levels, the jamming residual, placement."""
 
+import json
 import random
+from importlib import resources
 
 import numpy as np
 
@@ -34,8 +36,21 @@ def test_speech_comes_out_at_16k_trimmed():
 
 
 def test_neural_voice_input_is_start_symbols_with_pads_and_end():
-    id_map = {"^": [1], "_": [0], "$": [2], "k": [5], "ə": [6], " ": [3]}
-    assert neural_voice.phoneme_ids("kə (en)\nk", id_map) == [1, 0, 5, 0, 6, 0, 3, 0, 3, 0, 5, 0, 2]
+    id_map = json.loads((resources.files(neural_voice.PACKAGE) / "data" / f"{neural_voice.MODEL}.json").read_text())["phoneme_id_map"]
+    ipa = "kəmpjˈuːɾɚ"  # espeak-ng --ipa for "computer"
+    ids = neural_voice.phoneme_ids(ipa, id_map)
+    assert ids == id_map["^"] + id_map["_"] + [k for c in ipa for k in id_map[c] + id_map["_"]] + id_map["$"]
+    # A language switch ("(fr)" around a French word) is a mark, not sounds, though "(", "f" and "r" have ids.
+    assert neural_voice.phoneme_ids("(fr)" + ipa + "(en)", id_map) == ids
+
+
+def test_neural_voice_repeats_its_audio_for_a_seed():
+    utts = [synth.Utterance(w, "neural", "joe", 1.0, 80) for w in ("computer", "kitchen", "garden")]
+    first = synth.speak_all(utts, seed=4)
+    synth.speak(utts[0])  # a stray call in between must not move the next run's random draws
+    again, other = synth.speak_all(utts, seed=4), synth.speak_all(utts, seed=5)
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))
+    assert not all(len(a) == len(b) and np.array_equal(a, b) for a, b in zip(first, other))
 
 
 def test_neural_voice_says_the_words_asked_for():

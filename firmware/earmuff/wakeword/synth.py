@@ -1,4 +1,4 @@
-"""Speech synthesis for training: espeak-ng and flite voices at many rates and pitches, as 16 kHz float32."""
+"""Speech synthesis for training: espeak-ng, flite and a neural voice at many rates and pitches, as 16 kHz float32."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ def plan(text: str, lang: str, count: int, rng: random.Random, known: Iterable[s
     for _ in range(count):
         # Random, not every 4th: negatives are planned one at a time and must get every engine too,
         # or the model learns "sounds like flite" as the name.
-        draw = rng.random()
+        draw = rng.random() if flites or neural else 0.5  # no draw: other languages' plans stay as they were
         if neural and draw >= 1 - NEURAL_SHARE:
             out.append(Utterance(text, "neural", neural_voice.VOICE, rng.uniform(0.75, 1.35), rng.randint(30, 100)))
         elif flites and draw < 0.25:
@@ -105,21 +105,31 @@ def trim(x: np.ndarray, floor_db: float = 40.0) -> np.ndarray:
     return x[loud[0] * 160 : (loud[-1] + 1) * 160] if len(loud) else x[:0]
 
 
-def speak_all(utts: list[Utterance], tick: Callable[[], None] = lambda: None, workers: int = 2) -> list[np.ndarray]:
-    """Synthesize many utterances, `workers` processes at a time beside the neural voice; `tick` after each."""
+def speak_all(utts: list[Utterance], tick: Callable[[], None] = lambda: None, workers: int = 2, seed: int = 0) -> list[np.ndarray]:
+    """Synthesize many utterances, `workers` processes at a time beside the neural voice; `tick` after each.
+
+    The neural voice's own noise starts from `seed` on every call: the plan, not this, is what a training's seed varies.
+    """
     out: list[np.ndarray] = [np.zeros(0, np.float32)] * len(utts)
+    neural = [i for i, u in enumerate(utts) if u.engine == "neural"]
 
     def one(i: int) -> None:
         out[i] = speak(utts[i])
         tick()
 
+    if neural:
+        neural_voice.load(seed)
     try:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             others = [pool.submit(one, i) for i, u in enumerate(utts) if u.engine != "neural"]
-            for i in (i for i, u in enumerate(utts) if u.engine == "neural"):
-                one(i)  # here, in plan order: the voice's random draws then repeat from run to run
-            for f in others:
-                f.result()
+            try:
+                for i in neural:
+                    one(i)  # here, in plan order: the voice's random draws then repeat from run to run
+                for f in others:
+                    f.result()
+            except BaseException:
+                pool.shutdown(cancel_futures=True)  # an error or Ctrl-C does not wait for the queue
+                raise
         return out
     finally:
         neural_voice.release()
