@@ -1,8 +1,8 @@
 """Train a wake word from a typed phrase, then use it in the virtual room with the jamming on.
 
 The phrase is spoken by a voice kept out of training (flite's slt); other phrases must not fire it. Then the
-device learns a room and the daemon's room learning refits the wake word. The refit's reduced sample counts keep
-the file to a few minutes on two cores.
+device learns a room and the daemon's room learning refits the wake word. The refit's reduced sample counts and
+single round keep the file to a few minutes on two cores.
 """
 
 import json
@@ -81,10 +81,10 @@ ROOM_TALK = [  # 6 s apart: a false accept among them opens a window that closes
     # refit_min_windows (10): one window per 2 s of voice, and every window that scores above 0.1
     ("we had a ramble by the river", "en-us", 1.5, 63.0, 1.0),
     ("the brambles grow by the gate", "en-gb", 2.0, 60.0, 7.0),
-    ("put the kettle on please", "en-us", 1.5, 62.0, 13.0),
+    ("put the kettle on please, and take the biscuits out of the cupboard", "en-us", 1.5, 62.0, 13.0),
     ("the garden needs some rain this week", "en-gb", 1.5, 62.0, 19.0),
-    ("have you seen my blue umbrella", "en-us", 2.0, 61.0, 25.0),
-    ("dinner will be ready at seven", "en-gb", 1.5, 63.0, 31.0),
+    ("have you seen my blue umbrella, I left it by the door", "en-us", 2.0, 61.0, 25.0),
+    ("dinner will be ready at seven, so do not be late", "en-gb", 1.5, 63.0, 31.0),
 ]
 OWNER_AT = 37.0  # the owner says the name here, and a command 2.6 s later
 
@@ -107,7 +107,7 @@ def test_device_learns_the_room_and_the_refit_keeps_the_owner(trained, tmp_path,
     assert any(OWNER_AT < h["t"] < OWNER_AT + 3 for h in hits), hits
 
     (mine / "config.toml").write_text(
-        (mine / "config.toml").read_text() + "\n[wakeword]\npositives = 200\nnegative_sentences = 250\nrefit_min_windows = 10\n"
+        (mine / "config.toml").read_text() + "\n[wakeword]\npositives = 200\nnegative_sentences = 250\nrounds = 1\nrefit_min_windows = 10\n"
     )
     cfg = config.load()
     monkeypatch.setattr(memory, "available_mb", lambda: 4096.0)  # this machine's memory must not decide

