@@ -116,12 +116,15 @@ class _Round:
     val_frames: list[np.ndarray]
     val_hours: float
     val_pos: np.ndarray
-    counts: dict
-    timings: dict
+    counts: dict[str, float]
+    timings: dict[str, float]
 
 
-def _round(opts: TrainOptions, cfg: Config, name: str, lang: str, seed: int, label: str, should_stop) -> _Round:
+def _round(opts: TrainOptions, cfg: Config, name: str, lang: str, seed: int, label: str,
+           should_stop: Callable[[], bool]) -> _Round:
     """Synthesize, augment, embed and fit once, from the random draws of `seed`."""
+    if should_stop():
+        raise KeyboardInterrupt
     rnd, rng = random.Random(seed), np.random.default_rng(seed)
     known = phrase_mod.languages()
     pos_utts = synth.plan(name, lang, opts.positives, rnd, known, opts.exclude_voices)
