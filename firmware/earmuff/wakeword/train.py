@@ -108,7 +108,7 @@ def _room_windows(opts: TrainOptions) -> tuple[np.ndarray, np.ndarray]:
     return extra, room_pos if len(room_pos) >= ROOM_POSITIVE_MIN else none
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Round:
     """One round's fitted (uncalibrated) model, its held-back validation data, counts and stage times."""
 
