@@ -80,7 +80,7 @@ def test_ctrl_c_during_training_keeps_the_previous_wake_word(monkeypatch, capsys
     monkeypatch.setattr(memory, "available_mb", lambda: 300.0)  # a Zero 2 W with the service running
     assert main(["wakeword", "set", "hey teapot"]) == 130
     err = capsys.readouterr().err
-    assert "warning: training needs about 550 MB of memory and 300 MB is available" in err
+    assert "warning: training needs about 500 MB of memory and 300 MB is available" in err
     assert "'hey bramble' stays active" in err
     assert config.load().wake.wake_word == "hey bramble" and store.names() == ["hey bramble"]
 

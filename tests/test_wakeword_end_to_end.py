@@ -29,9 +29,9 @@ def trained(tmp_path_factory):
     home = tmp_path_factory.mktemp("home")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("EARMUFF_HOME", str(home))
-        # The default counts: with 200 sayings and 250 negatives, the held-out voice's sentences fired the model
-        # at seeds 5 and 6 of 3-6 without the neural voice in training, and at 3, 5 and 6 with it (measured with
-        # one round; with two rounds seed 3 passes too).
+        # The default counts. One round of 200 sayings and 250 negatives fired on the held-out voice's sentences
+        # at seeds 5 and 6 of 3-6 without the neural voice in training, and at 3, 5 and 6 with it; two rounds,
+        # and three of 200 each (the default), pass at seed 3.
         opts = TrainOptions(PHRASE, seed=3, exclude_voices=frozenset({"slt"}), quiet=True)
         result = train(opts, config.load())
         link = publish(result)

@@ -108,13 +108,13 @@ class ControlConfig:
 class WakeWordTrainingConfig:
     """Training custom wake words from a typed phrase, and learning the room's speech."""
 
-    positives: int = field(default=300, metadata=_range(20, 5000))  # synthesized utterances of the phrase
+    positives: int = field(default=200, metadata=_range(20, 5000))  # synthesized utterances of the phrase
     copies: int = field(default=2, metadata=_range(1, 10))  # augmented copies of each
-    negative_sentences: int = field(default=300, metadata=_range(20, 20000))
+    negative_sentences: int = field(default=200, metadata=_range(20, 20000))
     target_false_accepts_per_hour: float = field(default=0.5, metadata=_range(0.0, 100.0))
     hidden_units: int = field(default=64, metadata=_range(4, 512))
     owner_weight: float = field(default=4.0, metadata=_range(1.0, 100.0))  # an owner's take counts this many times
-    rounds: int = field(default=2, metadata=_range(1, 5))  # trainings on fresh synthetic audio, averaged
+    rounds: int = field(default=3, metadata=_range(1, 5))  # trainings on fresh synthetic audio, averaged
     room_bank: bool = True  # keep embedding windows (never audio) of the household's speech, to refit on
     room_bank_max: int = field(default=10000, metadata=_range(100, 200000))  # 3 kB each; ~5 h of speech
     refit_hours: float = field(default=24.0, metadata=_range(0.1, 720.0))  # at most one room refit this often

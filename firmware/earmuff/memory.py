@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-# Any training may include a full room bank: a two-round refit with one peaked at 540,000 kB (docs/benchmarks.md).
-TRAINING_MB = 550
+# Any training may include a full room bank: a refit with one peaked at 476,584 kB (docs/benchmarks.md).
+TRAINING_MB = 500
 
 
 def available_mb() -> float | None:

@@ -33,13 +33,13 @@ class TrainOptions:
 
     phrase: str
     lang: str = "en-us"
-    positives: int = 300
+    positives: int = 200
     copies: int = 2
-    negative_sentences: int = 300
+    negative_sentences: int = 200
     target_false_accepts_per_hour: float = 0.5
     hidden_units: int = 64
     owner_weight: float = 4.0
-    rounds: int = 2
+    rounds: int = 3
     seed: int = 0
     exclude_voices: frozenset[str] = frozenset()  # voices kept out of training (tests speak with them)
     owner_clips: tuple[np.ndarray, ...] = ()
