@@ -22,7 +22,8 @@ from test_wakeword_store import install, tiny_model
         (["use", "hey nobody"], "wake word 'hey nobody': no such wake word"),
         (["remove", "hey nobody"], "wake word 'hey nobody': not installed"),
         (["import", "/nonexistent/model.onnx"], "model file /nonexistent/model.onnx: does not exist"),
-        (["refit"], "wake word 'hey jarvis': is built in and cannot be refitted"),
+        (["refit"], "wake word 'hey jarvis': is built in and cannot be retrained"),
+        (["record", "--takes", "0"], "--takes 0: expected 1 to 20"),
     ],
 )
 def test_bad_input_is_one_clear_line(argv, message, capsys):
@@ -35,9 +36,15 @@ def test_list_use_and_import(tmp_path, capsys):
     install("hey bramble")
     assert main(["wakeword", "use", "Hey Bramble"]) == 0
     assert config.load().wake.wake_word == "hey bramble"
+    assert "'hey bramble' is now the wake word; no earmuff is running here" in capsys.readouterr().out
     assert main(["wakeword", "list"]) == 0
     out = capsys.readouterr().out
     assert "* hey bramble" in out and "  hey jarvis" in out
+    mine = tmp_path / "Models" / "Bramble.onnx"  # a model file, named by its path: kept as typed, not lower-cased
+    mine.parent.mkdir()
+    mine.write_bytes((store.root() / "hey_bramble" / store.MODEL).read_bytes())
+    assert main(["wakeword", "use", str(mine)]) == 0
+    assert config.load().wake.wake_word == str(mine)
 
 
 def test_add_samples_refuses_bad_files_with_reasons(tmp_path, capsys):
@@ -101,6 +108,49 @@ def test_disk_full_while_saving_keeps_the_previous_model(monkeypatch):
     assert len(list(store.root().glob(".v-*"))) == 1  # the partial version was removed
 
 
+def test_disk_full_while_selecting_keeps_the_new_model_and_the_old_config(monkeypatch):
+    install("hey bramble", seed=1)
+    store.activate("hey bramble")
+
+    def full(text, phrase):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(store, "with_wake_word", full)  # config.toml cannot be rewritten
+    with pytest.raises(WakeWordError, match=r"installed, but config.toml could not be updated \(the disk is full\)"):
+        publish_mod.publish(fake_result("hey teapot"))
+    assert config.load().wake.wake_word == "hey bramble"
+    assert store.info("hey teapot")["phrase"] == "hey teapot"  # installed and complete, not half removed
+
+
 def test_training_offers_itself_to_the_oom_killer_before_the_daemon(earmuff_home):
     assert main(["wakeword", "set", ""]) == 2  # fails at once, after raising its own score
     assert Path("/proc/self/oom_score_adj").read_text().strip() == "1000"
+
+
+def test_remove_deletes_the_owners_recordings_and_windows_of_that_word_only(capsys):
+    from earmuff.wakeword import room_bank, samples
+
+    take = (0.1 * np.sin(np.arange(16000) * 0.05)).astype(np.float32)
+    for phrase in ("hey bramble", "hey teapot"):
+        install(phrase)
+        samples.save(phrase, take)
+    room_bank.add(np.ones((3, 16, 96), np.float16), limit=100, kind=room_bank.positive_kind("hey bramble"))
+    room_bank.add(np.ones((4, 16, 96), np.float16), limit=100)  # the room's talk: not the owner's, kept
+    assert main(["wakeword", "remove", "Hey Bramble"]) == 0
+    assert "removed 'hey bramble', 1 recordings of your voice saying it and 3 windows" in capsys.readouterr().out
+    assert samples.load_all("hey bramble") == [] and len(samples.load_all("hey teapot")) == 1
+    assert room_bank.count(room_bank.positive_kind("hey bramble")) == 0 and room_bank.count() == 4
+    assert store.names() == ["hey teapot"]
+
+
+def test_test_on_a_file_shows_the_meter_and_where_it_fired(tmp_path, capsys):
+    from conftest import synth
+
+    clip = synth(tmp_path / "name.wav", "hey jarvis", "flite", "kal16")
+    other = synth(tmp_path / "other.wav", "what a lovely morning", "flite", "kal16")
+    assert main(["wakeword", "test", "--file", str(clip)]) == 0
+    out = capsys.readouterr().out
+    assert "FIRE" in out and f"{clip}: best score 0.9" in out and "detections at [1." in out
+    assert main(["wakeword", "test", "--file", str(other)]) == 0
+    out = capsys.readouterr().out
+    assert "FIRE" not in out and "detections at []" in out

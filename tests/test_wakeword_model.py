@@ -103,14 +103,18 @@ def test_fit_restores_its_input_and_scores_in_blocks_like_all_at_once(monkeypatc
     assert model.logits(x.astype(np.float16)).shape == (400,)  # the room bank is kept as float16
 
 
-def test_two_rounds_average_two_independent_trainings(tmp_path, monkeypatch):
+def test_two_rounds_average_two_independent_trainings(tmp_path, monkeypatch, capsys):
     from earmuff import config
     from earmuff.wakeword.train import ROUND_SEED_STEP, TrainOptions, train
 
     monkeypatch.setenv("EARMUFF_HOME", str(tmp_path))
-    small = dict(positives=20, copies=1, negative_sentences=20, hidden_units=4, quiet=True)
+    small = dict(positives=20, copies=1, negative_sentences=20, hidden_units=4)
     both = train(TrainOptions("hey bramble", rounds=2, seed=0, **small), config.load())
-    second = train(TrainOptions("hey bramble", rounds=1, seed=ROUND_SEED_STEP, **small), config.load())
+    bars = capsys.readouterr().err  # a bar per stage and round, the fit's counting each network, and the time left
+    for stage in ("synthesize (1/2)", "room noise (1/2)", "features (1/2)", "fit (1/2)", "fit (2/2)"):
+        assert f"{stage:<12} [{'#' * 24}] done in" in bars, bars
+    assert "fit (1/2)    [........................] 0/6" in bars and "round 1 of 2 done; about 0:" in bars
+    second = train(TrainOptions("hey bramble", rounds=1, seed=ROUND_SEED_STEP, quiet=True, **small), config.load())
     width = second.model.w1.shape[1]
     assert both.model.w1.shape[1] == 2 * width and both.meta["samples"]["rounds"] == 2
     # The second round is exactly a training of its own at the next seed, averaged in with the first.

@@ -23,6 +23,13 @@ def test_phrases_are_known_in_lower_case():
     assert check_phrase("  Hey   BRAMBLE ") == "hey bramble"
     assert folder_name("Hey Bramble") == "hey_bramble"
     assert check_phrase("Bonjour Maison") == "bonjour maison"
+    assert check_phrase("e\u0301te\u0301 chaud") == "été chaud"  # typed with combining accents: the same name
+
+
+@pytest.mark.parametrize("phrase, lang", [("नमस्ते घर", "hi"), ("مرحبا بيت", "ar"), ("你好", "cmn"), ("привет дом", "ru")])
+def test_scripts_other_than_latin_are_accepted_and_spoken(phrase, lang):
+    assert check_phrase(phrase) == phrase and check_language(lang) == lang
+    assert len(phonemes(phrase, lang)) > 3  # espeak-ng speaks it
 
 
 def test_languages_come_from_espeak():

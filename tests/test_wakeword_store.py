@@ -64,8 +64,11 @@ def test_import_corrupt_model_names_the_file(tmp_path):
     bad.write_bytes(b"not an onnx model at all")
     with pytest.raises(WakeWordError, match=f"{bad}: cannot be loaded"):
         store.import_model(bad, None)
-    with pytest.raises(WakeWordError, match="expected an openWakeWord .onnx model"):
-        store.import_model(tmp_path / "model.tflite", None)
+    with pytest.raises(WakeWordError, match="expected an openWakeWord .onnx or .tflite model"):
+        store.import_model(tmp_path / "model.pt", None)
+    (tmp_path / "broken.tflite").write_bytes(b"not a tflite model either")
+    with pytest.raises(WakeWordError, match="broken.tflite: cannot be loaded"):
+        store.import_model(tmp_path / "broken.tflite", None)
     assert store.names() == []
 
 
@@ -90,3 +93,17 @@ def test_with_wake_word_keeps_other_lines():
     assert 'wake_word = "hey bramble"' in out and "threshold = 0.7" in out and "block = 320" in out
     assert out.count("wake_word") == 1
     assert 'wake_word = "x y"' in store.with_wake_word("", "x y")
+
+
+def test_import_a_community_tflite_model_and_detect_with_it(tmp_path):
+    from conftest import frame_scores, synth
+    from earmuff.audio_io import read_audio
+    from earmuff.detector import pretrained_dir
+
+    community = tmp_path / "buddy.tflite"  # openWakeWord's own "hey jarvis", as a file from elsewhere
+    community.write_bytes((pretrained_dir() / "hey_jarvis.tflite").read_bytes())
+    assert store.import_model(community, "hey buddy") == "hey buddy"
+    assert resolve("hey buddy") == store.root() / "hey_buddy" / "model.tflite"
+    store.activate("hey buddy")
+    clip = read_audio(synth(tmp_path / "name.wav", "hey jarvis", "flite", "kal16"))
+    assert frame_scores(clip, "hey buddy").max() > 0.9

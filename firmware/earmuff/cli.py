@@ -154,6 +154,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, WakeWordError, AudioFileError, AudioDeviceError, ControlError) as exc:
         print(f"earmuff: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a full disk, a missing program: the file and the reason, not a traceback
+        print(f"earmuff: error: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 

@@ -16,12 +16,16 @@ from .config import Config, home
 log = logging.getLogger(__name__)
 
 MAX_REQUEST = 4096  # bytes; a request is a few dozen
-COMMANDS = ("status", "pause", "resume", "reload")
+COMMANDS = ("status", "pause", "resume", "reload", "listen")
 CLIENT_TIMEOUT_S = 2.0
 
 
 class ControlError(RuntimeError):
     """The daemon cannot be reached, or it refused a request: the message says which and why."""
+
+
+class NotRunning(ControlError):
+    """No daemon listens on the control socket."""
 
 
 def socket_path(cfg: Config) -> Path:
@@ -129,7 +133,7 @@ def request(path: Path, command: str, timeout: float = 30.0, **fields: Any) -> d
         try:
             s.connect(os.fspath(path))
         except (FileNotFoundError, ConnectionRefusedError):
-            raise ControlError(f"earmuff is not running (no daemon listening on {path}); "
+            raise NotRunning(f"earmuff is not running (no daemon listening on {path}); "
                                "start it with: sudo systemctl start earmuff") from None
         except PermissionError:
             raise ControlError(f"no permission to use {path}; expected to be root or in the group 'earmuff'") from None

@@ -36,6 +36,7 @@ TICK_S = 0.25
 STALE_S = 1.0  # no audio callback for this long: stop feeding the watchdog
 EXIT_STALE_S = 3.0  # ... and for this long: exit, so Restart= starts a fresh process
 HUNG_S = 2.0  # the worker has not finished a block for this long while audio arrives: a fault
+MAX_LISTEN_S = 10.0  # one take for `wakeword record`; the control socket answers nothing else meanwhile
 
 
 def notify(message: str) -> bool:
@@ -249,6 +250,8 @@ class Daemon:
         if command == "resume":
             self.device.requests.put(("resume", 0.0))
             return {"ok": True, "message": "jamming again"}
+        if command == "listen":
+            return self.listen(req.get("seconds"))
         return self.reload()
 
     def status(self) -> dict[str, Any]:
@@ -269,6 +272,23 @@ class Daemon:
             "fault": self.fault or self.wake_fault,
             "config_note": self.config_note,
         }
+
+    def listen(self, seconds: Any) -> dict[str, Any]:
+        """A take of what the detector hears, for `earmuff wakeword record`; meanwhile nothing is detected or banked."""
+        from .wakeword.recorder import Take, encode_take
+
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds <= MAX_LISTEN_S:
+            return {"ok": False, "error": f"seconds = {seconds!r}: expected a number above 0 and at most {MAX_LISTEN_S}"}
+        with self.reload_lock:  # the device must not be swapped under the take
+            device = self.device
+            device.enrolling = True  # the owner is about to say the name: it must not open a window
+            try:
+                audio = Take(seconds).record(device)
+            finally:
+                device.enrolling = False
+        if audio is None:
+            return {"ok": False, "error": f"no audio from the microphone for {seconds + 2.0:g} s"}
+        return {"ok": True, "audio": encode_take(audio)}
 
     def reload(self) -> dict[str, Any]:
         """Re-read the config; a bad one keeps the running one. The new device takes over without a gap."""

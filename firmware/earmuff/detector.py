@@ -6,6 +6,7 @@ import logging
 import os
 import shutil
 import tempfile
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,9 +31,14 @@ def pretrained_dir() -> Path:
 PRETRAINED = ("hey jarvis", "hey mycroft", "hey rhasspy", "okay nabu", "alexa")
 
 
+def normalise(wake_word: str) -> str:
+    """A wake word's name: lower case, single spaces, accents composed (NFC)."""
+    return " ".join(unicodedata.normalize("NFC", str(wake_word)).lower().split())
+
+
 def resolve(wake_word: str) -> Path:
     """Map a wake word's phrase ('hey jarvis') or a model file path to the model file."""
-    key = wake_word.strip().lower()
+    key = normalise(wake_word)
     custom = state_dir() / "wakewords" / key.replace(" ", "_")
     candidates = [custom / "model.onnx", custom / "model.tflite"]
     if key in PRETRAINED:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -47,7 +48,8 @@ def merge(models: list[Mlp]) -> Mlp:
     )
 
 
-def fit(x: np.ndarray, y: np.ndarray, weight: np.ndarray, hidden: int = 64, seed: int = 0, members: int | None = None) -> Mlp:
+def fit(x: np.ndarray, y: np.ndarray, weight: np.ndarray, hidden: int = 64, seed: int = 0, members: int | None = None,
+        tick: Callable[[], None] = lambda: None) -> Mlp:
     """Fit `members` MLPs (default MEMBERS) on windows `x`, labels `y` (1 = the wake word) and weights; merged.
 
     A float32 `x` is standardised in place and restored afterwards (to within rounding): a copy of a training
@@ -59,7 +61,10 @@ def fit(x: np.ndarray, y: np.ndarray, weight: np.ndarray, hidden: int = 64, seed
     z -= mean
     z /= std
     try:
-        nets = [_fit_one(z, y, weight, hidden, seed + k, mean, std) for k in range(members or MEMBERS)]
+        nets = []
+        for k in range(members or MEMBERS):
+            nets.append(_fit_one(z, y, weight, hidden, seed + k, mean, std))
+            tick()
     finally:
         z *= std
         z += mean

@@ -12,6 +12,8 @@ from .. import config as config_mod
 from ..config import FRAME, SAMPLE_RATE
 from ..detector import PRETRAINED, WakeWordError
 
+MAX_TAKES = 20
+
 
 def add_wakeword_commands(sub) -> None:
     """Register `earmuff wakeword` and its subcommands on the top-level subparsers."""
@@ -30,7 +32,7 @@ def add_wakeword_commands(sub) -> None:
     s = ws.add_parser("remove", help="delete a trained wake word")
     s.add_argument("name")
     s.set_defaults(func=cmd_remove)
-    s = ws.add_parser("import", help="install an openWakeWord .onnx model made elsewhere")
+    s = ws.add_parser("import", help="install an openWakeWord model (.onnx or .tflite) made elsewhere")
     s.add_argument("model")
     s.add_argument("--name", help="its phrase (default: the file name)")
     s.set_defaults(func=cmd_import)
@@ -47,6 +49,7 @@ def add_wakeword_commands(sub) -> None:
     s = ws.add_parser("record", help="record takes of the name through the device microphone, then retrain")
     s.add_argument("--takes", type=int, default=5)
     s.add_argument("--name", help="wake word (default: the active one)")
+    s.add_argument("--no-retrain", action="store_true", help="only check and keep the takes")
     s.set_defaults(func=cmd_record)
     s = ws.add_parser("refit", help="retrain the active wake word with what it learnt of this room")
     s.add_argument("--quiet", action="store_true", help="no progress bars (the daemon runs it like this)")
@@ -59,6 +62,15 @@ def _name(args: argparse.Namespace) -> str:
     from .phrase import normalise
 
     return normalise(args.name) if getattr(args, "name", None) else normalise(config_mod.load().wake.wake_word)
+
+
+def _trainable(args: argparse.Namespace) -> str:
+    """The named (or active) wake word, if it is one of ours: a built-in model cannot be retrained."""
+    name = _name(args)
+    if name in PRETRAINED:
+        raise WakeWordError(f"wake word '{name}': is built in and cannot be retrained; "
+                            f"train one of your own first (`earmuff wakeword set \"{name}\"`) or pass --name")
+    return name
 
 
 def _quality(meta: dict) -> str:
@@ -74,11 +86,17 @@ def _quality(meta: dict) -> str:
     )
 
 
-def retrain(phrase: str, lang: str, seed: int = 0, quiet: bool = False) -> dict:
-    """Train `phrase` (with any owner takes and the room bank), install it and make it active."""
+def retrain(phrase: str, lang: str, seed: int = 0, quiet: bool = False, select: bool = False) -> dict:
+    """Train `phrase` (with any owner takes and the room bank) and install it; it becomes active if `select`.
+
+    Without `select` it is selected again only if it is still the active wake word when training ends, so that
+    a running device switches to the new model, and a `use` run meanwhile is not undone.
+    """
     from .. import memory
     from . import room_bank, samples
     from .phrase import check_language, check_phrase
+    from . import store
+    from .phrase import normalise
     from .publish import publish
     from .train import options_from, train
 
@@ -102,16 +120,18 @@ def retrain(phrase: str, lang: str, seed: int = 0, quiet: bool = False) -> dict:
               f"if it runs out, the training ends and '{before}' stays active", file=sys.stderr)
     try:
         result = train(opts, cfg)
-        publish(result)
+        _, note = publish(result, activate=select or normalise(store.active()) == name)
     except KeyboardInterrupt:
         print(f"\ninterrupted; nothing was installed and '{before}' stays active", file=sys.stderr)
         raise
+    if note:
+        print(f"'{name}': {note}")
     return result.meta
 
 
 def cmd_set(args: argparse.Namespace) -> int:
     """Train from a typed phrase, install, activate, print its measured quality."""
-    meta = retrain(args.phrase, args.lang, args.seed)
+    meta = retrain(args.phrase, args.lang, args.seed, select=True)
     print(f"'{meta['phrase']}' is now the wake word ({meta['timings']['total_s']:.0f} s to train).")
     print(_quality(meta))
     return 0
@@ -136,19 +156,21 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_use(args: argparse.Namespace) -> int:
     """Make a wake word active."""
     from . import store
-    from .phrase import normalise
 
-    store.activate(args.name)
-    print(f"'{normalise(args.name)}' is now the wake word")
+    note = store.activate(args.name)
+    print(f"'{store.active()}' is now the wake word; {note}")
     return 0
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
-    """Delete a trained wake word."""
-    from . import store
+    """Delete a trained wake word, the owner's recordings of it and the windows of them saying it."""
+    from . import room_bank, samples, store
+    from .phrase import normalise
 
-    store.remove(args.name)
-    print(f"removed '{args.name}'")
+    name = normalise(args.name)
+    store.remove(name)
+    takes, windows = samples.forget(name), room_bank.forget(room_bank.positive_kind(name))
+    print(f"removed '{name}', {takes} recordings of your voice saying it and {windows} windows of the room bank")
     return 0
 
 
@@ -187,12 +209,18 @@ def cmd_test(args: argparse.Namespace) -> int:
         return 0
     import sounddevice as sd
 
+    from ..audio_backend import AudioDeviceError
+
     print(f"listening for '{det.name}' for {args.seconds:.0f} s (Ctrl-C stops)", file=sys.stderr)
-    with sd.InputStream(samplerate=SAMPLE_RATE, channels=1, dtype="float32", blocksize=FRAME) as stream:
-        for i in range(int(args.seconds * SAMPLE_RATE / FRAME)):
-            block, _ = stream.read(FRAME)
-            det.process(block[:, 0], (i + 1) * FRAME)
-            print("\r" + _meter(det.last_score, (i + 1) * FRAME / SAMPLE_RATE, cfg.wake.threshold), end="", flush=True)
+    try:
+        with sd.InputStream(samplerate=SAMPLE_RATE, channels=1, dtype="float32", blocksize=FRAME) as stream:
+            for i in range(int(args.seconds * SAMPLE_RATE / FRAME)):
+                block, _ = stream.read(FRAME)
+                det.process(block[:, 0], (i + 1) * FRAME)
+                print("\r" + _meter(det.last_score, (i + 1) * FRAME / SAMPLE_RATE, cfg.wake.threshold), end="", flush=True)
+    except sd.PortAudioError as exc:
+        raise AudioDeviceError(f"microphone: {exc}; expected an input device at {SAMPLE_RATE} Hz "
+                               "(a running earmuff may hold it: test a recording with --file)") from exc
     print()
     return 0
 
@@ -216,10 +244,11 @@ def _scorer(name: str):
     import onnxruntime as ort
 
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    feed = sess.get_inputs()[0].name  # "input" in ours; models from elsewhere name it as they like
 
     def score(x: np.ndarray) -> float:
         w = features.windows(features.embed(np.r_[np.zeros(SAMPLE_RATE, np.float32), x, np.zeros(SAMPLE_RATE // 2, np.float32)]))
-        return max((float(sess.run(None, {"input": v[None]})[0][0, 0]) for v in w), default=0.0)
+        return max((float(sess.run(None, {feed: v[None]})[0][0, 0]) for v in w), default=0.0)
 
     return score
 
@@ -229,9 +258,7 @@ def cmd_add_samples(args: argparse.Namespace) -> int:
     from ..audio_io import read_audio
     from . import samples
 
-    name = _name(args)
-    if name in PRETRAINED:
-        raise WakeWordError(f"wake word '{name}': is built in and cannot be retrained; `earmuff wakeword set \"{name}\"` first or pass --name")
+    name = _trainable(args)
     lang = _lang_of(name)
     expected, scorer = samples.expected_duration(name, lang), _scorer(name)
     kept = 0
@@ -256,34 +283,38 @@ def cmd_add_samples(args: argparse.Namespace) -> int:
 
 
 def cmd_record(args: argparse.Namespace) -> int:
-    """Record takes through the device microphone while the jamming stays on, check them, then retrain."""
+    """Record takes through the device microphone while the jamming stays on; a refused take is asked for again."""
     from . import recorder, samples
 
-    name = _name(args)
+    if not 1 <= args.takes <= MAX_TAKES:
+        raise WakeWordError(f"--takes {args.takes}: expected 1 to {MAX_TAKES}")
+    name = _trainable(args)
     lang = _lang_of(name)
     expected, scorer = samples.expected_duration(name, lang), _scorer(name)
-    kept = 0
-    for i, x in enumerate(recorder.takes(args.takes, name)):
-        try:
-            samples.check_take(x, f"take {i + 1}", expected, scorer)
-        except WakeWordError as exc:
-            print(f"refused: {exc}", file=sys.stderr)
-            continue
-        samples.save(name, x)
-        kept += 1
-    print(f"kept {kept} of {args.takes} takes")
-    if kept:
+    kept = tries = 0
+    with recorder.open_takes() as rec:
+        while kept < args.takes and tries < 3 * args.takes:
+            tries += 1
+            print(f"take {kept + 1}/{args.takes}: say '{name}' now", file=sys.stderr)
+            x = rec.take()
+            try:
+                samples.check_take(x, f"take {kept + 1}", expected, scorer)
+            except WakeWordError as exc:
+                print(f"refused: {exc}; once more, please", file=sys.stderr)
+                continue
+            samples.save(name, x)
+            kept += 1
+    print(f"kept {kept} of {args.takes} takes ({tries} tried)")
+    if kept and not args.no_retrain:
         print(_quality(retrain(name, lang)))
-    return 0 if kept else 2
+    return 0 if kept == args.takes else 2
 
 
 def cmd_refit(args: argparse.Namespace) -> int:
     """Retrain the active wake word with the room bank (the daemon runs this when the room is quiet)."""
     from . import store
 
-    name = _name(args)
-    if name in PRETRAINED:
-        raise WakeWordError(f"wake word '{name}': is built in and cannot be refitted; `earmuff wakeword set \"{name}\"` first")
+    name = _trainable(args)
     meta = retrain(name, _lang_of(name), seed=int(store.info(name).get("seed", 0)), quiet=args.quiet)
     s = meta["samples"]
     print(f"refitted '{name}' with {s['room_bank_windows']} windows of room talk and {s['room_positive_windows']} of yours")

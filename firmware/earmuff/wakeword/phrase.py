@@ -7,20 +7,18 @@ import re
 import subprocess
 import unicodedata
 
-from ..detector import WakeWordError
+from ..detector import WakeWordError, normalise  # noqa: F401 (a wake word's name, used from here)
 
 MAX_CHARS = 40
 MAX_WORDS = 5
 _VOWELS = set("aeiouyàâäéèêëîïôöùûüÿœæåøáíóúãõıəаеёиоуыэюяαεηιουω")
+# Scripts that write every vowel: a word in them without one cannot be said. Others (Devanagari, Arabic,
+# Han, ...) leave vowels implicit or have none to check.
+_ALPHABETS = ("LATIN", "CYRILLIC", "GREEK")
 
 
 class PhraseError(WakeWordError):
     """A wake phrase or language that cannot be trained."""
-
-
-def normalise(phrase: str) -> str:
-    """The wake word's name: lower case, single spaces."""
-    return " ".join(str(phrase).lower().split())
 
 
 def folder_name(phrase: str) -> str:
@@ -58,15 +56,22 @@ def check_phrase(phrase: str) -> str:
             f"wake phrase {phrase!r}: too long ({len(name)} characters, {len(name.split())} words); "
             f"expected at most {MAX_CHARS} characters and {MAX_WORDS} words"
         )
-    bad = [c for c in name if not (unicodedata.category(c).startswith("L") or c in " '-")]
+    bad = [c for c in name if not (unicodedata.category(c)[0] in "LM" or c in " '-")]  # M: vowel signs, accents
     if bad:
         raise PhraseError(f"wake phrase {phrase!r}: cannot be pronounced ('{bad[0]}'); expected letters only")
-    for word in re.split(r"[ \-]", name):
-        if word and not _VOWELS.intersection(unicodedata.normalize("NFC", word)):
+    alphabetic = [w for w in re.split(r"[ \-]", name) if w and _script(w) in _ALPHABETS]
+    for word in alphabetic:
+        if not _VOWELS.intersection(word):
             raise PhraseError(f"wake phrase {phrase!r}: '{word}' has no vowel and cannot be pronounced as a word")
-    if len(name.replace(" ", "")) < 3:
+    letters = len(name.replace(" ", ""))
+    if letters < 2 or (letters < 3 and alphabetic):
         raise PhraseError(f"wake phrase {phrase!r}: too short; expected at least 3 letters (2-4 syllables work best)")
     return name
+
+
+def _script(word: str) -> str:
+    """The script of a word's first letter, as Unicode names it: 'LATIN', 'DEVANAGARI', 'CJK', ..."""
+    return unicodedata.name(next(c for c in word if unicodedata.category(c)[0] == "L"), "?").split()[0]
 
 
 def phonemes(phrase: str, lang: str) -> str:

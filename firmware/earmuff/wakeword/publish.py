@@ -12,8 +12,11 @@ from .export import to_onnx
 from .train import TrainResult
 
 
-def publish(result: TrainResult, activate: bool = True) -> Path:
-    """Install a trained wake word atomically (and select it); on any failure the previous one stays."""
+def publish(result: TrainResult, activate: bool = True) -> tuple[Path, str | None]:
+    """Install a trained wake word atomically, then select it if asked; on any failure the previous one stays.
+
+    Returns the installed folder and, when selected, what the running daemon did (`store.activate`'s note).
+    """
     name = result.meta["phrase"]
     version = store.new_version(name)
     try:
@@ -21,15 +24,21 @@ def publish(result: TrainResult, activate: bool = True) -> Path:
         (version / store.SIDECAR).write_text(json.dumps(result.meta, indent=2) + "\n")
         store.check_model(version / store.MODEL)
         link = store.install(version, name)
-        if activate:
-            store.activate(name)
-        return link
     except OSError as exc:
         store.discard(version)
-        why = "the disk is full" if exc.errno == errno.ENOSPC else str(exc)
-        raise WakeWordError(
-            f"wake word '{name}': could not be saved under {store.root()} ({why}); the previous wake word stays active"
-        ) from exc
+        raise WakeWordError(f"wake word '{name}': could not be saved under {store.root()} ({_why(exc)}); "
+                            "the previous wake word stays active") from exc
     except BaseException:
         store.discard(version)
         raise
+    if not activate:
+        return link, None
+    try:  # installed: from here on a failure keeps the new model and leaves config.toml as it was
+        return link, store.activate(name)
+    except OSError as exc:
+        raise WakeWordError(f"wake word '{name}': installed, but config.toml could not be updated ({_why(exc)}); "
+                            f"the previous wake word stays active; `earmuff wakeword use \"{name}\"` later") from exc
+
+
+def _why(exc: OSError) -> str:
+    return "the disk is full" if exc.errno == errno.ENOSPC else str(exc)

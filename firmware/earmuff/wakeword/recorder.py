@@ -2,52 +2,126 @@
 
 from __future__ import annotations
 
-import sys
+import base64
 import threading
 import time
-from typing import Iterator
 
 import numpy as np
 
 from .. import config as config_mod
+from ..audio_backend import AudioDeviceError
 from ..config import SAMPLE_RATE
+from ..control import ControlError, NotRunning, request, socket_path
 
 TAKE_S = 3.0
+SETTLE_S = 2.0  # the echo canceller adapts to the noise before the first take
 
 
-def takes(count: int, name: str) -> Iterator[np.ndarray]:
-    """Yield `count` takes of TAKE_S seconds each of what the detector hears (after echo cancellation)."""
-    from ..audio_backend import choose, start_stream
-    from ..device import Device, sleep_wait
+class Take:
+    """Collects `seconds` of what the detector hears from a device's listen tap (its worker thread)."""
 
-    cfg = config_mod.load()
-    device = Device(cfg, lambda *a, **k: None, max_block=cfg.audio.block)
-    buf = np.zeros(int(TAKE_S * SAMPLE_RATE), np.float32)
-    state = {"pos": -1}
-    done = threading.Event()
+    def __init__(self, seconds: float) -> None:
+        self.audio = np.zeros(int(seconds * SAMPLE_RATE), np.float32)
+        self.pos = 0
+        self.since = 0
+        self.done = threading.Event()
 
-    def tap(start: int, x: np.ndarray) -> None:
-        pos = state["pos"]
-        if pos < 0:
+    def tap(self, start: int, x: np.ndarray) -> None:
+        """The device's listen tap: copies in what was captured from `since` on."""
+        if start + len(x) <= self.since:
             return
-        n = min(len(x), len(buf) - pos)
-        buf[pos : pos + n] = x[:n]
-        state["pos"] = pos + n
-        if state["pos"] >= len(buf):
-            state["pos"] = -1
-            done.set()
+        x = x[max(0, self.since - start) :]
+        n = min(len(x), len(self.audio) - self.pos)
+        self.audio[self.pos : self.pos + n] = x[:n]
+        self.pos += n
+        if self.pos >= len(self.audio):
+            self.done.set()
 
-    device.listen_tap = tap
-    device.start_worker(sleep_wait(cfg.audio.block / SAMPLE_RATE / 4))
-    stream = start_stream(cfg.audio, choose(cfg.audio), device.callback)
+    def record(self, device) -> np.ndarray | None:
+        """Tap `device` from now until the take is full; None if no audio came within 2 s of its length."""
+        # From the sample the callback is at, not the worker's: a worker running behind must not start the
+        # take with audio from before the owner was asked to speak.
+        self.since = device.gate.counter
+        device.listen_tap = self.tap
+        try:
+            full = self.done.wait(len(self.audio) / SAMPLE_RATE + 2.0)
+        finally:
+            device.listen_tap = None
+        return self.audio if full else None
+
+
+class LocalTakes:
+    """With no daemon running: a device of our own, jamming as usual, its detector off."""
+
+    def __init__(self) -> None:
+        from ..device import Device, JamOnly
+
+        self.cfg = config_mod.load()
+        # Saying the name must not open the wake-word window: the noise stays on for every take.
+        self.device = Device(self.cfg, lambda *a, **k: None, max_block=self.cfg.audio.block, detector=JamOnly())
+        self.stream = None
+
+    def __enter__(self) -> "LocalTakes":
+        from ..audio_backend import choose, start_stream
+        from ..device import sleep_wait
+
+        self.device.start_worker(sleep_wait(self.cfg.audio.block / SAMPLE_RATE / 4))
+        try:
+            self.stream = start_stream(self.cfg.audio, choose(self.cfg.audio), self.device.callback)
+        except BaseException:
+            self.device.stop_worker()
+            raise
+        time.sleep(SETTLE_S)
+        return self
+
+    def take(self) -> np.ndarray:
+        """The next TAKE_S seconds of what the detector hears (after echo cancellation)."""
+        audio = Take(TAKE_S).record(self.device)
+        if audio is None:
+            raise AudioDeviceError(f"microphone: no audio for {TAKE_S + 2.0:.0f} s while recording a take; "
+                                   "expected a running input stream")
+        return audio
+
+    def __exit__(self, *exc: object) -> None:
+        self.stream.close()
+        self.device.stop_worker()
+
+
+class DaemonTakes:
+    """With the daemon running: it records the takes, jamming as usual and detecting nothing meanwhile."""
+
+    def __init__(self, path) -> None:
+        self.path = path
+
+    def __enter__(self) -> "DaemonTakes":
+        return self
+
+    def take(self) -> np.ndarray:
+        """The next TAKE_S seconds of what the daemon's detector hears."""
+        reply = request(self.path, "listen", timeout=TAKE_S + 10.0, seconds=TAKE_S)
+        if not reply.get("ok"):
+            raise ControlError(f"the running earmuff could not record a take: {reply.get('error')}")
+        return decode_take(reply["audio"])
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+def open_takes() -> DaemonTakes | LocalTakes:
+    """Record through the running daemon if there is one (a second stream would add unknown noise), else alone."""
+    path = socket_path(config_mod.load())
     try:
-        time.sleep(2.0)  # let the echo canceller adapt to the noise first
-        for i in range(count):
-            print(f"take {i + 1}/{count}: say '{name}' now", file=sys.stderr)
-            done.clear()
-            state["pos"] = 0
-            done.wait(TAKE_S + 2.0)
-            yield buf.copy()
-    finally:
-        stream.close()
-        device.stop_worker()
+        request(path, "status", timeout=5.0)
+    except NotRunning:
+        return LocalTakes()
+    return DaemonTakes(path)
+
+
+def encode_take(audio: np.ndarray) -> str:
+    """A take as base64 of 16-bit little-endian PCM, for a control reply."""
+    return base64.b64encode(np.clip(audio * 32768, -32768, 32767).astype("<i2").tobytes()).decode()
+
+
+def decode_take(text: str) -> np.ndarray:
+    """The inverse of encode_take."""
+    return np.frombuffer(base64.b64decode(text), "<i2").astype(np.float32) / 32768

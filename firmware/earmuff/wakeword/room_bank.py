@@ -95,8 +95,13 @@ def positive_kind(wake_word: str) -> str:
     return "pos_" + folder_name(wake_word)
 
 
-def forget() -> int:
-    """Delete the bank; return how many windows it held."""
+def forget(kind: str | None = None) -> int:
+    """Delete the bank, or only the windows of one kind; return how many windows went."""
+    if kind is not None:
+        n = count(kind)
+        for chunk in _chunks(kind):
+            chunk.unlink(missing_ok=True)
+        return n
     kinds = {c.name.rsplit("-", 1)[0] for c in folder().glob("*.npy")} if folder().is_dir() else set()
     n = sum(count(k) for k in kinds)
     shutil.rmtree(folder(), ignore_errors=True)

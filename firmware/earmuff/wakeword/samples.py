@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,3 +97,11 @@ def save(phrase: str, x: np.ndarray) -> Path:
 def load_all(phrase: str) -> list[np.ndarray]:
     """All accepted takes of a wake word."""
     return [read_audio(p) for p in sorted(samples_dir(phrase).glob("take-*.wav"))]
+
+
+def forget(phrase: str) -> int:
+    """Delete the owner's takes of a wake word; return how many there were."""
+    folder = samples_dir(phrase)
+    n = len(list(folder.glob("take-*.wav")))
+    shutil.rmtree(folder, ignore_errors=True)
+    return n

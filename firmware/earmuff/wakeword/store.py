@@ -21,8 +21,9 @@ from .. import config as config_mod
 from ..detector import PRETRAINED, WakeWordError, resolve
 from .phrase import folder_name, normalise
 
-MODEL = "model.onnx"
+MODEL = "model.onnx"  # what training writes; an imported TFLite model is model.tflite
 SIDECAR = "model.json"
+MODELS = (MODEL, "model.tflite")
 
 
 def root() -> Path:
@@ -52,10 +53,10 @@ def new_version(phrase: str) -> Path:
 
 def install(version: Path, phrase: str) -> Path:
     """Make a complete version folder the wake word `phrase` in one atomic step; return its path."""
-    for name in (MODEL, SIDECAR):
-        f = version / name
+    model = next((version / m for m in MODELS if (version / m).is_file()), version / MODEL)
+    for f in (model, version / SIDECAR):
         if not f.is_file() or f.stat().st_size == 0:
-            raise WakeWordError(f"model folder {version}: {name} is missing or empty; nothing was installed")
+            raise WakeWordError(f"model folder {version}: {f.name} is missing or empty; nothing was installed")
         with open(f, "rb") as fh:
             os.fsync(fh.fileno())
     link = root() / folder_name(phrase)
@@ -103,7 +104,7 @@ def names() -> list[str]:
     """Phrases of the installed (trained or imported) wake words."""
     if not root().is_dir():
         return []
-    return sorted(p.name.replace("_", " ") for p in root().iterdir() if not p.name.startswith(".") and (p / MODEL).is_file())
+    return sorted(p.name.replace("_", " ") for p in root().iterdir() if not p.name.startswith(".") and any((p / m).is_file() for m in MODELS))
 
 
 def active() -> str:
@@ -111,12 +112,13 @@ def active() -> str:
     return config_mod.load().wake.wake_word
 
 
-def activate(phrase: str) -> None:
-    """Select a wake word in config.toml, written atomically (temp file, check, rename)."""
-    resolve(phrase)  # raises WakeWordError naming it if it does not exist
+def activate(phrase: str) -> str:
+    """Select a wake word in config.toml, written atomically (temp file, check, rename); a note on the daemon."""
+    model = resolve(phrase)  # raises WakeWordError naming it if it does not exist
+    given_file = Path(phrase).suffix in (".onnx", ".tflite")  # a name has letters only, never a dot
     path = config_mod.config_path()
     text = path.read_text() if path.exists() else ""
-    new = with_wake_word(text, normalise(phrase))
+    new = with_wake_word(text, str(model.resolve()) if given_file else normalise(phrase))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
     try:
@@ -127,19 +129,22 @@ def activate(phrase: str) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-    tell_daemon()
+    return tell_daemon()
 
 
-def tell_daemon() -> bool:
-    """Ask a running daemon to re-read the config (it switches wake word then); False if none is running."""
+def tell_daemon() -> str:
+    """Ask a running daemon to re-read the config (it switches wake word then); what happened, for the user."""
+    from ..control import ControlError, NotRunning, request, socket_path
+
     try:
-        from ..control import ControlError, request, socket_path
-    except ImportError:
-        return False
-    try:
-        return bool(request(socket_path(config_mod.load()), "reload", timeout=10.0).get("ok"))
-    except (ControlError, OSError):
-        return False
+        reply = request(socket_path(config_mod.load()), "reload", timeout=10.0)
+    except NotRunning:
+        return "no earmuff is running here; it is used from the next start"
+    except (ControlError, OSError) as exc:
+        return f"the running earmuff could not be told ({exc}); run `earmuff reload`"
+    if reply.get("ok"):
+        return "the running earmuff switched to it without a gap in the noise"
+    return f"the running earmuff kept its wake word: {reply.get('error')}"
 
 
 def with_wake_word(text: str, phrase: str) -> str:
@@ -176,16 +181,17 @@ def remove(phrase: str) -> None:
 
 
 def check_model(path: Path) -> None:
-    """Raise WakeWordError unless `path` is an openWakeWord ONNX model taking [1, 16, 96] and scoring 0..1."""
+    """Raise WakeWordError unless `path` is an openWakeWord model (ONNX or TFLite) taking [1, 16, 96] and scoring 0..1."""
     from ..config import WakeConfig
     from ..detector import Detector
 
-    if path.suffix != ".onnx":
-        raise WakeWordError(f"model file {path}: expected an openWakeWord .onnx model (input [1, 16, 96])")
+    if path.suffix not in (".onnx", ".tflite"):
+        raise WakeWordError(f"model file {path}: expected an openWakeWord .onnx or .tflite model (input [1, 16, 96])")
     if not path.is_file():
         raise WakeWordError(f"model file {path}: does not exist")
     det = Detector(str(path), WakeConfig())
-    inputs = det.model.models[det.key].get_inputs()[0].shape
+    runtime = det.model.models[det.key]
+    inputs = runtime.get_inputs()[0].shape if path.suffix == ".onnx" else runtime.get_input_details()[0]["shape"].tolist()
     if list(inputs)[1:] != [16, 96]:
         raise WakeWordError(f"model file {path}: input shape {inputs}; expected [1, 16, 96]")
     try:
@@ -206,7 +212,7 @@ def import_model(path: Path, phrase: str | None) -> str:
         raise WakeWordError(f"name '{name}': taken by a built-in wake word; choose another with --name")
     version = new_version(name)
     try:
-        shutil.copyfile(path, version / MODEL)
+        shutil.copyfile(path, version / f"model{path.suffix}")
         meta = {"phrase": name, "imported_from": str(path.resolve()), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 "threshold": 0.5, "calibrated_to_0_5": False}
         (version / SIDECAR).write_text(json.dumps(meta, indent=2) + "\n")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import random
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -190,7 +191,7 @@ def _round(opts: TrainOptions, cfg: Config, name: str, lang: str, seed: int, lab
     x_neg = np.concatenate([features.windows(f, NEG_STRIDE) for f in fit_frames])
     extra, room_pos = _room_windows(opts)
 
-    bar = Progress(f"fit{label}", 1, quiet=opts.quiet)
+    bar = Progress(f"fit{label}", 2 * classifier.MEMBERS, quiet=opts.quiet)  # both passes
     parts = [x_pos, x_owner, room_pos, x_neg, extra]
     n = sum(len(p) for p in parts)
     # One array with room for the second pass's hard negatives: no copy of the training set is ever made.
@@ -201,16 +202,15 @@ def _round(opts: TrainOptions, cfg: Config, name: str, lang: str, seed: int, lab
                    np.ones(len(room_pos) + len(x_neg) + len(extra))]
     n_neg = len(x_neg)
     del x_neg, parts
-    raw = classifier.fit(x[:n], y, weight, opts.hidden_units, seed)
+    raw = classifier.fit(x[:n], y, weight, opts.hidden_units, seed, tick=bar.tick)
     # Second pass on the negatives the first model found hardest (every window, not every other one).
     hard = _hardest(raw, fit_frames, extra, HARD_NEGATIVES)
     if len(hard):
         x[n : n + len(hard)] = hard
         y = np.r_[y, np.zeros(len(hard), int)]
         weight = np.r_[weight, np.full(len(hard), 3.0)]
-        raw = classifier.fit(x[: n + len(hard)], y, weight, opts.hidden_units, seed)
+        raw = classifier.fit(x[: n + len(hard)], y, weight, opts.hidden_units, seed, tick=bar.tick)
     del x
-    bar.tick()
     timings["fit_s"] = round(bar.close(), 1)
 
     counts = {
@@ -230,6 +230,9 @@ def train(opts: TrainOptions, cfg: Config, should_stop: Callable[[], bool] = lam
     for r in range(opts.rounds):
         label = f" ({r + 1}/{opts.rounds})" if opts.rounds > 1 else ""
         rounds.append(_round(opts, cfg, name, lang, opts.seed + ROUND_SEED_STEP * r, label, should_stop))
+        if not opts.quiet and r + 1 < opts.rounds:
+            left = (time.monotonic() - started) / (r + 1) * (opts.rounds - r - 1)
+            print(f"round {r + 1} of {opts.rounds} done; about {int(left // 60)}:{int(left % 60):02d} left in all", file=sys.stderr)
     raw = classifier.merge([r.model for r in rounds])
     val_frames = [f for r in rounds for f in r.val_frames]
     val_hours = sum(r.val_hours for r in rounds)
