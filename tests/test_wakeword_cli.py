@@ -80,7 +80,7 @@ def test_ctrl_c_during_training_keeps_the_previous_wake_word(monkeypatch, capsys
     install("hey bramble", seed=1)
     store.activate("hey bramble")
 
-    def interrupted(opts, cfg, should_stop=None):
+    def interrupted(opts, cfg):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(train_mod, "train", interrupted)

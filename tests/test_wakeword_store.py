@@ -1,6 +1,8 @@
 """Installing, selecting, importing and removing wake words: atomic, and loud about bad input."""
 
 import json
+import os
+import time
 
 import numpy as np
 import pytest
@@ -107,3 +109,14 @@ def test_import_a_community_tflite_model_and_detect_with_it(tmp_path):
     store.activate("hey buddy")
     clip = read_audio(synth(tmp_path / "name.wav", "hey jarvis", "flite", "kal16"))
     assert frame_scores(clip, "hey buddy").max() > 0.9
+
+
+def test_a_new_version_clears_what_a_killed_install_left(earmuff_home):
+    install("hey bramble")
+    used = (store.root() / "hey_bramble").resolve()
+    old_left, new_left = store.new_version("hey teapot"), store.new_version("hey teapot")  # a kill before install
+    hour_ago = time.time() - 3700
+    os.utime(old_left, (hour_ago, hour_ago))
+    os.utime(used, (hour_ago, hour_ago))
+    store.new_version("hey bramble")
+    assert not old_left.exists() and new_left.exists() and used.exists()  # only the old, unused one goes

@@ -93,10 +93,8 @@ def retrain(phrase: str, lang: str, seed: int = 0, quiet: bool = False, select: 
     a running device switches to the new model, and a `use` run meanwhile is not undone.
     """
     from .. import memory
-    from . import room_bank, samples
-    from .phrase import check_language, check_phrase
-    from . import store
-    from .phrase import normalise
+    from . import room_bank, samples, store
+    from .phrase import check_language, check_phrase, normalise
     from .publish import publish
     from .train import options_from, train
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -90,7 +91,7 @@ class LocalTakes:
 class DaemonTakes:
     """With the daemon running: it records the takes, jamming as usual and detecting nothing meanwhile."""
 
-    def __init__(self, path) -> None:
+    def __init__(self, path: Path) -> None:
         self.path = path
 
     def __enter__(self) -> "DaemonTakes":

@@ -45,8 +45,9 @@ def _fsync_dir(path: Path) -> None:
 
 
 def new_version(phrase: str) -> Path:
-    """A fresh, empty version folder to write a model into before `install`."""
+    """A fresh, empty version folder to write a model into before `install`; clears those left by a crash."""
     root().mkdir(parents=True, exist_ok=True)
+    cleanup_unfinished()
     prefix = f".v-{folder_name(phrase)}-{time.strftime('%Y%m%dT%H%M%S')}-"
     return Path(tempfile.mkdtemp(prefix=prefix, dir=root()))
 
@@ -80,7 +81,7 @@ def discard(version: Path) -> None:
 
 
 def cleanup_unfinished() -> None:
-    """Remove version folders no wake word points at (left by a crash)."""
+    """Remove version folders no wake word points at, over an hour old (left by a crash or a kill)."""
     if not root().is_dir():
         return
     used = {p.resolve() for p in root().iterdir() if p.is_symlink()}

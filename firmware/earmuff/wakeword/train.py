@@ -121,11 +121,8 @@ class _Round:
     timings: dict[str, float]
 
 
-def _round(opts: TrainOptions, cfg: Config, name: str, lang: str, seed: int, label: str,
-           should_stop: Callable[[], bool]) -> _Round:
+def _round(opts: TrainOptions, cfg: Config, name: str, lang: str, seed: int, label: str) -> _Round:
     """Synthesize, augment, embed and fit once, from the random draws of `seed`."""
-    if should_stop():
-        raise KeyboardInterrupt
     rnd, rng = random.Random(seed), np.random.default_rng(seed)
     known = phrase_mod.languages()
     pos_utts = synth.plan(name, lang, opts.positives, rnd, known, opts.exclude_voices)
@@ -144,8 +141,6 @@ def _round(opts: TrainOptions, cfg: Config, name: str, lang: str, seed: int, lab
     pos_clips = synth.speak_all(pos_utts, bar.tick)
     neg_clips = synth.speak_all(neg_utts, bar.tick)
     timings["synthesize_s"] = round(bar.close(), 1)
-    if should_stop():
-        raise KeyboardInterrupt
     pos_clips = [c for c in pos_clips if len(c) > 1600]
     too_long = [c for c in pos_clips if len(c) > CLIP - SAMPLE_RATE // 2]
     if len(too_long) > len(pos_clips) // 2:
@@ -182,8 +177,6 @@ def _round(opts: TrainOptions, cfg: Config, name: str, lang: str, seed: int, lab
         hours.append(len(audio) / SAMPLE_RATE / 3600)
         neg_frames.append(features.embed(audio))
         bar.tick()
-        if should_stop():
-            raise KeyboardInterrupt
     del streams, neg_clips, audio
     timings["features_s"] = round(bar.close(), 1)
     val_hours, fit_hours = sum(hours[:n_val]), sum(hours[n_val:])
@@ -221,7 +214,7 @@ def _round(opts: TrainOptions, cfg: Config, name: str, lang: str, seed: int, lab
     return _Round(raw, val_frames, val_hours, x_val_pos, counts, timings)
 
 
-def train(opts: TrainOptions, cfg: Config, should_stop: Callable[[], bool] = lambda: False) -> TrainResult:
+def train(opts: TrainOptions, cfg: Config) -> TrainResult:
     """Run every stage of every round with a progress bar each; returns the calibrated model and its figures."""
     started = time.monotonic()
     name = phrase_mod.check_phrase(opts.phrase)
@@ -229,7 +222,7 @@ def train(opts: TrainOptions, cfg: Config, should_stop: Callable[[], bool] = lam
     rounds = []
     for r in range(opts.rounds):
         label = f" ({r + 1}/{opts.rounds})" if opts.rounds > 1 else ""
-        rounds.append(_round(opts, cfg, name, lang, opts.seed + ROUND_SEED_STEP * r, label, should_stop))
+        rounds.append(_round(opts, cfg, name, lang, opts.seed + ROUND_SEED_STEP * r, label))
         if not opts.quiet and r + 1 < opts.rounds:
             left = (time.monotonic() - started) / (r + 1) * (opts.rounds - r - 1)
             print(f"round {r + 1} of {opts.rounds} done; about {int(left // 60)}:{int(left % 60):02d} left in all", file=sys.stderr)
