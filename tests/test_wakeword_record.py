@@ -57,6 +57,9 @@ def test_daemon_records_a_take_without_detecting_the_name_in_it(pulse, earmuff_h
         assert main(["wakeword", "use", "hey bramble"]) == 0
         assert "'hey bramble' is now the wake word; the running earmuff switched to it" in capsys.readouterr().out
         assert request(sock, "status")["wake_word"] == "hey bramble"
+        # `forget-room` goes through the daemon too, which also drops the windows it holds.
+        assert main(["wakeword", "forget-room"]) == 0
+        assert "and what was not yet in it" in capsys.readouterr().out
     finally:
         daemonlib.stop(proc)
 

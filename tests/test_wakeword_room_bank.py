@@ -128,3 +128,26 @@ def test_refit_waits_for_a_trained_model_quiet_enough_new_room_talk_and_memory(e
 def test_available_memory_is_read_from_the_kernel():
     free = memory.available_mb()
     assert free is not None and 0 < free < os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20
+
+
+def test_forget_room_also_drops_what_the_running_device_holds_and_stops_a_refit(earmuff_home, capsys):
+    import subprocess
+
+    from earmuff.cli import main
+
+    cfg = config.load()
+    room_bank.add(windows(5), limit=100)
+    held = room_bank.collector(cfg)
+    feed(held, 0, 20, score=0.05)  # talk heard in the last minute: pending, some settled, none written yet
+    feed(held, 20, 25, score=0.0, voice=False)
+    assert not held.ready.empty() and held.pending
+    device = SimpleNamespace(room=held)
+    learning = RoomLearning()
+    learning.process = subprocess.Popen(["sleep", "60"])  # a refit that read the bank
+    assert learning.forget(cfg, device) == 5
+    assert learning.process.wait(5) != 0  # stopped
+    learning.save(cfg, device)  # the supervisor's next write
+    assert device.room is not held and room_bank.count() == 0
+    room_bank.add(windows(3), limit=100)
+    assert main(["wakeword", "forget-room"]) == 0  # no daemon running: the CLI deletes the bank itself
+    assert "forgot the room bank (3 windows)" in capsys.readouterr().out and room_bank.count() == 0

@@ -16,7 +16,7 @@ from .config import Config, home
 log = logging.getLogger(__name__)
 
 MAX_REQUEST = 4096  # bytes; a request is a few dozen
-COMMANDS = ("status", "pause", "resume", "reload", "listen")
+COMMANDS = ("status", "pause", "resume", "reload", "listen", "forget_room")
 CLIENT_TIMEOUT_S = 2.0
 
 

@@ -252,6 +252,8 @@ class Daemon:
             return {"ok": True, "message": "jamming again"}
         if command == "listen":
             return self.listen(req.get("seconds"))
+        if command == "forget_room":
+            return self.forget_room()
         return self.reload()
 
     def status(self) -> dict[str, Any]:
@@ -289,6 +291,12 @@ class Daemon:
         if audio is None:
             return {"ok": False, "error": f"no audio from the microphone for {seconds + 2.0:g} s"}
         return {"ok": True, "audio": encode_take(audio)}
+
+    def forget_room(self) -> dict[str, Any]:
+        """Delete the room bank, and the windows the running device holds that would have gone into it."""
+        with self.reload_lock:
+            n = self.learning.forget(self.cfg, self.device)
+        return {"ok": True, "message": f"forgot the room bank ({n} windows) and what was not yet in it"}
 
     def reload(self) -> dict[str, Any]:
         """Re-read the config; a bad one keeps the running one. The new device takes over without a gap."""

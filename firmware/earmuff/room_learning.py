@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
+import threading
 
 from . import memory
 from .config import SAMPLE_RATE, Config
@@ -40,6 +41,7 @@ class RoomLearning:
         self.last_refit = float("-inf")
         self.process: subprocess.Popen | None = None
         self.told_memory = False
+        self.lock = threading.Lock()  # a write to the bank and `forget` never interleave
 
     @property
     def training(self) -> bool:
@@ -66,15 +68,24 @@ class RoomLearning:
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             )
 
-    @staticmethod
-    def save(cfg: Config, device: Device) -> None:
+    def save(self, cfg: Config, device: Device) -> None:
         """Write the windows the device's collector has settled (also before a reload or a stop)."""
-        if device.room is None:
-            return
-        try:
-            device.room.write(cfg.wakeword.room_bank_max)
-        except OSError as exc:  # a full disk loses some room windows, nothing else
-            log.error("room bank %s: %s", room_bank.folder(), exc)
+        with self.lock:
+            if device.room is None:
+                return
+            try:
+                device.room.write(cfg.wakeword.room_bank_max)
+            except OSError as exc:  # a full disk loses some room windows, nothing else
+                log.error("room bank %s: %s", room_bank.folder(), exc)
+
+    def forget(self, cfg: Config, device: Device) -> int:
+        """Delete the bank, the windows the device still holds for it, and a refit that read it; how many went."""
+        with self.lock:
+            if device.room is not None:  # a fresh collector: the worker's next step drops the old one's windows
+                device.room = room_bank.collector(cfg)
+            if self.training:
+                self.process.terminate()  # the running wake word stays; the refit installs nothing
+            return room_bank.forget()
 
     def due(self, cfg: Config, device: Device, now: float) -> bool:
         """Idle for long enough, not refitted lately, and enough new room windows since the model was made."""

@@ -320,9 +320,14 @@ def cmd_refit(args: argparse.Namespace) -> int:
 
 
 def cmd_forget_room(args: argparse.Namespace) -> int:
-    """Delete the room bank."""
+    """Delete the room bank; a running daemon also drops the windows it holds in memory."""
+    from ..control import NotRunning, request, socket_path
     from . import room_bank
 
-    n = room_bank.forget()
-    print(f"forgot the room bank ({n} windows)")
+    try:
+        reply = request(socket_path(config_mod.load()), "forget_room", timeout=10.0)
+    except NotRunning:
+        print(f"forgot the room bank ({room_bank.forget()} windows)")
+        return 0
+    print(reply["message"])
     return 0
