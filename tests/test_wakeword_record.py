@@ -1,12 +1,13 @@
 """`earmuff wakeword record`: takes come from the running daemon, which keeps jamming and detects nothing meanwhile."""
 
 import subprocess
+import sys
 import threading
 import time
 
 import numpy as np
 
-from conftest import needs_pulse, synth
+from conftest import SinkRecorder, needs_pulse, quiet_spans, synth
 from earmuff.audio_io import read_audio
 from earmuff.cli import main
 from earmuff.config import SAMPLE_RATE
@@ -44,6 +45,14 @@ def test_daemon_records_a_take_without_detecting_the_name_in_it(pulse, earmuff_h
         assert reply["ok"] and status["detections"] == 0 and status["state"] == "jamming", (reply.get("error"), status)
         db = levels_db(decode_take(reply["audio"]))
         assert len(db) == 30 and db.max() - np.median(db) > 10, db.round()  # the name is in the take, over the residual
+        # The live meter listens the same way: it shows the name firing, and the daemon opens no window.
+        capsys.readouterr()
+        meter = threading.Thread(target=main, args=(["wakeword", "test", "--seconds", "3"],))
+        meter.start()
+        time.sleep(0.5)
+        subprocess.run(["paplay", "-d", "jam", str(clip)], env=pulse, check=True)
+        meter.join(30)
+        assert "FIRE" in capsys.readouterr().out and request(sock, "status")["detections"] == 0
         # The same clip outside a take fires: the window opens.
         subprocess.run(["paplay", "-d", "jam", str(clip)], env=pulse, check=True)
         deadline = time.monotonic() + 3.0
@@ -62,6 +71,23 @@ def test_daemon_records_a_take_without_detecting_the_name_in_it(pulse, earmuff_h
         assert "and what was not yet in it" in capsys.readouterr().out
     finally:
         daemonlib.stop(proc)
+
+
+@needs_pulse
+def test_without_a_daemon_the_meter_jams_itself_and_hears_through_its_noise(pulse, earmuff_home, tmp_path):
+    clip = synth(tmp_path / "name.wav", "hey jarvis", "flite", "kal16")
+    (earmuff_home / "config.toml").write_text("[noise]\nlevel_dbfs = -50.0\nquiet_level_dbfs = -50.0\n")
+    rec = SinkRecorder(pulse, tmp_path / "rec.raw")
+    meter = subprocess.Popen([sys.executable, "-m", "earmuff", "wakeword", "test", "--seconds", "4"],
+                             env=dict(pulse, EARMUFF_HOME=str(earmuff_home)), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(4.0)  # start-up, then the echo canceller settles
+    started = rec.now()
+    subprocess.run(["paplay", "-d", "jam", str(clip)], env=pulse, check=True)
+    ended = rec.now()
+    out, err = meter.communicate(timeout=30)
+    x = rec.stop()
+    assert meter.returncode == 0 and "FIRE" in out, err
+    assert [s for s in quiet_spans(x, floor_dbfs=-70.0) if started <= s[0] <= ended] == []  # its own noise played
 
 
 class FileTakes:

@@ -13,6 +13,7 @@ from ..config import FRAME, SAMPLE_RATE
 from ..detector import PRETRAINED, WakeWordError
 
 MAX_TAKES = 20
+METER_FRAMES = 6  # the live meter asks for this many 80 ms frames at a time
 
 
 def add_wakeword_commands(sub) -> None:
@@ -205,20 +206,19 @@ def cmd_test(args: argparse.Namespace) -> int:
         print(f"{args.file}: best score {max(scores, default=0):.3f} (fires at {cfg.wake.threshold}); "
               f"detections at {[round(t, 2) for t in fired]} s")
         return 0
-    import sounddevice as sd
+    from . import recorder
 
-    from ..audio_backend import AudioDeviceError
-
+    # What the detector hears while jamming, from the running daemon (which opens no window meanwhile) or
+    # from a jamming device of our own: never a bare microphone stream, which would leave the room unjammed.
     print(f"listening for '{det.name}' for {args.seconds:.0f} s (Ctrl-C stops)", file=sys.stderr)
-    try:
-        with sd.InputStream(samplerate=SAMPLE_RATE, channels=1, dtype="float32", blocksize=FRAME) as stream:
-            for i in range(int(args.seconds * SAMPLE_RATE / FRAME)):
-                block, _ = stream.read(FRAME)
-                det.process(block[:, 0], (i + 1) * FRAME)
-                print("\r" + _meter(det.last_score, (i + 1) * FRAME / SAMPLE_RATE, cfg.wake.threshold), end="", flush=True)
-    except sd.PortAudioError as exc:
-        raise AudioDeviceError(f"microphone: {exc}; expected an input device at {SAMPLE_RATE} Hz "
-                               "(a running earmuff may hold it: test a recording with --file)") from exc
+    with recorder.open_takes() as source:
+        n = 0
+        while n * FRAME < args.seconds * SAMPLE_RATE:
+            x = source.take(METER_FRAMES * FRAME / SAMPLE_RATE)
+            for i in range(0, len(x), FRAME):
+                n += 1
+                det.process(x[i : i + FRAME], n * FRAME)
+                print("\r" + _meter(det.last_score, n * FRAME / SAMPLE_RATE, cfg.wake.threshold), end="", flush=True)
     print()
     return 0
 

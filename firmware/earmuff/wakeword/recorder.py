@@ -75,11 +75,11 @@ class LocalTakes:
         time.sleep(SETTLE_S)
         return self
 
-    def take(self) -> np.ndarray:
-        """The next TAKE_S seconds of what the detector hears (after echo cancellation)."""
-        audio = Take(TAKE_S).record(self.device)
+    def take(self, seconds: float = TAKE_S) -> np.ndarray:
+        """The next `seconds` of what the detector hears (after echo cancellation)."""
+        audio = Take(seconds).record(self.device)
         if audio is None:
-            raise AudioDeviceError(f"microphone: no audio for {TAKE_S + 2.0:.0f} s while recording a take; "
+            raise AudioDeviceError(f"microphone: no audio for {seconds + 2.0:.0f} s while recording; "
                                    "expected a running input stream")
         return audio
 
@@ -97,9 +97,9 @@ class DaemonTakes:
     def __enter__(self) -> "DaemonTakes":
         return self
 
-    def take(self) -> np.ndarray:
-        """The next TAKE_S seconds of what the daemon's detector hears."""
-        reply = request(self.path, "listen", timeout=TAKE_S + 10.0, seconds=TAKE_S)
+    def take(self, seconds: float = TAKE_S) -> np.ndarray:
+        """The next `seconds` of what the daemon's detector hears."""
+        reply = request(self.path, "listen", timeout=seconds + 10.0, seconds=seconds)
         if not reply.get("ok"):
             raise ControlError(f"the running earmuff could not record a take: {reply.get('error')}")
         return decode_take(reply["audio"])
