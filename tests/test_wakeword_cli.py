@@ -154,3 +154,19 @@ def test_test_on_a_file_shows_the_meter_and_where_it_fired(tmp_path, capsys):
     assert main(["wakeword", "test", "--file", str(other)]) == 0
     out = capsys.readouterr().out
     assert "FIRE" not in out and "detections at []" in out
+
+
+def test_a_training_that_used_a_room_bank_forgotten_meanwhile_installs_nothing(monkeypatch, capsys):
+    from earmuff.wakeword import room_bank
+
+    room_bank.add(np.zeros((3, 16, 96), np.float16), limit=100)
+
+    def forgotten_meanwhile(opts, cfg):
+        assert len(opts.extra_negatives) == 3  # it read the bank
+        room_bank.forget()  # `earmuff wakeword forget-room` while it trains
+        return fake_result("hey bramble")
+
+    monkeypatch.setattr(train_mod, "train", forgotten_meanwhile)
+    assert main(["wakeword", "set", "hey bramble"]) == 2
+    assert "the room bank was forgotten while this training used it; nothing was installed" in capsys.readouterr().err
+    assert store.names() == [] and config.load().wake.wake_word == "hey jarvis"

@@ -10,7 +10,8 @@ from earmuff.wakeword.synth import Utterance, speak
 @pytest.mark.parametrize(
     "phrase, words",
     [("", "is empty"), ("   ", "is empty"), ("hey " * 12, "too long"), ("hey&bramble", "cannot be pronounced ('&')"),
-     ("hey 42", "cannot be pronounced ('4')"), ("xzq bramble", "'xzq' has no vowel"), ("ok", "too short")],
+     ("hey 42", "cannot be pronounced ('4')"), ("xzq bramble", "'xzq' has no vowel"), ("ok", "too short"),
+     ("hey ' bob", "''' has no letter"), ("hey \u0301 bob", "has no letter")],
 )
 def test_bad_phrases_are_refused_with_the_reason(phrase, words):
     with pytest.raises(PhraseError) as err:

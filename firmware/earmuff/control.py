@@ -134,16 +134,19 @@ def request(path: Path, command: str, timeout: float = 30.0, **fields: Any) -> d
             s.connect(os.fspath(path))
         except (FileNotFoundError, ConnectionRefusedError):
             raise NotRunning(f"earmuff is not running (no daemon listening on {path}); "
-                               "start it with: sudo systemctl start earmuff") from None
+                             "start it with: sudo systemctl start earmuff") from None
         except PermissionError:
             raise ControlError(f"no permission to use {path}; expected to be root or in the group 'earmuff'") from None
-        s.sendall(json.dumps({"command": command, **fields}).encode() + b"\n")
         data = b""
-        while not data.endswith(b"\n"):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
+        try:
+            s.sendall(json.dumps({"command": command, **fields}).encode() + b"\n")
+            while not data.endswith(b"\n"):
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        except TimeoutError:
+            raise ControlError(f"the daemon on {path} did not answer '{command}' within {timeout:g} s") from None
     try:
         return json.loads(data)
     except json.JSONDecodeError:

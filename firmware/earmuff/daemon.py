@@ -37,6 +37,7 @@ STALE_S = 1.0  # no audio callback for this long: stop feeding the watchdog
 EXIT_STALE_S = 3.0  # ... and for this long: exit, so Restart= starts a fresh process
 HUNG_S = 2.0  # the worker has not finished a block for this long while audio arrives: a fault
 MAX_LISTEN_S = 10.0  # one take for `wakeword record`; the control socket answers nothing else meanwhile
+ENROLL_HOLD_S = 2.0  # detection stays off this long after a take: a name said at its very end must not fire
 
 
 def notify(message: str) -> bool:
@@ -281,21 +282,18 @@ class Daemon:
 
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds <= MAX_LISTEN_S:
             return {"ok": False, "error": f"seconds = {seconds!r}: expected a number above 0 and at most {MAX_LISTEN_S}"}
-        with self.reload_lock:  # the device must not be swapped under the take
-            device = self.device
-            device.enrolling = True  # the owner is about to say the name: it must not open a window
-            try:
-                audio = Take(seconds).record(device)
-            finally:
-                device.enrolling = False
+        take, device = Take(seconds), self.device
+        # A lease in samples, not a flag: it covers the take's last frames whenever the worker gets to them,
+        # bridges the gaps between the live meter's takes, and ends by itself.
+        device.enroll_until = max(device.enroll_until, device.gate.counter + len(take.audio) + int(ENROLL_HOLD_S * SAMPLE_RATE))
+        audio = take.record(device)
         if audio is None:
             return {"ok": False, "error": f"no audio from the microphone for {seconds + 2.0:g} s"}
         return {"ok": True, "audio": encode_take(audio)}
 
     def forget_room(self) -> dict[str, Any]:
         """Delete the room bank, and the windows the running device holds that would have gone into it."""
-        with self.reload_lock:
-            n = self.learning.forget(self.cfg, self.device)
+        n = self.learning.forget(self.cfg, self.device)
         return {"ok": True, "message": f"forgot the room bank ({n} windows) and what was not yet in it"}
 
     def reload(self) -> dict[str, Any]:

@@ -92,7 +92,7 @@ class Device:
         self.worker: threading.Thread | None = None
         self.worker_error: BaseException | None = None
         self.listen_tap: Callable[[int, np.ndarray], None] | None = None  # sees what the detector hears
-        self.enrolling = False  # the owner records takes of the name: nothing is detected, nothing banked
+        self.enroll_until = 0  # sample until which the owner records takes: nothing is detected, nothing banked
         self.room = room if hasattr(self.detector, "window") else None  # learns the room's speech
         self.prelude_end: int | None = None  # in an open wake-word window: when the owner's command may start
         self.command_heard = False
@@ -166,7 +166,7 @@ class Device:
         try:
             self.faults.check("detector", end, self.events)
             detection = self.detector.process(self.frame, end)
-            if self.enrolling:  # still fed, so that it is not stale afterwards
+            if end < self.enroll_until:  # still fed, so that it is not stale afterwards
                 detection = None
         except Exception as exc:  # a failing detector means no detection, never silence
             self.detector_errors += 1
@@ -188,7 +188,7 @@ class Device:
                 self.events(end / SAMPLE_RATE, "wake_detected", wake_word=detection.wake_word, score=round(detection.score, 3))
             else:
                 self.events(end / SAMPLE_RATE, "button_pressed")
-        if self.room is not None and not self.enrolling:
+        if self.room is not None and end >= self.enroll_until:
             try:
                 self._learn_room(end, detection is not None and not was_open, voice, cmd)
             except Exception:  # learning is optional; detection and the noise are not

@@ -83,9 +83,11 @@ class RoomLearning:
         with self.lock:
             if device.room is not None:  # a fresh collector: the worker's next step drops the old one's windows
                 device.room = room_bank.collector(cfg)
+            n = room_bank.forget()  # first: a refit past its training sees the stamp and installs nothing
             if self.training:
-                self.process.terminate()  # the running wake word stays; the refit installs nothing
-            return room_bank.forget()
+                self.process.terminate()
+                self.process.wait(10)
+            return n
 
     def due(self, cfg: Config, device: Device, now: float) -> bool:
         """Idle for long enough, not refitted lately, and enough new room windows since the model was made."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -107,6 +108,7 @@ def retrain(phrase: str, lang: str, seed: int = 0, quiet: bool = False, select: 
     name, lang = check_phrase(phrase), check_language(lang)
     owner = tuple(samples.load_all(name))
     room = cfg.wakeword.room_bank
+    read_at = time.time()
     opts = options_from(
         cfg, name, lang, seed=seed, owner_clips=owner, quiet=quiet,
         extra_negatives=room_bank.load(room_bank.NEGATIVE) if room else None,
@@ -119,10 +121,13 @@ def retrain(phrase: str, lang: str, seed: int = 0, quiet: bool = False, select: 
               f"if it runs out, the training ends and '{before}' stays active", file=sys.stderr)
     try:
         result = train(opts, cfg)
-        _, note = publish(result, activate=select or normalise(store.active()) == name)
     except KeyboardInterrupt:
         print(f"\ninterrupted; nothing was installed and '{before}' stays active", file=sys.stderr)
         raise
+    if room and room_bank.forgotten_at() > read_at:
+        raise WakeWordError(f"wake word '{name}': the room bank was forgotten while this training used it; "
+                            f"nothing was installed and '{before}' stays active")
+    _, note = publish(result, activate=select or normalise(store.active()) == name)
     if note:
         print(f"'{name}': {note}")
     return result.meta
@@ -210,8 +215,8 @@ def cmd_test(args: argparse.Namespace) -> int:
 
     # What the detector hears while jamming, from the running daemon (which opens no window meanwhile) or
     # from a jamming device of our own: never a bare microphone stream, which would leave the room unjammed.
-    print(f"listening for '{det.name}' for {args.seconds:.0f} s (Ctrl-C stops)", file=sys.stderr)
     with recorder.open_takes() as source:
+        print(f"listening for '{det.name}' for {args.seconds:.0f} s (Ctrl-C stops)", file=sys.stderr)
         n = 0
         while n * FRAME < args.seconds * SAMPLE_RATE:
             x = source.take(METER_FRAMES * FRAME / SAMPLE_RATE)
@@ -321,13 +326,15 @@ def cmd_refit(args: argparse.Namespace) -> int:
 
 def cmd_forget_room(args: argparse.Namespace) -> int:
     """Delete the room bank; a running daemon also drops the windows it holds in memory."""
-    from ..control import NotRunning, request, socket_path
+    from ..control import ControlError, NotRunning, request, socket_path
     from . import room_bank
 
     try:
-        reply = request(socket_path(config_mod.load()), "forget_room", timeout=10.0)
+        reply = request(socket_path(config_mod.load()), "forget_room", timeout=20.0)
     except NotRunning:
         print(f"forgot the room bank ({room_bank.forget()} windows)")
         return 0
+    if not reply.get("ok"):
+        raise ControlError(f"the running earmuff did not forget the room bank ({reply.get('error')}); it is still there")
     print(reply["message"])
     return 0

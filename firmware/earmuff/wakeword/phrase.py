@@ -59,7 +59,11 @@ def check_phrase(phrase: str) -> str:
     bad = [c for c in name if not (unicodedata.category(c)[0] in "LM" or c in " '-")]  # M: vowel signs, accents
     if bad:
         raise PhraseError(f"wake phrase {phrase!r}: cannot be pronounced ('{bad[0]}'); expected letters only")
-    alphabetic = [w for w in re.split(r"[ \-]", name) if w and _script(w) in _ALPHABETS]
+    words = [w for w in re.split(r"[ \-]", name) if w]
+    for word in words:
+        if not any(unicodedata.category(c)[0] == "L" for c in word):
+            raise PhraseError(f"wake phrase {phrase!r}: '{word}' has no letter; expected words of letters")
+    alphabetic = [w for w in words if _script(w) in _ALPHABETS]
     for word in alphabetic:
         if not _VOWELS.intersection(word):
             raise PhraseError(f"wake phrase {phrase!r}: '{word}' has no vowel and cannot be pronounced as a word")
@@ -71,7 +75,7 @@ def check_phrase(phrase: str) -> str:
 
 def _script(word: str) -> str:
     """The script of a word's first letter, as Unicode names it: 'LATIN', 'DEVANAGARI', 'CJK', ..."""
-    return unicodedata.name(next(c for c in word if unicodedata.category(c)[0] == "L"), "?").split()[0]
+    return unicodedata.name(next(c for c in word if unicodedata.category(c)[0] == "L"), "?").split()[0]  # has one
 
 
 def phonemes(phrase: str, lang: str) -> str:

@@ -32,6 +32,18 @@ def folder() -> Path:
     return config_mod.state_dir() / "room-bank"
 
 
+def _stamp() -> Path:
+    return config_mod.state_dir() / "room-bank-forgotten"
+
+
+def forgotten_at() -> float:
+    """When the whole bank was last forgotten (epoch s), 0 if never: a training that read it before must not install."""
+    try:  # the time written, not the file's mtime: the kernel's coarse clock can date it before time.time()
+        return float(_stamp().read_text())
+    except (FileNotFoundError, ValueError):
+        return 0.0
+
+
 def _chunks(kind: str) -> list[Path]:
     return sorted(folder().glob(f"{kind}-*.npy")) if folder().is_dir() else []
 
@@ -104,6 +116,8 @@ def forget(kind: str | None = None) -> int:
         return n
     kinds = {c.name.rsplit("-", 1)[0] for c in folder().glob("*.npy")} if folder().is_dir() else set()
     n = sum(count(k) for k in kinds)
+    _stamp().parent.mkdir(parents=True, exist_ok=True)
+    _stamp().write_text(repr(time.time()))
     shutil.rmtree(folder(), ignore_errors=True)
     return n
 

@@ -103,5 +103,6 @@ def forget(phrase: str) -> int:
     """Delete the owner's takes of a wake word; return how many there were."""
     folder = samples_dir(phrase)
     n = len(list(folder.glob("take-*.wav")))
-    shutil.rmtree(folder, ignore_errors=True)
+    if folder.exists():
+        shutil.rmtree(folder)  # a failure is an error the CLI reports, never a silent "deleted"
     return n
