@@ -285,7 +285,8 @@ class Daemon:
         take, device = Take(seconds), self.device
         # A lease in samples, not a flag: it covers the take's last frames whenever the worker gets to them,
         # bridges the gaps between the live meter's takes, and ends by itself.
-        device.enroll_until = max(device.enroll_until, device.gate.counter + len(take.audio) + int(ENROLL_HOLD_S * SAMPLE_RATE))
+        until = device.gate.counter + len(take.audio) + int(ENROLL_HOLD_S * SAMPLE_RATE)
+        device.enroll_until = max(device.enroll_until, until)
         audio = take.record(device)
         if audio is None:
             return {"ok": False, "error": f"no audio from the microphone for {seconds + 2.0:g} s"}

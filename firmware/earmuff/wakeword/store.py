@@ -105,7 +105,8 @@ def names() -> list[str]:
     """Phrases of the installed (trained or imported) wake words."""
     if not root().is_dir():
         return []
-    return sorted(p.name.replace("_", " ") for p in root().iterdir() if not p.name.startswith(".") and any((p / m).is_file() for m in MODELS))
+    return sorted(p.name.replace("_", " ") for p in root().iterdir()
+                  if not p.name.startswith(".") and any((p / m).is_file() for m in MODELS))
 
 
 def active() -> str:
