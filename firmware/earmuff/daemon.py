@@ -252,7 +252,7 @@ class Daemon:
             self.device.requests.put(("resume", 0.0))
             return {"ok": True, "message": "jamming again"}
         if command == "listen":
-            return self.listen(req.get("seconds"))
+            return self.listen(req.get("seconds"), req.get("since"))
         if command == "forget_room":
             return self.forget_room()
         return self.reload()
@@ -276,13 +276,15 @@ class Daemon:
             "config_note": self.config_note,
         }
 
-    def listen(self, seconds: Any) -> dict[str, Any]:
-        """A take of what the detector hears, for `earmuff wakeword record`; meanwhile nothing is detected or banked."""
+    def listen(self, seconds: Any, since: Any = None) -> dict[str, Any]:
+        """A take of what the detector hears from now or from sample `since`; meanwhile nothing is detected or banked."""
         from .wakeword.recorder import Take, encode_take
 
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds <= MAX_LISTEN_S:
             return {"ok": False, "error": f"seconds = {seconds!r}: expected a number above 0 and at most {MAX_LISTEN_S}"}
-        take, device = Take(seconds), self.device
+        if since is not None and (isinstance(since, bool) or not isinstance(since, int) or since < 0):
+            return {"ok": False, "error": f"since = {since!r}: expected a sample number, 0 or more"}
+        take, device = Take(seconds, since), self.device
         # A lease in samples, not a flag: it covers the take's last frames whenever the worker gets to them,
         # bridges the gaps between the live meter's takes, and ends by itself.
         until = device.gate.counter + len(take.audio) + int(ENROLL_HOLD_S * SAMPLE_RATE)
@@ -290,7 +292,7 @@ class Daemon:
         audio = take.record(device)
         if audio is None:
             return {"ok": False, "error": f"no audio from the microphone for {seconds + 2.0:g} s"}
-        return {"ok": True, "audio": encode_take(audio)}
+        return {"ok": True, "audio": encode_take(audio), "end": take.since + len(audio)}
 
     def forget_room(self) -> dict[str, Any]:
         """Delete the room bank, and the windows the running device holds that would have gone into it."""

@@ -219,7 +219,7 @@ def cmd_test(args: argparse.Namespace) -> int:
         print(f"listening for '{det.name}' for {args.seconds:.0f} s (Ctrl-C stops)", file=sys.stderr)
         n = 0
         while n * FRAME < args.seconds * SAMPLE_RATE:
-            x = source.take(METER_FRAMES * FRAME / SAMPLE_RATE)
+            x = source.take(METER_FRAMES * FRAME / SAMPLE_RATE, follow=n > 0)  # no gaps, even with a worker behind
             for i in range(0, len(x), FRAME):
                 n += 1
                 det.process(x[i : i + FRAME], n * FRAME)

@@ -21,10 +21,10 @@ SETTLE_S = 2.0  # the echo canceller adapts to the noise before the first take
 class Take:
     """Collects `seconds` of what the detector hears from a device's listen tap (its worker thread)."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, since: int | None = None) -> None:
         self.audio = np.zeros(int(seconds * SAMPLE_RATE), np.float32)
         self.pos = 0
-        self.since = 0
+        self.since = since  # the first sample, or None for "now"
         self.done = threading.Event()
 
     def tap(self, start: int, x: np.ndarray) -> None:
@@ -39,10 +39,11 @@ class Take:
             self.done.set()
 
     def record(self, device) -> np.ndarray | None:
-        """Tap `device` from now until the take is full; None if no audio came within 2 s of its length."""
-        # From the sample the callback is at, not the worker's: a worker running behind must not start the
-        # take with audio from before the owner was asked to speak.
-        self.since = device.gate.counter
+        """Tap `device` until the take is full; None if no audio came within 2 s of its length."""
+        # "Now" is the sample the callback is at, not the worker's: a worker running behind must not start
+        # the take with audio from before the owner was asked to speak.
+        if self.since is None:
+            self.since = device.gate.counter
         device.listen_tap = self.tap
         try:
             full = self.done.wait(len(self.audio) / SAMPLE_RATE + 2.0)
@@ -61,6 +62,7 @@ class LocalTakes:
         # Saying the name must not open the wake-word window: the noise stays on for every take.
         self.device = Device(self.cfg, lambda *a, **k: None, max_block=self.cfg.audio.block, detector=JamOnly())
         self.stream = None
+        self.end = 0  # the sample after the last take
 
     def __enter__(self) -> "LocalTakes":
         from ..audio_backend import choose, start_stream
@@ -75,9 +77,11 @@ class LocalTakes:
         time.sleep(SETTLE_S)
         return self
 
-    def take(self, seconds: float = TAKE_S) -> np.ndarray:
-        """The next `seconds` of what the detector hears (after echo cancellation)."""
-        audio = Take(seconds).record(self.device)
+    def take(self, seconds: float = TAKE_S, follow: bool = False) -> np.ndarray:
+        """The next `seconds` of what the detector hears (after echo cancellation), from now or on from the last take."""
+        take = Take(seconds, self.end if follow else None)
+        audio = take.record(self.device)
+        self.end = take.since + len(take.audio)
         if audio is None:
             raise AudioDeviceError(f"microphone: no audio for {seconds + 2.0:.0f} s while recording; "
                                    "expected a running input stream")
@@ -93,15 +97,18 @@ class DaemonTakes:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.end = 0  # the sample after the last take
 
     def __enter__(self) -> "DaemonTakes":
         return self
 
-    def take(self, seconds: float = TAKE_S) -> np.ndarray:
-        """The next `seconds` of what the daemon's detector hears."""
-        reply = request(self.path, "listen", timeout=seconds + 10.0, seconds=seconds)
+    def take(self, seconds: float = TAKE_S, follow: bool = False) -> np.ndarray:
+        """The next `seconds` of what the daemon's detector hears, from now or on from the last take."""
+        since = {"since": self.end} if follow else {}
+        reply = request(self.path, "listen", timeout=seconds + 10.0, seconds=seconds, **since)
         if not reply.get("ok"):
             raise ControlError(f"the running earmuff could not record a take: {reply.get('error')}")
+        self.end = reply["end"]
         return decode_take(reply["audio"])
 
     def __exit__(self, *exc: object) -> None:
