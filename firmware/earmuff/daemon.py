@@ -278,7 +278,7 @@ class Daemon:
 
     def listen(self, seconds: Any, since: Any = None) -> dict[str, Any]:
         """A take of what the detector hears from now or from sample `since`; meanwhile nothing is detected or banked."""
-        from .wakeword.recorder import Take, encode_take
+        from .wakeword.recorder import GRACE_S, Take, encode_take
 
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds <= MAX_LISTEN_S:
             return {"ok": False, "error": f"seconds = {seconds!r}: expected a number above 0 and at most {MAX_LISTEN_S}"}
@@ -291,7 +291,7 @@ class Daemon:
         device.enroll_until = max(device.enroll_until, until)
         audio = take.record(device)
         if audio is None:
-            return {"ok": False, "error": f"no audio from the microphone for {seconds + 2.0:g} s"}
+            return {"ok": False, "error": f"no audio from the microphone for {seconds + GRACE_S:g} s"}
         return {"ok": True, "audio": encode_take(audio), "end": take.since + len(audio)}
 
     def forget_room(self) -> dict[str, Any]:

@@ -114,7 +114,7 @@ def retrain(phrase: str, lang: str, seed: int = 0, quiet: bool = False, select: 
         extra_negatives=room_bank.load(room_bank.NEGATIVE) if room else None,
         extra_positives=room_bank.load(room_bank.positive_kind(name)) if room else None,
     )
-    before = config_mod.load().wake.wake_word
+    before = cfg.wake.wake_word
     free = memory.short_of_training()
     if free is not None and not quiet:
         print(f"warning: training needs about {memory.TRAINING_MB} MB of memory and {free:.0f} MB is available; "
@@ -240,8 +240,9 @@ def _lang_of(name: str) -> str:
 def _scorer(name: str):
     """Best score of the installed model over a take, or None when the name has no trained model."""
     from . import features, store
+    from .phrase import folder_name
 
-    path = store.root() / name.replace(" ", "_") / store.MODEL
+    path = store.root() / folder_name(name) / store.MODEL
     if not path.is_file():
         return None
     import onnxruntime as ort

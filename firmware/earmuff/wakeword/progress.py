@@ -42,7 +42,12 @@ class Progress:
         frac = self.done / self.total
         elapsed = time.monotonic() - self.started
         left = elapsed / frac - elapsed if frac > 0 else float("nan")
-        eta = f"{int(left // 60)}:{int(left % 60):02d} left" if left == left else "--:-- left"
+        eta = f"{clock(left)} left" if left == left else "--:-- left"
         bar = "#" * int(24 * frac) + "." * (24 - int(24 * frac))
         self.out.write(f"\r{self.stage:<12} [{bar}] {self.done}/{self.total} {eta}   ")
         self.out.flush()
+
+
+def clock(seconds: float) -> str:
+    """Seconds as m:ss."""
+    return f"{int(seconds // 60)}:{int(seconds % 60):02d}"

@@ -16,6 +16,7 @@ from ..control import ControlError, NotRunning, request, socket_path
 
 TAKE_S = 3.0
 SETTLE_S = 2.0  # the echo canceller adapts to the noise before the first take
+GRACE_S = 2.0  # a take with no audio this long after its length has none coming
 
 
 class Take:
@@ -39,14 +40,14 @@ class Take:
             self.done.set()
 
     def record(self, device) -> np.ndarray | None:
-        """Tap `device` until the take is full; None if no audio came within 2 s of its length."""
+        """Tap `device` until the take is full; None if it is not, GRACE_S after its length."""
         # "Now" is the sample the callback is at, not the worker's: a worker running behind must not start
         # the take with audio from before the owner was asked to speak.
         if self.since is None:
             self.since = device.gate.counter
         device.listen_tap = self.tap
         try:
-            full = self.done.wait(len(self.audio) / SAMPLE_RATE + 2.0)
+            full = self.done.wait(len(self.audio) / SAMPLE_RATE + GRACE_S)
         finally:
             device.listen_tap = None
         return self.audio if full else None
@@ -83,7 +84,7 @@ class LocalTakes:
         audio = take.record(self.device)
         self.end = take.since + len(take.audio)
         if audio is None:
-            raise AudioDeviceError(f"microphone: no audio for {seconds + 2.0:.0f} s while recording; "
+            raise AudioDeviceError(f"microphone: no audio for {seconds + GRACE_S:.0f} s while recording; "
                                    "expected a running input stream")
         return audio
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..config import SAMPLE_RATE, Config
 from . import augment, classifier, features, phrase as phrase_mod, synth, words
-from .progress import Progress
+from .progress import Progress, clock
 
 CLIP = 34560  # 2.16 s: the last 3 windows of each positive clip, 80 ms apart
 POS_WINDOWS = 3
@@ -121,14 +121,15 @@ class _Round:
     timings: dict[str, float]
 
 
-def _round(opts: TrainOptions, cfg: Config, name: str, lang: str, seed: int, label: str) -> _Round:
+def _round(opts: TrainOptions, cfg: Config, name: str, lang: str, alikes: list[str],
+           room: tuple[np.ndarray, np.ndarray], seed: int, label: str) -> _Round:
     """Synthesize, augment, embed and fit once, from the random draws of `seed`."""
     rnd, rng = random.Random(seed), np.random.default_rng(seed)
     known = phrase_mod.languages()
     pos_utts = synth.plan(name, lang, opts.positives, rnd, known, opts.exclude_voices)
     # Words said on their own, with silence around them as the name usually is: without these the model
     # learns "a short word after a pause" rather than the name.
-    single = [u for t in phrase_mod.sound_alikes(name, lang) for u in synth.plan(t, lang, 10, rnd, known, opts.exclude_voices)]
+    single = [u for t in alikes for u in synth.plan(t, lang, 10, rnd, known, opts.exclude_voices)]
     for text in words.single_words(opts.negative_sentences, rnd, tuple(name.split())):
         single += synth.plan(text, lang, 1, rnd, known, opts.exclude_voices)
     talk = []
@@ -182,7 +183,7 @@ def _round(opts: TrainOptions, cfg: Config, name: str, lang: str, seed: int, lab
     val_hours, fit_hours = sum(hours[:n_val]), sum(hours[n_val:])
     fit_frames, val_frames = neg_frames[n_val:], neg_frames[:n_val]
     x_neg = np.concatenate([features.windows(f, NEG_STRIDE) for f in fit_frames])
-    extra, room_pos = _room_windows(opts)
+    extra, room_pos = room
 
     bar = Progress(f"fit{label}", 2 * classifier.MEMBERS, quiet=opts.quiet)  # both passes
     parts = [x_pos, x_owner, room_pos, x_neg, extra]
@@ -219,19 +220,19 @@ def train(opts: TrainOptions, cfg: Config) -> TrainResult:
     started = time.monotonic()
     name = phrase_mod.check_phrase(opts.phrase)
     lang = phrase_mod.check_language(opts.lang)
+    alikes, (extra, room_pos) = phrase_mod.sound_alikes(name, lang), _room_windows(opts)
     rounds = []
     for r in range(opts.rounds):
         label = f" ({r + 1}/{opts.rounds})" if opts.rounds > 1 else ""
-        rounds.append(_round(opts, cfg, name, lang, opts.seed + ROUND_SEED_STEP * r, label))
+        rounds.append(_round(opts, cfg, name, lang, alikes, (extra, room_pos), opts.seed + ROUND_SEED_STEP * r, label))
         if not opts.quiet and r + 1 < opts.rounds:
             left = (time.monotonic() - started) / (r + 1) * (opts.rounds - r - 1)
-            print(f"round {r + 1} of {opts.rounds} done; about {int(left // 60)}:{int(left % 60):02d} left in all", file=sys.stderr)
+            print(f"round {r + 1} of {opts.rounds} done; about {clock(left)} left in all", file=sys.stderr)
     raw = classifier.merge([r.model for r in rounds])
     val_frames = [f for r in rounds for f in r.val_frames]
     val_hours = sum(r.val_hours for r in rounds)
     x_val_pos = np.concatenate([r.val_pos for r in rounds])
     counts = {k: sum(r.counts[k] for r in rounds) for k in rounds[0].counts}
-    extra, room_pos = _room_windows(opts)
     val_scores = [raw.scores(features.windows(f)) for f in val_frames]
     threshold = classifier.pick_threshold(val_scores, val_hours, opts.target_false_accepts_per_hour)
     recall = float(np.mean(raw.scores(x_val_pos).reshape(-1, POS_WINDOWS).max(axis=1) >= threshold)) if len(x_val_pos) else 0.0
@@ -251,7 +252,7 @@ def train(opts: TrainOptions, cfg: Config) -> TrainResult:
             "negative_windows": counts["negative_windows"], "hard_negatives": counts["hard_negatives"],
             "room_bank_windows": len(extra), "room_positive_windows": len(room_pos),
             "negative_hours": round(counts["negative_hours"], 4),
-            "sound_alikes": phrase_mod.sound_alikes(name, lang),
+            "sound_alikes": alikes,
         },
         "timings": {**{k: round(sum(r.timings[k] for r in rounds), 1) for k in rounds[0].timings},
                     "total_s": round(time.monotonic() - started, 1)},
