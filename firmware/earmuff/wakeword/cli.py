@@ -134,7 +134,15 @@ def retrain(phrase: str, lang: str, seed: int = 0, quiet: bool = False, select: 
 
 
 def cmd_set(args: argparse.Namespace) -> int:
-    """Train from a typed phrase, install, activate, print its measured quality."""
+    """Advise on the name, train from the typed phrase, install, activate, print its measured quality."""
+    from .advice import GOOD, advise
+    from .phrase import check_language, check_phrase
+
+    warnings = advise(check_phrase(args.phrase), check_language(args.lang))
+    for line in warnings:
+        print(f"advice: {line}", file=sys.stderr)
+    if warnings:
+        print(f"advice: {GOOD}; training '{args.phrase}' anyway (Ctrl-C to stop)", file=sys.stderr)
     meta = retrain(args.phrase, args.lang, args.seed, select=True)
     print(f"'{meta['phrase']}' is now the wake word ({meta['timings']['total_s']:.0f} s to train).")
     print(_quality(meta))
