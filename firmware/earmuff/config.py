@@ -119,6 +119,10 @@ class WakeWordTrainingConfig:
     # Voice families that say the training audio (where installed; models/README.md has their licences).
     # "mbrola": its voices may not be sold or built into a sold product; remove it here for such a product.
     voices: tuple[str, ...] = field(default=VOICE_FAMILIES, metadata=_choices(*VOICE_FAMILIES))
+    # `set` installs a quick model (quick_rounds, no neural voices); the service then trains the full one at low
+    # priority and switches to it if it scores better on held-back synthetic data. false: `set` trains the full one.
+    background: bool = True
+    quick_rounds: int = field(default=1, metadata=_range(1, 5))
     room_bank: bool = True  # keep embedding windows (never audio) of the household's speech, to refit on
     room_bank_max: int = field(default=10000, metadata=_range(100, 200000))  # 3 kB each; ~5 h of speech
     refit_hours: float = field(default=24.0, metadata=_range(0.1, 720.0))  # at most one room refit this often

@@ -24,7 +24,7 @@ from .device import Device, JamOnly, sleep_wait
 from .faults import FaultInjector
 from .room_learning import RoomLearning
 from .state_machine import MAX_PAUSE_S
-from .wakeword import room_bank
+from .wakeword import background, room_bank
 
 log = logging.getLogger("earmuff")
 
@@ -274,6 +274,7 @@ class Daemon:
             "restarts": self.previous_starts + self.worker_restarts + self.stream_restarts,
             "fault": self.fault or self.wake_fault,
             "config_note": self.config_note,
+            "training": background.describe(self.cfg.wake.wake_word),
         }
 
     def listen(self, seconds: Any, since: Any = None) -> dict[str, Any]:

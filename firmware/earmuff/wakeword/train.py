@@ -47,6 +47,7 @@ class TrainOptions:
     owner_clips: tuple[np.ndarray, ...] = ()
     extra_negatives: np.ndarray | None = None  # (n, 16, 96) windows of the room's talk (the room bank)
     extra_positives: np.ndarray | None = None  # (n, 16, 96) windows that fired just before an owner's command
+    rival: Callable[[np.ndarray], np.ndarray] | None = None  # the installed model's scores of windows: to compare
     quiet: bool = False
 
 
@@ -243,15 +244,23 @@ def train(opts: TrainOptions, cfg: Config) -> TrainResult:
     threshold = classifier.pick_threshold(val_scores, val_hours, opts.target_false_accepts_per_hour)
     recall = float(np.mean(raw.scores(x_val_pos).reshape(-1, POS_WINDOWS).max(axis=1) >= threshold)) if len(x_val_pos) else 0.0
     fa = sum(classifier.count_events(s, threshold) for s in val_scores)
+    validation = {
+        "recall": round(recall, 3), "positive_utterances": counts["validation_utterances"],
+        "false_accepts": fa, "negative_hours": round(val_hours, 4),
+        "false_accepts_per_hour": round(fa / val_hours, 2) if val_hours else None,
+        "note": "synthetic voices and speech held back from fitting; real voices will score lower",
+    }
+    if opts.rival is not None:  # the same figures for the installed model, its threshold picked on the same streams
+        r_scores = [opts.rival(features.windows(f)) for f in val_frames]
+        r_threshold = classifier.pick_threshold(r_scores, val_hours, opts.target_false_accepts_per_hour)
+        r_best = opts.rival(x_val_pos).reshape(-1, POS_WINDOWS).max(axis=1) if len(x_val_pos) else np.zeros(0)
+        validation["rival"] = {"recall": round(float(np.mean(r_best >= r_threshold)) if len(r_best) else 0.0, 3),
+                               "false_accepts": sum(classifier.count_events(s, r_threshold) for s in r_scores),
+                               "threshold": r_threshold}
     meta = {
         "phrase": name, "language": lang, "seed": opts.seed, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "threshold": threshold, "calibrated_to_0_5": True,
-        "validation": {
-            "recall": round(recall, 3), "positive_utterances": counts["validation_utterances"],
-            "false_accepts": fa, "negative_hours": round(val_hours, 4),
-            "false_accepts_per_hour": round(fa / val_hours, 2) if val_hours else None,
-            "note": "synthetic voices and speech held back from fitting; real voices will score lower",
-        },
+        "validation": validation,
         "samples": {
             "rounds": opts.rounds, "positive_utterances": counts["positive_utterances"],
             "positive_windows": counts["positive_windows"], "owner_takes": len(opts.owner_clips),
