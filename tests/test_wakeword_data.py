@@ -9,7 +9,7 @@ import pytest
 
 from earmuff import config
 from earmuff.room import active_rms
-from earmuff.wakeword import augment, neural_voice, phrase, synth, voices
+from earmuff.wakeword import augment, neural_voice, phrase, pronounce, synth, voices
 
 WORDS = ["computer", "jarvis", "window", "kitchen", "garden"]
 
@@ -69,6 +69,17 @@ def test_families_left_out_are_named_and_the_config_switches_them_off():
         assert "wakeword.voices" in str(exc) and "'robot' is unknown" in str(exc)
     else:
         raise AssertionError("an unknown voice family was accepted")
+
+
+def test_families_that_misread_a_name_are_left_out_for_it():
+    said = []
+    fams = ["espeak-ng", "flite", "festival", "rhvoice"]
+    for name in ("hey bramble", "computer", "okay marigold", "hello juniper", "hey xiomara"):
+        assert pronounce.mispronouncing(name, "en-us", fams, said.append) == set(), said
+    # flite and festival read "saoirse" as "s-uh-wers"; espeak-ng as "seer-sha".
+    assert pronounce.mispronouncing("hey saoirse", "en-us", fams, said.append) == {"flite", "festival"}
+    assert said[0].startswith("voice family flite: reads 'hey saoirse' as 'hVsVwVɹs', espeak-ng as 'hVsVʃV'")
+    assert pronounce.mispronouncing("bonjour maison", "fr", fams) == set()  # only English front ends are asked
 
 
 def fams_of(family):

@@ -12,7 +12,7 @@ from typing import Callable
 import numpy as np
 
 from ..config import SAMPLE_RATE, Config
-from . import augment, classifier, features, phrase as phrase_mod, synth, voices as voices_mod, words
+from . import augment, classifier, features, phrase as phrase_mod, pronounce, synth, voices as voices_mod, words
 from .progress import Progress, clock
 
 CLIP = 34560  # 2.16 s: the last 3 windows of each positive clip, 80 ms apart
@@ -225,6 +225,8 @@ def train(opts: TrainOptions, cfg: Config) -> TrainResult:
     alikes, (extra, room_pos) = phrase_mod.sound_alikes(name, lang), _room_windows(opts)
     say = None if opts.quiet else (lambda line: print(line, file=sys.stderr))
     fams = synth.families(lang, opts.voices, phrase_mod.languages(), opts.exclude_voices, say)
+    misread = pronounce.mispronouncing(name, lang, list(fams), say)
+    fams = {f: v for f, v in fams.items() if f not in misread}
     if not fams:
         raise phrase_mod.PhraseError(f"language '{lang}': no enabled voice family speaks it here; "
                                      f"expected at least one of {list(opts.voices)} installed (scripts/setup.sh)")
