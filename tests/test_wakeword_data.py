@@ -2,6 +2,7 @@
 
 import json
 import random
+import subprocess
 from importlib import resources
 
 import numpy as np
@@ -69,6 +70,29 @@ def test_families_left_out_are_named_and_the_config_switches_them_off():
         assert "wakeword.voices" in str(exc) and "'robot' is unknown" in str(exc)
     else:
         raise AssertionError("an unknown voice family was accepted")
+
+
+def test_a_missing_or_broken_family_is_left_out_and_named(monkeypatch, capsys):
+    """festival's program gone (package removed), then its voice failing as it speaks (package broken)."""
+    real_which, real_render = voices.shutil.which, voices.render
+    monkeypatch.setattr(voices.shutil, "which", lambda p: None if p == "text2wave" else real_which(p))
+    said = []
+    fams = synth.families("en-us", ("espeak-ng", "festival"), phrase.languages(), say=said.append)
+    assert set(fams) == {"espeak-ng"} and said == ["voice family festival: left out of training (text2wave is not installed)"]
+    monkeypatch.setattr(voices.shutil, "which", real_which)
+
+    def broken(u):
+        if u.engine == "festival":
+            raise subprocess.CalledProcessError(1, ["text2wave"], stderr=b"SIOD ERROR: could not open voice")
+        return real_render(u)
+
+    monkeypatch.setattr(voices, "render", broken)
+    utts = synth.plan("hey bramble", "en-us", 12, random.Random(2), families(enabled=("espeak-ng", "festival")))
+    assert {u.engine for u in utts} == {"espeak-ng", "festival"}
+    clips = synth.speak_all(utts)
+    assert all(len(c) == 0 for c, u in zip(clips, utts) if u.engine == "festival")
+    assert all(len(c) > 1600 for c, u in zip(clips, utts) if u.engine == "espeak-ng")
+    assert "voice family festival: some sayings failed and were left out (CalledProcessError" in capsys.readouterr().err
 
 
 def test_families_that_misread_a_name_are_left_out_for_it():
