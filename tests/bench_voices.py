@@ -1,0 +1,124 @@
+"""Benchmark: how the training voices sound to recognisers trained on people, and what the Kokoro voice costs.
+
+    nice .venv/bin/python tests/bench_voices.py listen [--voices kokoro espeak joe flite] [--count 20]
+    nice /usr/bin/time -v .venv/bin/python tests/bench_voices.py cost [--count 50]
+
+listen: each voice (Kokoro speakers 0..N-1, N espeak-ng accent+variant voices, Piper joe at N rate/noise draws,
+the 5 flite voices) says "computer", "jarvis" and "hey jarvis". pocketsphinx transcribes the first two with its
+open en-us language model and with an 8-word grammar of sound-alikes; openWakeWord's pretrained "hey jarvis"
+scores the third (best frame, the clip padded with silence). One summary line per voice.
+cost: load time and RSS of the Kokoro voice, CPU seconds per saying of "hey bramble" (40 sayings) and of
+10 other sayings, RSS after them and after release (peak: /usr/bin/time -v's "Maximum resident set size").
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import time
+
+import numpy as np
+from conftest import frame_scores
+
+from earmuff.wakeword import kokoro_voice, neural_voice, synth
+
+GRAMMAR = ["computer", "compute", "commuter", "jarvis", "garden", "kitchen", "bramble", "window"]
+
+
+def rss_mb() -> int:
+    """This process's resident memory now, MB."""
+    return next(int(line.split()[1]) // 1024 for line in open("/proc/self/status") if line.startswith("VmRSS"))
+
+
+def transcribe(decoder, x: np.ndarray) -> str:
+    """pocketsphinx's words for a clip, normalised and padded with 0.2 s of silence."""
+    pcm = np.r_[np.zeros(3200), 0.5 * x / (abs(x).max() + 1e-9), np.zeros(3200)]
+    decoder.start_utt()
+    decoder.process_raw((pcm * 32767).astype(np.int16).tobytes(), full_utt=True)
+    decoder.end_utt()
+    return decoder.hyp().hypstr if decoder.hyp() else ""
+
+
+def jarvis_score(x: np.ndarray) -> float:
+    """openWakeWord's best "hey jarvis" score for a clip with 0.5 s of silence before and 1 s after."""
+    pcm = np.r_[np.zeros(8000), 0.3 * x / (abs(x).max() + 1e-9), np.zeros(16000)].astype(np.float32)
+    return float(frame_scores(pcm, "hey jarvis").max())
+
+
+def speakers(voice: str, count: int) -> list:
+    """Functions text -> trimmed 16 kHz clip, one per speaker of `voice`."""
+    rnd = random.Random(1)
+    if voice == "kokoro":
+        kokoro_voice.load(0)
+        return [lambda t, s=s: synth.trim(kokoro_voice.speak(t, 1.0, s)) for s in range(count)]
+    if voice == "joe":
+        neural_voice.load(0)
+        draws = [(rnd.uniform(0.85, 1.2), rnd.randint(30, 100)) for _ in range(count)]
+        return [lambda t, d=d: synth.speak(synth.Utterance(t, "neural", "joe", *d)) for d in draws]
+    if voice == "flite":
+        return [lambda t, v=v: synth.speak(synth.Utterance(t, "flite", v, 1.0)) for v in synth.FLITE_VOICES]
+    variants, accents = synth.variants(), synth._ENGLISH_ACCENTS
+    draws = [(f"{rnd.choice(accents)}+{rnd.choice(variants)}", rnd.randint(25, 75)) for _ in range(count)]
+    return [lambda t, d=d: synth.speak(synth.Utterance(t, "espeak-ng", d[0], 160, d[1])) for d in draws]
+
+
+def listen(voices: list[str], count: int) -> None:
+    """Print, per voice, the words pocketsphinx heard and the "hey jarvis" score distribution."""
+    from pocketsphinx import Decoder
+
+    free = Decoder(samprate=16000, loglevel="FATAL")
+    closed = Decoder(samprate=16000, loglevel="FATAL")
+    closed.add_jsgf_string("w", f"#JSGF V1.0; grammar w; public <w> = {' | '.join(GRAMMAR)};")
+    closed.activate_search("w")
+    for voice in voices:
+        hits, scores = {"computer": [0, 0], "jarvis": [0, 0]}, []
+        says = speakers(voice, count)
+        for say in says:
+            for word in hits:
+                x = say(word)
+                hits[word][0] += word in transcribe(free, x).split()
+                hits[word][1] += transcribe(closed, x) == word
+            scores.append(jarvis_score(say("hey jarvis")))
+        s = np.array(scores)
+        print(f"{voice} ({len(says)} speakers): pocketsphinx open/grammar: computer {hits['computer'][0]}/{hits['computer'][1]}, "
+              f"jarvis {hits['jarvis'][0]}/{hits['jarvis'][1]}; hey jarvis score min {s.min():.3f} q25 {np.quantile(s, 0.25):.3f} "
+              f"median {np.median(s):.3f}, above 0.5: {int((s > 0.5).sum())}", flush=True)
+        kokoro_voice.release()
+        neural_voice.release()
+
+
+def cost(count: int) -> None:
+    """Print the Kokoro voice's load time, CPU per saying and memory."""
+    import onnxruntime  # noqa: F401  (in the baseline: synth.speak_all has it loaded anyway)
+
+    print(f"RSS before load: {rss_mb()} MB")
+    wall, cpu = time.perf_counter(), time.process_time()
+    kokoro_voice.load(0)
+    print(f"load: {time.perf_counter() - wall:.2f} s wall, {time.process_time() - cpu:.2f} s CPU; RSS {rss_mb()} MB")
+    others = ["computer", "please turn the kitchen light off", "hey jarvis", "what time is it", "bramble",
+              "the garden needs water tomorrow", "good morning", "window", "okay", "hey"]
+    texts = ["hey bramble"] * (count - len(others)) + others
+    spent = []
+    for i, text in enumerate(texts):
+        cpu = time.process_time()
+        kokoro_voice.speak(text, 0.8 + 0.4 * i / len(texts), i)
+        spent.append(time.process_time() - cpu)
+    n = count - len(others)
+    print(f"CPU per saying: 'hey bramble' median {np.median(spent[:n]):.3f} s (speeds 0.8-1.2, {n} speakers), "
+          f"others mean {np.mean(spent[n:]):.3f} s; RSS {rss_mb()} MB, peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MB")
+    kokoro_voice.release()
+    print(f"RSS after release: {rss_mb()} MB")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("what", choices=["listen", "cost"])
+    p.add_argument("--voices", nargs="+", default=["kokoro", "espeak", "joe", "flite"])
+    p.add_argument("--count", type=int, default=None, help="speakers per voice (listen, 20) or sayings (cost, 50)")
+    a = p.parse_args()
+    listen(a.voices, a.count or 20) if a.what == "listen" else cost(max(a.count or 50, 11))
+
+
+if __name__ == "__main__":
+    main()
