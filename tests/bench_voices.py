@@ -81,9 +81,10 @@ def listen(voices: list[str], count: int) -> None:
                 hits[word][1] += transcribe(closed, x) == word
             scores.append(jarvis_score(say("hey jarvis")))
         s = np.array(scores)
-        print(f"{voice} ({len(says)} speakers): pocketsphinx open/grammar: computer {hits['computer'][0]}/{hits['computer'][1]}, "
-              f"jarvis {hits['jarvis'][0]}/{hits['jarvis'][1]}; hey jarvis score min {s.min():.3f} q25 {np.quantile(s, 0.25):.3f} "
-              f"median {np.median(s):.3f}, above 0.5: {int((s > 0.5).sum())}", flush=True)
+        heard = ", ".join(f"{w} {a}/{b}" for w, (a, b) in hits.items())
+        print(f"{voice} ({len(says)} speakers): pocketsphinx open/grammar: {heard}; hey jarvis score "
+              f"min {s.min():.3f} q25 {np.quantile(s, 0.25):.3f} median {np.median(s):.3f}, above 0.5: {int((s > 0.5).sum())}",
+              flush=True)
         kokoro_voice.release()
         neural_voice.release()
 
@@ -106,7 +107,8 @@ def cost(count: int) -> None:
         spent.append(time.process_time() - cpu)
     n = count - len(others)
     print(f"CPU per saying: 'hey bramble' median {np.median(spent[:n]):.3f} s (speeds 0.8-1.2, {n} speakers), "
-          f"others mean {np.mean(spent[n:]):.3f} s; RSS {rss_mb()} MB, peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MB")
+          f"others mean {np.mean(spent[n:]):.3f} s; RSS {rss_mb()} MB, "
+          f"peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MB")
     kokoro_voice.release()
     print(f"RSS after release: {rss_mb()} MB")
 

