@@ -82,9 +82,9 @@ def listen(voices: list[str], count: int) -> None:
             scores.append(jarvis_score(say("hey jarvis")))
         s = np.array(scores)
         heard = ", ".join(f"{w} {a}/{b}" for w, (a, b) in hits.items())
-        print(f"{voice} ({len(says)} speakers): pocketsphinx open/grammar: {heard}; hey jarvis score "
-              f"min {s.min():.3f} q25 {np.quantile(s, 0.25):.3f} median {np.median(s):.3f}, above 0.5: {int((s > 0.5).sum())}",
-              flush=True)
+        spread = f"min {s.min():.3f} q25 {np.quantile(s, 0.25):.3f} median {np.median(s):.3f}"
+        print(f"{voice} ({len(says)} speakers): pocketsphinx open/grammar: {heard}; hey jarvis score {spread}, "
+              f"above 0.5: {int((s > 0.5).sum())}", flush=True)
         kokoro_voice.release()
         neural_voice.release()
 
