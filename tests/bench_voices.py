@@ -1,12 +1,12 @@
 """Benchmark: how the training voices sound to recognisers trained on people, and what the Kokoro voice costs.
 
-    nice .venv/bin/python tests/bench_voices.py listen [--voices kokoro espeak joe flite] [--count 20]
+    nice .venv/bin/python tests/bench_voices.py listen [--families kokoro espeak-ng piper flite] [--count N]
     nice /usr/bin/time -v .venv/bin/python tests/bench_voices.py cost [--count 50]
 
-listen: each voice (Kokoro speakers 0..N-1, N espeak-ng accent+variant voices, Piper joe at N rate/noise draws,
-the 5 flite voices) says "computer", "jarvis" and "hey jarvis". pocketsphinx transcribes the first two with its
-open en-us language model and with an 8-word grammar of sound-alikes; openWakeWord's pretrained "hey jarvis"
-scores the third (best frame, the clip padded with silence). One summary line per voice.
+listen: each family (Kokoro speakers 0..N-1, N espeak-ng accent+variant voices at 160 wpm, Piper joe at N
+rate and noise draws, the 5 flite voices) says "computer", "jarvis" and "hey jarvis". pocketsphinx transcribes
+the first two with its open en-us language model and with an 8-word grammar of sound-alikes; openWakeWord's
+pretrained "hey jarvis" scores the third (best frame, the clip padded with silence). One line per family.
 cost: load time and RSS of the Kokoro voice, CPU seconds per saying of "hey bramble" (40 sayings) and of
 10 other sayings, RSS after them and after release (peak: /usr/bin/time -v's "Maximum resident set size").
 """
@@ -21,7 +21,8 @@ import time
 import numpy as np
 from conftest import frame_scores
 
-from earmuff.wakeword import kokoro_voice, neural_voice, synth
+from earmuff.wakeword import kokoro_voice, neural_voice, synth, voices
+from earmuff.wakeword.voices import Utterance
 
 GRAMMAR = ["computer", "compute", "commuter", "jarvis", "garden", "kitchen", "bramble", "window"]
 
@@ -46,34 +47,35 @@ def jarvis_score(x: np.ndarray) -> float:
     return float(frame_scores(pcm, "hey jarvis").max())
 
 
-def speakers(voice: str, count: int) -> list:
-    """Functions text -> trimmed 16 kHz clip, one per speaker of `voice`."""
+def speakers(family: str, count: int) -> list:
+    """Functions text -> trimmed 16 kHz clip, one per speaker of `family` (kokoro, espeak-ng, piper or flite)."""
     rnd = random.Random(1)
-    if voice == "kokoro":
+    if family == "kokoro":
         kokoro_voice.load(0)
-        return [lambda t, s=s: synth.trim(kokoro_voice.speak(t, 1.0, s)) for s in range(count)]
-    if voice == "joe":
+        return [lambda t, s=s: synth.speak(Utterance(t, family, str(s), 1.0)) for s in range(count)]
+    if family == "piper":
         neural_voice.load(0)
         draws = [(rnd.uniform(0.85, 1.2), rnd.randint(30, 100)) for _ in range(count)]
-        return [lambda t, d=d: synth.speak(synth.Utterance(t, "neural", "joe", *d)) for d in draws]
-    if voice == "flite":
-        return [lambda t, v=v: synth.speak(synth.Utterance(t, "flite", v, 1.0)) for v in synth.FLITE_VOICES]
-    variants, accents = synth.variants(), synth._ENGLISH_ACCENTS
-    draws = [(f"{rnd.choice(accents)}+{rnd.choice(variants)}", rnd.randint(25, 75)) for _ in range(count)]
-    return [lambda t, d=d: synth.speak(synth.Utterance(t, "espeak-ng", d[0], 160, d[1])) for d in draws]
+        return [lambda t, d=d: synth.speak(Utterance(t, family, neural_voice.VOICE, *d)) for d in draws]
+    if family == "flite":
+        return [lambda t, v=v: synth.speak(Utterance(t, family, v, 1.0)) for v in voices.FLITE_VOICES]
+    variants = voices.espeak_variants()
+    draws = [(f"{rnd.choice(voices.ENGLISH_ACCENTS)}+{rnd.choice(variants)}", rnd.randint(25, 75))
+             for _ in range(count)]
+    return [lambda t, d=d: synth.speak(Utterance(t, family, d[0], 160, d[1])) for d in draws]
 
 
-def listen(voices: list[str], count: int) -> None:
-    """Print, per voice, the words pocketsphinx heard and the "hey jarvis" score distribution."""
+def listen(families: list[str], count: int) -> None:
+    """Print, per family, the words pocketsphinx heard and the "hey jarvis" score distribution."""
     from pocketsphinx import Decoder
 
     free = Decoder(samprate=16000, loglevel="FATAL")
     closed = Decoder(samprate=16000, loglevel="FATAL")
     closed.add_jsgf_string("w", f"#JSGF V1.0; grammar w; public <w> = {' | '.join(GRAMMAR)};")
     closed.activate_search("w")
-    for voice in voices:
+    for family in families:
         hits, scores = {"computer": [0, 0], "jarvis": [0, 0]}, []
-        says = speakers(voice, count)
+        says = speakers(family, count)
         for say in says:
             for word in hits:
                 x = say(word)
@@ -83,7 +85,7 @@ def listen(voices: list[str], count: int) -> None:
         s = np.array(scores)
         heard = ", ".join(f"{w} {a}/{b}" for w, (a, b) in hits.items())
         spread = f"min {s.min():.3f} q25 {np.quantile(s, 0.25):.3f} median {np.median(s):.3f}"
-        print(f"{voice} ({len(says)} speakers): pocketsphinx open/grammar: {heard}; hey jarvis score {spread}, "
+        print(f"{family} ({len(says)} speakers): pocketsphinx open/grammar: {heard}; hey jarvis score {spread}, "
               f"above 0.5: {int((s > 0.5).sum())}", flush=True)
         kokoro_voice.release()
         neural_voice.release()
@@ -116,10 +118,10 @@ def cost(count: int) -> None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("what", choices=["listen", "cost"])
-    p.add_argument("--voices", nargs="+", default=["kokoro", "espeak", "joe", "flite"])
-    p.add_argument("--count", type=int, default=None, help="speakers per voice (listen, 20) or sayings (cost, 50)")
+    p.add_argument("--families", nargs="+", default=["kokoro", "espeak-ng", "piper", "flite"])
+    p.add_argument("--count", type=int, default=None, help="speakers per family (listen, 20) or sayings (cost, 50)")
     a = p.parse_args()
-    listen(a.voices, a.count or 20) if a.what == "listen" else cost(max(a.count or 50, 11))
+    listen(a.families, a.count or 20) if a.what == "listen" else cost(max(a.count or 50, 11))
 
 
 if __name__ == "__main__":

