@@ -10,7 +10,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from . import neural_voice, voices
+from . import kokoro_voice, neural_voice, voices
 from .voices import Utterance
 
 __all__ = ["Utterance", "plan", "speak", "speak_all", "trim", "families"]
@@ -104,20 +104,8 @@ def speak_all(utts: list[Utterance], tick: Callable[[], None] = lambda: None, wo
 
 
 def _load(family: str, seed: int) -> None:
-    if family == "piper":
-        neural_voice.load(seed)
-    else:
-        from . import kokoro_voice
-
-        kokoro_voice.load(seed)
+    (neural_voice if family == "piper" else kokoro_voice).load(seed)
 
 
 def _release(family: str) -> None:
-    if family == "piper":
-        neural_voice.release()
-    else:
-        try:
-            from . import kokoro_voice
-        except ImportError:
-            return
-        kokoro_voice.release()
+    (neural_voice if family == "piper" else kokoro_voice).release()

@@ -18,7 +18,7 @@ import soundfile as sf
 
 from ..audio_io import resample
 from ..config import SAMPLE_RATE, VOICE_FAMILIES
-from . import neural_voice
+from . import kokoro_voice, neural_voice
 
 # Every family, in the order a plan lays them out. espeak-ng weighs double: it alone speaks every language and
 # has the widest range of voices (2 : 1 : 1 is the recipe before more families came: half espeak-ng, a quarter each).
@@ -84,17 +84,14 @@ def _mbrola(lang: str) -> list[str]:
 
 def missing(family: str) -> str | None:
     """Why a family cannot speak here (its program or package is not installed), or None."""
-    program = {"espeak-ng": "espeak-ng", "flite": "flite", "festival": "text2wave", "rhvoice": "RHVoice-test",
-               "pico": "pico2wave", "mbrola": "mbrola", "sox": "sox"}.get(family)
-    if program and shutil.which(program) is None:
-        return f"{program} is not installed"
+    programs = {"espeak-ng": ["espeak-ng"], "flite": ["flite"], "festival": ["text2wave", "sox"],
+                "rhvoice": ["RHVoice-test", "sox"], "pico": ["pico2wave", "sox"], "mbrola": ["mbrola", "espeak-ng", "sox"]}
+    absent = [p for p in programs.get(family, []) if shutil.which(p) is None]
+    if absent:
+        return f"{absent[0]} is not installed"
     if family == "piper":
         return neural_voice.missing()
     if family == "kokoro":
-        try:
-            from . import kokoro_voice
-        except ImportError:
-            return "the Kokoro voice module is not part of this build"
         return kokoro_voice.available()
     if family == "mbrola" and not _mbrola("en"):
         return f"no MBROLA voice database under {MBROLA_DIR}"
@@ -120,8 +117,6 @@ def voices(family: str, lang: str, known: tuple[str, ...]) -> list[str]:
         return [c for c in (("en-US", "en-GB") if english(lang) else (code,)) if c]
     if family == "mbrola":
         return _mbrola(lang)
-    from . import kokoro_voice
-
     return [str(k) for k in range(kokoro_voice.SPEAKERS)]
 
 
@@ -175,8 +170,6 @@ def render(u: Utterance) -> np.ndarray:
     if u.engine == "piper":
         return neural_voice.speak(u.text, u.rate, u.pitch / 100)
     if u.engine == "kokoro":
-        from . import kokoro_voice
-
         return kokoro_voice.speak(u.text, u.rate, int(u.voice))
     if u.engine in ("espeak-ng", "mbrola"):
         wav = _run(["espeak-ng", "--stdout", "-v", u.voice, "-s", str(int(u.rate)), "-p", str(u.pitch), u.text])
