@@ -2,7 +2,8 @@
 
 Used by tests/test_enclosure.py and by scripts/render_enclosure.sh (which writes enclosure/stl/checks.md).
 Every figure comes from the meshes; the .scad files only say where each part goes (their EARMUFF lines).
-Run: python enclosure/measure.py [STL_DIR]   (default enclosure/stl)
+Run: python enclosure/measure.py [STL_DIR]   (default enclosure/stl): the figures as a markdown table
+     python enclosure/measure.py publish RENDERED.stl PUBLISHED.stl: publish a render (binary STL)
 """
 
 import json
@@ -23,6 +24,24 @@ PITCH = 0.5           # mm, voxel size for mass and centre of mass
 WALL_PITCH = 0.4      # mm, spacing of the thickness samples (the thickness itself is exact along each ray)
 PARTS = ("shield", "cover", "can", "gasket", "fit")
 STRUCTURAL = ("shield", "cover", "can")   # held to the 1.2 mm wall; the gasket and fit test are thin on purpose
+# A published STL is current when a new render matches it this closely (renders differ by float32
+# rounding in the binary STL, about 1e-7 here): relative volume, and bounds in mm.
+SAME_VOLUME = 1e-5
+SAME_BOUNDS = 0.01
+
+
+def same_shape(a: trimesh.Trimesh, b: trimesh.Trimesh) -> bool:
+    """Whether two renders of a part agree in volume and bounds (SAME_VOLUME, SAME_BOUNDS)."""
+    return (abs(a.volume - b.volume) <= SAME_VOLUME * abs(b.volume)
+            and float(np.abs(a.bounds - b.bounds).max()) <= SAME_BOUNDS)
+
+
+def publish(rendered: Path, published: Path) -> None:
+    """Write a render as binary STL, unless the published file already has the same shape (no churn)."""
+    new = trimesh.load(rendered, force="mesh", process=False)
+    if published.exists() and same_shape(trimesh.load(published, force="mesh"), new):
+        return
+    new.export(published)
 
 
 def parse_echo(text: str) -> dict:
@@ -181,4 +200,7 @@ def report(stl_dir: Path) -> str:
 
 
 if __name__ == "__main__":
-    print(report(Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).parent / "stl")), end="")
+    if len(sys.argv) == 4 and sys.argv[1] == "publish":
+        publish(Path(sys.argv[2]), Path(sys.argv[3]))
+    else:
+        print(report(Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).parent / "stl")), end="")

@@ -46,8 +46,7 @@ for scad in enclosure/*.scad; do
         if ! nice openscad -D "part=\"$part\"" -o "$tmp/$part.stl" "$scad" >"$tmp/$part.log" 2>&1; then
             cat "$tmp/$part.log" >&2; exit 1
         fi
-        "$py" -c 'import sys, trimesh; trimesh.load(sys.argv[1], process=False).export(sys.argv[2])' \
-            "$tmp/$part.stl" "$out/$name-$part.stl"
+        "$py" enclosure/measure.py publish "$tmp/$part.stl" "$out/$name-$part.stl"   # kept if unchanged
         nice prusa-slicer --export-gcode "${slice[@]}" -o "$tmp/$part.gcode" "$out/$name-$part.stl" >"$tmp/slice.log" 2>&1 \
             || { cat "$tmp/slice.log" >&2; exit 1; }
         time_=$(sed -n 's/^; estimated printing time (normal mode) = //p' "$tmp/$part.gcode")

@@ -204,9 +204,8 @@ def test_published_stls_are_current(variant):
         path = PUBLISHED / f"{variant.name}-{part}.stl"
         assert path.exists(), f"{path.relative_to(ROOT)} is missing: run scripts/render_enclosure.sh"
         old = trimesh.load(path, force="mesh")
-        assert abs(old.volume - mesh.volume) <= 1e-3 * mesh.volume, \
-            f"{path.relative_to(ROOT)} is stale (volume {old.volume:.0f} vs {mesh.volume:.0f} mm3)"
-        assert np.abs(old.bounds - mesh.bounds).max() <= 0.05, f"{path.relative_to(ROOT)} is stale (bounds)"
+        assert measure.same_shape(old, mesh), f"{path.relative_to(ROOT)} is stale (volume {old.volume:.0f} vs " \
+            f"{mesh.volume:.0f} mm3, bounds {old.bounds.round(2).tolist()} vs {mesh.bounds.round(2).tolist()})"
     for suffix in ("", "-exploded"):
         png = ROOT / "docs" / "img" / f"enclosure-{variant.name}{suffix}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f"{png.relative_to(ROOT)} is missing"

@@ -92,8 +92,8 @@ module checks(v) {
     }
     assert(dist2(pockets[0], pockets[1]) >= 2 * can_r() + 0.5, "the two back cans overlap");
     if (len(grille) > 0) assert(grille[5] - grille[4] >= RIB(), "the grille's bars are thinner than RIB");
-    // every pair of cut features keeps a wall of RIB, except a pocket with its own channel, and a channel
-    // under a pocket floor (it is RIB or more below the other cup's pocket: checked as a capsule anyway)
+    // every pair of cut features keeps a wall of RIB, except a pocket with its own channel and the grille's
+    // rows among themselves (its bars are checked above)
     for (i = [0 : len(caps) - 1], j = [0 : len(caps) - 1]) if (i < j) {
         own = (i < 4 && j < 4 && i % 2 == j % 2) || (caps[i][4] == "grille" && caps[j][4] == "grille");
         if (!own) assert(cap_dist(caps[i], caps[j]) >= RIB(),

@@ -92,8 +92,11 @@ function rot2(p, a) = [p[0] * cos(a) - p[1] * sin(a), p[0] * sin(a) + p[1] * cos
 function seg_dist(p, a, b) =
     let(ab = b - a, t = (ab * ab) < 1e-12 ? 0 : max(0, min(1, ((p - a) * ab) / (ab * ab))))
     dist2(p, a + t * ab);
-// Distance between segments a-b and c-d (they never cross in this design: checked by the callers' margins).
-function segs_dist(a, b, c, d) = min(seg_dist(a, c, d), seg_dist(b, c, d), seg_dist(c, a, b), seg_dist(d, a, b));
+// Distance between segments a-b and c-d (0 where they cross).
+function cross2(u, v) = u[0] * v[1] - u[1] * v[0];
+function segs_cross(a, b, c, d) = cross2(b - a, c - a) * cross2(b - a, d - a) < 0 && cross2(d - c, a - c) * cross2(d - c, b - c) < 0;
+function segs_dist(a, b, c, d) = segs_cross(a, b, c, d) ? 0 :
+    min(seg_dist(a, c, d), seg_dist(b, c, d), seg_dist(c, a, b), seg_dist(d, a, b));
 
 // ---------- shield numbers ----------
 

@@ -4,7 +4,7 @@
 //          round (room for a gasket round each cup and for print tolerance). Two cups: a channel over
 //          one group of microphone holes and above it a pocket into which a speaker drops face down.
 //          Button holes (countersunk for a fingertip), windows, a light-ring window, a grille over the
-//          smart speaker's own speaker, and a seat groove on the top face for the cover.
+//          smart speaker's own speaker, a seat groove on the top face for the cover, a mark at the back.
 // can    : the closed back of one speaker pocket (its back volume), glued on the top face.
 // cover  : the closed, vented electronics housing over the axis; the HAT and Pi hang from its roof.
 //          Roof: microphone and light holes, a flexure key over the HAT's button. Walls: power and
@@ -65,6 +65,8 @@ module shield(v) {
         if (len(ring) > 0) translate([0, 0, -1]) linear_extrude(z_top + 2) ring_window_2d(ring, $fn = fn);
         if (len(grille) > 0) translate([0, 0, -1]) linear_extrude(z_top + 2) grille_2d(grille);
         if (notch[1] > 0) translate([-notch[0] / 2, -r_out - 1, z_bot - 1]) cube([notch[0], r_out, notch[1] + 1]);
+        // back mark: a groove 0.8 mm deep down the outside of the skirt, over the power socket
+        translate([-1, -r_out - 1, z_bot - 1]) cube([2, 1.8, 7]);
         translate([0, 0, z_top - SEAT()[0]]) linear_extrude(SEAT()[0] + 1) difference() {
             footprint_2d(cover, SEAT()[1]);
             footprint_2d(cover, -COVER_WALL() - SEAT()[1]);
