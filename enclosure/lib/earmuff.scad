@@ -29,11 +29,12 @@ module earmuff(variant, profile, device_d, device_h, clearance, z_bot, wall, r_f
     else if (part == "can") translate([0, 0, CAN()[1]]) rotate([180, 0, 0]) can();
     else if (part == "gasket") for (i = [0 : 1]) let(s = cup_seg(cups[i]), d = s[1] - s[0])
         translate([0, (i - 0.5) * 26, 0]) rotate(-atan2(d[1], d[0])) translate(-mean2(s)) gasket(cups[i]);
-    else if (part == "fit") translate([0, 0, top_z(profile, 0) + clearance + 1]) rotate([180, 0, 0])
+    else if (part == "fit") translate([0, 0, fit_top(profile, clearance)]) rotate([180, 0, 0])
         fit_test(profile, clearance, cups, buttons, windows, fit_ring, fn);
     else if (part == "assembly" || part == "exploded") assembly(v, part == "exploded" ? 45 : 0);
 }
 
+function fit_top(profile, clearance) = top_z(profile, 0) + clearance + FIT_PLATE();
 function grille_y(grille) = len(grille) > 0 ? (grille[3] - grille[2]) / 2 + grille[4] / 2 + 1 : 0;
 
 module assembly(v, explode) {
@@ -199,6 +200,7 @@ module report(variant, v, device_d, device_h) {
          ["amplifier", 2, [pockets[0][0], pockets[0][1], z_top + CAN()[1] + AMP()[2] / 2]],
          ["spacers and screws", 8, [0, 0, z_top + (pi_z() + cover_h()) / 2]]],
         [for (i = [0 : 1]) [str("speaker ", i), 2.5, [pockets[i][0], pockets[i][1], floors[i] + SPK()[1] / 2]]])));
+    echo(str("EARMUFF fit_top=", fit_top(profile, clearance)));
     // where each printed part goes, from its print orientation: device = R(angle) * (x, -y, z0 - z) + (dx, dy, 0)
     echo(str("EARMUFF placements=", concat(
         [["shield", 0, [0, 0], z_top], ["cover", cover[3], [0, 0], z_c]],

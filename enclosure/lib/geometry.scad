@@ -21,6 +21,7 @@ function SEAT() = [1.5, 0.25];   // cover seat groove in the shield's top face: 
 function BOSS() = [6, 8];        // cover roof bosses: outer diameter, height (room for the HAT's top parts)
 function AMP() = [21, 18, 4];    // PAM8403 module taped on cup 0's can: x, y, height (with pins)
 function LOOP() = [3, 4];        // strap loop in the cover wall: slot height, bar height between slots
+function FIT_PLATE() = 1;        // fit test: plate thickness
 
 // Raspberry Pi Zero 2 W and the pHAT on it: 65 x 30 mm, M2.5 holes 3.5 mm from the edges, 58 x 23 mm
 // apart; power micro-USB 54 mm from the left edge on the long edge opposite the 40-pin header

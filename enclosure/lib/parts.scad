@@ -140,7 +140,7 @@ module fit_test(profile, clearance, cups, buttons, windows, r_ring, fn) {
     holes = concat([for (g = cups, h = g) [h[0], h[1], 3]], [for (b = buttons) [b[0], b[1], b[2]]]);
     difference() {
         union() {
-            translate([0, 0, z_p]) linear_extrude(1.0) {
+            translate([0, 0, z_p]) linear_extrude(FIT_PLATE()) {
                 circle(r = 5, $fn = 24);
                 for (h = holes) { translate([h[0], h[1]]) circle(d = h[2] + 3, $fn = 32); stadium_2d([0, 0], [h[0], h[1]], 1.25, $fn = 12); }
                 for (w = windows) { stadium_2d(w[0], w[1], w[2] + 1.5, $fn = 32); stadium_2d([0, 0], (w[0] + w[1]) / 2, 1.25, $fn = 12); }
@@ -148,7 +148,7 @@ module fit_test(profile, clearance, cups, buttons, windows, r_ring, fn) {
             }
             for (a = [0 : 90 : 270]) let(span = (a == 270 ? 20 : 10) / r_ring * 180 / PI)
                 rotate(a - span / 2) translate([0, 0, z_r]) rotate_extrude(angle = span, $fn = fn)
-                    translate([r_ring, 0]) square([0.8, z_p - z_r + 1.0]);
+                    translate([r_ring, 0]) square([0.8, z_p - z_r + FIT_PLATE()]);
         }
         for (h = holes) translate([h[0], h[1], z_p - 1]) cylinder(d = h[2], h = 4, $fn = 32);
         for (w = windows) translate([0, 0, z_p - 1]) linear_extrude(4) stadium_2d(w[0], w[1], w[2], $fn = 32);
