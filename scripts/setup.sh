@@ -10,9 +10,10 @@ apt_packages=(python3 python3-venv python3-pip espeak-ng flite sox libsox-fmt-al
     "${voice_packages[@]}" "${mbrola_packages[@]}")
 extras="."
 if [ "${1:-}" = "--test" ]; then
-    # A PulseAudio null sink is the real-time audio device of the tests; openscad renders the enclosure.
-    # systemd-analyze checks the unit offline, shellcheck the scripts, strace proves no network socket opens.
-    apt_packages+=(pulseaudio pulseaudio-utils libasound2-plugins openscad xvfb systemd shellcheck strace)
+    # A PulseAudio null sink is the real-time audio device of the tests; openscad renders the enclosure,
+    # prusa-slicer gives its print times (scripts/render_enclosure.sh). systemd-analyze checks the unit
+    # offline, shellcheck the scripts, strace proves no network socket opens.
+    apt_packages+=(pulseaudio pulseaudio-utils libasound2-plugins openscad xvfb prusa-slicer systemd shellcheck strace)
     extras=".[test]"
 fi
 
