@@ -110,6 +110,8 @@ def test_device_learns_the_room_and_the_refit_keeps_the_owner(trained, tmp_path,
 
     (mine / "config.toml").write_text(
         (mine / "config.toml").read_text() + "\n[wakeword]\npositives = 200\nnegative_sentences = 250\nrounds = 1\nrefit_min_windows = 10\n"
+        # Kokoro (about 1 CPU s a saying) left out: this test is about the room, not the voices.
+        'voices = ["espeak-ng", "flite", "piper", "festival", "rhvoice", "pico", "mbrola"]\n'
     )
     cfg = config.load()
     monkeypatch.setattr(memory, "available_mb", lambda: 4096.0)  # this machine's memory must not decide
@@ -118,13 +120,14 @@ def test_device_learns_the_room_and_the_refit_keeps_the_owner(trained, tmp_path,
     before = model.resolve()
     learning = room_learning.RoomLearning()
     learning.tick(cfg, device, now=0.0)  # writes the settled windows, then starts the refit: the room is quiet
-    assert learning.training, room_bank.count()  # at least refit_min_windows (10) were banked
-    banked = room_bank.count()
-    assert banked >= len(ROOM_TALK) and room_bank.count(room_bank.positive_kind(PHRASE)) == 1, banked  # 1 per 2 s of talk
     try:
-        assert learning.process.wait(timeout=900) == 0
+        assert learning.training, room_bank.count()  # at least refit_min_windows (10) were banked
+        banked = room_bank.count()
+        assert banked >= len(ROOM_TALK) and room_bank.count(room_bank.positive_kind(PHRASE)) == 1, (banked, hits)  # 1 per 2 s of talk
+        assert learning.process.wait(timeout=1800) == 0  # a bound for a loaded machine, not a goal
     finally:
-        learning.process.kill()  # only if it is still running: never leave a training behind
+        if learning.process:
+            learning.process.kill()  # only if it is still running: never leave a training behind
     learning.tick(cfg, device, now=room_learning.CHECK_EVERY_S)
     assert learning.process is None and not learning.training
 
