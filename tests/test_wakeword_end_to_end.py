@@ -110,8 +110,6 @@ def test_device_learns_the_room_and_the_refit_keeps_the_owner(trained, tmp_path,
 
     (mine / "config.toml").write_text(
         (mine / "config.toml").read_text() + "\n[wakeword]\npositives = 200\nnegative_sentences = 250\nrounds = 1\nrefit_min_windows = 10\n"
-        # Kokoro (about 1 CPU s a saying) left out: this test is about the room, not the voices.
-        'voices = ["espeak-ng", "flite", "piper", "festival", "rhvoice", "pico", "mbrola"]\n'
     )
     cfg = config.load()
     monkeypatch.setattr(memory, "available_mb", lambda: 4096.0)  # this machine's memory must not decide

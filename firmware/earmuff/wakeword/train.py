@@ -11,8 +11,8 @@ from typing import Callable
 
 import numpy as np
 
-from ..config import SAMPLE_RATE, Config
-from . import augment, classifier, features, phrase as phrase_mod, pronounce, synth, voices as voices_mod, words
+from ..config import DEFAULT_VOICES, SAMPLE_RATE, Config
+from . import augment, classifier, features, phrase as phrase_mod, pronounce, synth, words
 from .progress import Progress, clock
 
 CLIP = 34560  # 2.16 s: the last 3 windows of each positive clip, 80 ms apart
@@ -41,7 +41,7 @@ class TrainOptions:
     hidden_units: int = 64
     owner_weight: float = 4.0
     rounds: int = 3
-    voices: tuple[str, ...] = voices_mod.FAMILIES  # voice families to train with, where installed
+    voices: tuple[str, ...] = DEFAULT_VOICES  # voice families to train with, where installed
     seed: int = 0
     exclude_voices: frozenset[str] = frozenset()  # voices kept out of training (tests speak with them)
     owner_clips: tuple[np.ndarray, ...] = ()
