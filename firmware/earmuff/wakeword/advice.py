@@ -48,8 +48,8 @@ def advise(phrase: str, lang: str) -> list[str]:
     out = []
     n = syllables(name, lang)
     if n < MIN_SYLLABLES:
-        out.append(f"'{name}' is short ({n} syllable{'s' * (n != 1)}): short names are missed more often and "
-                   f"fire more often on other speech; expected at least {MIN_SYLLABLES}")
+        out.append(f"'{name}' is short ({n} syllable{'s' * (n != 1)}): short names are missed more often "
+                   f"(docs/benchmarks.md); expected at least {MIN_SYLLABLES}")
     if lang.split("-")[0] == "en":
         common = [w for w in name.split() if w not in FILLERS and w in WORDS]
         if common and len(common) == len([w for w in name.split() if w not in FILLERS]):
