@@ -128,6 +128,7 @@ def test_each_voice_family_says_the_words_asked_for(family):
             asked.append(word)
     right = sum(h == a for h, a in zip(heard, asked))
     assert right >= 0.8 * len(asked), list(zip(asked, heard))
+    assert np.array_equal(synth.speak(u), x)  # the same saying again, to the sample: trainings repeat
 
 
 def test_speech_comes_out_at_16k_trimmed():

@@ -186,6 +186,6 @@ def render(u: Utterance) -> np.ndarray:
     else:
         raise ValueError(f"voice family '{u.engine}': unknown; expected one of {list(FAMILIES)}")
     if u.tract_cents:
-        wav = _run(["sox", "-t", "wav", "-", "-t", "wav", "-", "pitch", str(u.tract_cents)], wav)
+        wav = _run(["sox", "-R", "-t", "wav", "-", "-t", "wav", "-", "pitch", str(u.tract_cents)], wav)  # -R: repeatable dither
     x, rate = sf.read(io.BytesIO(wav), dtype="float32", always_2d=True)
     return resample(x[:, 0], rate, SAMPLE_RATE)
