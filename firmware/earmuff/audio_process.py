@@ -1,0 +1,179 @@
+"""`earmuff audio`: the process that plays the noise. It imports numpy and sounddevice and nothing heavy.
+
+It owns the full-duplex stream, the noise (generated here, ahead of playback), the gate with its lease
+rule and the trigger phrase, and it publishes the microphone and what it played in shared memory
+(`shared.py`). The listener (`daemon.py`) grants leases there. No valid lease, noise: a listener that dies,
+hangs or restarts changes nothing here. A stop the owner asks for (SIGTERM, Ctrl-C) stops the noise.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import signal
+import sys
+import time
+
+import numpy as np
+
+from . import config as config_mod
+from .audio_io import AudioFileError, trigger_audio
+from .config import SAMPLE_RATE, Config
+from .noise import NoiseGenerator
+from .noise_gate import GateArrays, NoiseGate, NoiseTable
+from .ring import BlockRing
+from .sdnotify import Heartbeat, notify
+from .shared import SharedAudio, hold
+
+log = logging.getLogger("earmuff.audio")
+
+NOISE_TABLE_S = 8.0
+RING_S = 2.0  # microphone and played blocks the listener may fall behind by before blocks are dropped
+MAX_LEASE_S = 3.0  # [window] lease_s is at most 2 s: a lease reaching further is corrupt
+TICK_S = 0.05
+STALE_S = 1.0  # no audio callback for this long: stop feeding the watchdog
+EXIT_STALE_S = 3.0  # ... and for this long: exit, so that Restart= starts a fresh process
+NICE = -10  # as earmuff.service's Nice=: ahead of everything else on a busy machine, where allowed
+
+
+def lock_path():
+    """The lock that keeps a second audio process from starting."""
+    return config_mod.runtime_dir() / "audio.lock"
+
+
+def scaled_trigger(cfg: Config) -> np.ndarray:
+    """The trigger phrase at its configured level; AudioFileError if its file is bad."""
+    trigger = trigger_audio(cfg.window.trigger)
+    return trigger * (10 ** (cfg.window.trigger_level_dbfs / 20) / (np.sqrt(np.mean(trigger**2)) + 1e-12))
+
+
+def build_gate(cfg: Config, trigger: np.ndarray, max_block: int, seed: int = 0, arrays: GateArrays | None = None,
+               max_lease: int | None = None) -> tuple[NoiseGate, NoiseGenerator]:
+    """The gate with a table of fresh noise, and the generator that keeps refilling it."""
+    noise = NoiseGenerator(cfg.audio.channels, cfg.noise.level_dbfs, cfg.noise.modulation_depth, seed, cfg.noise.kind)
+    table = NoiseTable(noise.generate(int(NOISE_TABLE_S * SAMPLE_RATE)))
+    gate = NoiseGate(table, trigger, pre_roll=int(cfg.window.pre_roll_s * SAMPLE_RATE),
+                     ramp=max(1, int(cfg.noise.ramp_ms * SAMPLE_RATE / 1000)), max_block=max_block,
+                     table_dbfs=cfg.noise.level_dbfs, arrays=arrays, max_lease=max_lease)
+    return gate, noise
+
+
+def ring_slots(block: int) -> int:
+    """Slots of the ring for blocks of `block` samples."""
+    return int(RING_S * SAMPLE_RATE / block) + 1
+
+
+class AudioProcess:
+    """The stream, the gate and the ring in shared memory; the main thread only refills noise and watches."""
+
+    def __init__(self, cfg: Config) -> None:
+        self.cfg = cfg
+        block, width = cfg.audio.block, 1 + cfg.audio.channels
+        try:
+            trigger = scaled_trigger(cfg)
+        except AudioFileError as exc:  # the noise matters more than the phrase
+            log.error("%s; earmuff cannot say the trigger phrase, the jamming is not affected", exc)
+            trigger = np.zeros(1, np.float32)
+        self.shared = SharedAudio.create(ring_slots(block), block, width)
+        self.gate, self.noise = build_gate(cfg, trigger, block, seed=os.getpid(), arrays=self.shared.gate,
+                                           max_lease=int(MAX_LEASE_S * SAMPLE_RATE))
+        self.ring = BlockRing(0, 0, 0, self.shared.ring)
+        self._row = np.zeros((block, width), np.float32)
+        self.stopping = False
+        self.stream = None
+        self.reopens = 0
+
+    def callback(self, mic: np.ndarray, out: np.ndarray, late: bool = False) -> None:
+        """Render `out` and hand `mic` plus what was played to the listener: copies only."""
+        start = self.gate.counter
+        self.gate.render(out, late)
+        row = self._row[: len(out)]
+        row[:, 0] = mic
+        row[:, 1:] = out
+        self.ring.put(start, row)
+
+    def run(self) -> int:
+        """Play until asked to stop (0), or until the callback has stopped being called (3)."""
+        from .audio_backend import choose, start_stream
+
+        self.choice = choose(self.cfg.audio)
+        self.stream = start_stream(self.cfg.audio, self.choice, self.callback)
+        beat = Heartbeat(STALE_S, time.monotonic())
+        ready, fed = False, 0.0
+        while not self.stopping:
+            time.sleep(TICK_S)
+            self.gate.table.refill(self.gate.counter, self.noise.generate)
+            now = time.monotonic()
+            silent_for = beat.update(self.gate.counter, now)
+            if not ready and self.gate.counter > 0:
+                ready = True
+                notify("READY=1\nSTATUS=jamming")
+                log.info("jamming (pid %d, %s)", os.getpid(), self.shared.path)
+            if silent_for >= EXIT_STALE_S:
+                log.error("the audio callback stopped %.1f s ago; exiting so that systemd restarts earmuff", silent_for)
+                notify("STATUS=fault: audio stopped")
+                return 3
+            if ready and beat.fresh(now) and now - fed >= 0.25:
+                fed = now
+                notify("WATCHDOG=1")
+            if not self.stream.active:
+                self._reopen_stream()
+        return 0
+
+    def _reopen_stream(self) -> None:
+        """PortAudio ended the stream (an error after an underrun, a lost device): open it again at once."""
+        from .audio_backend import AudioDeviceError, start_stream
+
+        self.reopens += 1
+        log.error("the audio stream stopped; reopening it (reopen %d)", self.reopens)
+        try:
+            self.stream.close(ignore_errors=True)
+        except Exception as exc:  # closing a broken stream may fail; a new one is what matters
+            log.error("closing the stopped stream: %s", exc)
+        try:
+            self.stream = start_stream(self.cfg.audio, self.choice, self.callback)
+        except AudioDeviceError as exc:
+            log.error("%s; trying again", exc)  # the heartbeat stays stale: run() exits after EXIT_STALE_S
+
+    def close(self) -> None:
+        """The owner asked to stop: the noise ends here."""
+        if self.stream is not None:
+            self.stream.close()
+        self.shared.remove()
+        log.info("stopped after %.1f s of audio; counters %s", self.gate.counter / SAMPLE_RATE,
+                 {"xruns": self.gate.xruns, "dropped_blocks": self.ring.dropped})
+
+
+def main(input_device: str | None = None, output_device: str | None = None) -> int:
+    """The body of `earmuff audio`: play until SIGTERM or SIGINT."""
+    cfg, note = config_mod.load_or_last_good()
+    if note:
+        log.error("config: %s", note)
+    audio = dataclasses.replace(cfg.audio, input=input_device if input_device is not None else cfg.audio.input,
+                                output=output_device if output_device is not None else cfg.audio.output)
+    cfg = dataclasses.replace(cfg, audio=audio)
+    hold(lock_path(), "audio process")
+    try:  # threads started from here on (PortAudio's) inherit it
+        os.setpriority(os.PRIO_PROCESS, 0, min(NICE, os.getpriority(os.PRIO_PROCESS, 0)))
+    except OSError:
+        pass  # not privileged: systemd's Nice= gives it, a foreground `earmuff run` runs without
+    proc = AudioProcess(cfg)
+
+    def stop(*_: object) -> None:
+        proc.stopping = True
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, stop)
+    try:
+        code = proc.run()
+    except BaseException:
+        proc.shared.remove()
+        raise
+    if code == 0:
+        proc.close()
+    # else the audio stack is stuck and closing the stream could hang too.
+    # Exit now, without the interpreter's slow teardown: a restart must not wait for it.
+    logging.shutdown()
+    sys.stderr.flush()
+    os._exit(code)
