@@ -9,10 +9,12 @@ import tempfile
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from .config import SAMPLE_RATE, WakeConfig, state_dir
+
+if TYPE_CHECKING:
+    import numpy as np
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +83,8 @@ class Detector:
 
     def process(self, frame: np.ndarray, end_sample: int) -> Detection | None:
         """Score one frame of 1280 float samples ending at `end_sample`; return a detection or None."""
+        import numpy as np  # here, not at the top: the command line imports this module for its names only
+
         pcm = np.clip(frame * 32768.0, -32768, 32767).astype(np.int16)
         self.last_score = score = float(self.model.predict(pcm)[self.key])
         self.above = self.above + 1 if score >= self.cfg.threshold else 0
@@ -97,6 +101,7 @@ class Detector:
 
 def _load(path: Path):
     """Load one openWakeWord model offline, with feature models from the same framework."""
+    import numpy as np
     from openwakeword import Model
 
     if path.suffix == ".onnx":
