@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import pulselib
 from earmuff.audio_io import read_audio
 from earmuff.config import FRAME, WakeConfig
 from earmuff.demo import synthesize
@@ -105,30 +106,9 @@ needs_pulse = pytest.mark.skipif(shutil.which("pulseaudio") is None,
 @pytest.fixture
 def pulse(tmp_path):
     """A private PulseAudio daemon whose null sink 'jam' plays back into its monitor source, in real time."""
-    run = tmp_path / "pulse"
-    run.mkdir()
-    (run / "default.pa").write_text(
-        "load-module module-null-sink sink_name=jam rate=16000 channels=2\n"
-        "set-default-sink jam\nset-default-source jam.monitor\n"
-        f"load-module module-native-protocol-unix auth-anonymous=1 socket={run}/pulse.sock\n"
-    )
-    (run / ".asoundrc").write_text("pcm.!default { type pulse }\nctl.!default { type pulse }\n")
-    env = dict(os.environ, HOME=str(run), XDG_RUNTIME_DIR=str(run), PULSE_SERVER=f"unix:{run}/pulse.sock")
-    daemon = subprocess.Popen(
-        ["pulseaudio", "-n", "-F", str(run / "default.pa"), "--exit-idle-time=-1", "--daemonize=no"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    for _ in range(100):
-        if (run / "pulse.sock").exists():
-            break
-        time.sleep(0.05)
-    else:
-        daemon.kill()
-        pytest.fail("pulseaudio did not start")
-    env["TEST_PULSE_PID"] = str(daemon.pid)  # to pause this sound server, never another engineer's
+    daemon, env = pulselib.start(tmp_path / "pulse")
     yield env
-    daemon.send_signal(signal.SIGTERM)
-    daemon.wait(10)
+    pulselib.stop(daemon)
 
 
 class SinkRecorder:
