@@ -232,3 +232,19 @@ def test_run_starts_both_survives_its_own_kill_and_ctrl_c_stops_both(pulse, earm
             run.kill()
         if held(lock):
             os.kill(SharedAudio.attach().audio_pid, signal.SIGKILL)
+
+
+def test_status_and_light_say_fault_while_the_audio_process_plays_nothing(device, earmuff_home):
+    audio, listener = device
+
+    def state() -> tuple[str, str | None]:
+        s = request(earmuff_home / "control.sock", "status")
+        return s["state"], s["fault"]
+
+    wait_for(lambda: state() == ("jamming", None), "jamming")
+    os.kill(audio.proc.pid, signal.SIGSTOP)  # nothing plays; the listener must not go on saying "jamming"
+    try:
+        wait_for(lambda: state() == ("fault", "audio stopped"), "fault while the audio process is frozen")
+    finally:
+        os.kill(audio.proc.pid, signal.SIGCONT)
+    wait_for(lambda: state() == ("jamming", None), "jamming again")

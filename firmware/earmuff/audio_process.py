@@ -19,7 +19,8 @@ import numpy as np
 
 from . import config as config_mod
 from .audio_io import AudioFileError, trigger_audio
-from .config import SAMPLE_RATE, Config
+from .config import SAMPLE_RATE, Config, GpioConfig
+from .gpio import COLOURS, SPIDEV, apa102_frame
 from .noise import NoiseGenerator
 from .noise_gate import GateArrays, NoiseGate, NoiseTable
 from .ring import BlockRing
@@ -34,6 +35,9 @@ MAX_LEASE_S = 3.0  # [window] lease_s is at most 2 s: a lease reaching further i
 TICK_S = 0.05
 STALE_S = 1.0  # no audio callback for this long: stop feeding the watchdog
 EXIT_STALE_S = 3.0  # ... and for this long: exit, so that Restart= starts a fresh process
+LISTENER_GONE_S = 2.0  # no level lease renewed for this long: the light shows a fault
+SPI_SPEED_HZ = 1_000_000
+SPI_IOC_WR_MAX_SPEED_HZ = 0x40046B04  # _IOW('k', 4, __u32) from linux/spi/spidev.h
 NICE = -10  # as earmuff.service's Nice=: ahead of everything else on a busy machine, where allowed
 
 
@@ -64,6 +68,40 @@ def ring_slots(block: int) -> int:
     return int(RING_S * SAMPLE_RATE / block) + 1
 
 
+class FaultLight:
+    """The listener drives the light; while it is gone this blinks the fault colour on the HAT's APA102 LEDs,
+    writing spidev with the standard library (gpiozero is the listener's). A plain RGB LED is left as it is."""
+
+    def __init__(self, cfg: GpioConfig, path: str = SPIDEV) -> None:
+        self.fd: int | None = None
+        self.brightness = cfg.brightness
+        self.shown: bool | None = None  # the blink phase last written; None: the listener has the light
+        if not (cfg.enabled and cfg.light == "apa102"):
+            return
+        try:
+            self.fd = os.open(path, os.O_WRONLY)
+        except OSError:
+            return  # no HAT here: nothing to show it on
+        try:
+            import fcntl
+
+            fcntl.ioctl(self.fd, SPI_IOC_WR_MAX_SPEED_HZ, SPI_SPEED_HZ.to_bytes(4, sys.byteorder))
+        except OSError:
+            pass  # not a spidev (a test's file): the bytes are the same
+
+    def show(self, fault: bool, on: bool) -> None:
+        """While `fault`, blink (`on` is the phase); otherwise leave the light to the listener."""
+        if self.fd is None or not fault:
+            self.shown = None
+            return
+        if on != self.shown:
+            self.shown = on
+            try:
+                os.write(self.fd, bytes(apa102_frame(COLOURS["fault"] if on else (0.0, 0.0, 0.0), self.brightness)))
+            except OSError:
+                self.fd = None
+
+
 class AudioProcess:
     """The stream, the gate and the ring in shared memory; the main thread only refills noise and watches."""
 
@@ -83,6 +121,7 @@ class AudioProcess:
         self.stopping = False
         self.stream = None
         self.reopens = 0
+        self.light = FaultLight(cfg.gpio)
 
     def callback(self, mic: np.ndarray, out: np.ndarray, late: bool = False) -> None:
         """Render `out` and hand `mic` plus what was played to the listener: copies only."""
@@ -100,6 +139,7 @@ class AudioProcess:
         self.choice = choose(self.cfg.audio)
         self.stream = start_stream(self.cfg.audio, self.choice, self.callback)
         beat = Heartbeat(STALE_S, time.monotonic())
+        listener = Heartbeat(LISTENER_GONE_S, time.monotonic())
         ready, fed = False, 0.0
         while not self.stopping:
             time.sleep(TICK_S)
@@ -119,6 +159,8 @@ class AudioProcess:
                 notify("WATCHDOG=1")
             if not self.stream.active:
                 self._reopen_stream()
+            listener.update(self.gate.counter if self.gate.level_valid else -1, now)
+            self.light.show(not listener.fresh(now), int(now * 2) % 2 == 0)
         return 0
 
     def _reopen_stream(self) -> None:

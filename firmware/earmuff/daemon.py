@@ -203,10 +203,11 @@ class Daemon:
 
     def state(self) -> str:
         """jamming, window or paused as the audio process plays it; fault when something needs attention."""
-        if self.fault == "audio stopped":
-            return "fault"  # nothing plays: never "jamming"
+        gate = self.device.gate
+        if self.fault == "audio stopped" or not gate.is_open and not gate.playing:
+            return "fault"  # the audio process says nothing plays: never "jamming"
         if self.fault or self.wake_fault:
-            return "fault" if not self.device.gate.is_open else self.device.state()[0]
+            return "fault" if not gate.is_open else self.device.state()[0]
         return self.device.state()[0]
 
     def shutdown(self) -> None:

@@ -102,6 +102,7 @@ class NoiseGate(LeaseWriter):
         self.level = 1.0  # adaptive level, relative to the table's; moves towards level_target
         self.level_target = 1.0
         self.level_dbfs = 0.0
+        self.level_valid = False
         self.is_open = False
         self.window = int(self.arrays.state[2])  # window number currently or last open
         self.trigger_pos = len(self.trigger)  # beyond the end: not playing
@@ -110,6 +111,11 @@ class NoiseGate(LeaseWriter):
         self.xruns = int(self.arrays.state[4])
         self._slope = np.arange(1, max_block + 1, dtype=np.float32)
         self._gain = np.zeros(max_block, np.float32)
+
+    @property
+    def playing(self) -> bool:
+        """Noise is coming out of the speakers (any thread may ask)."""
+        return self.gain * self.level > 0
 
     def _read_lease(self) -> tuple[int, int, int, int, float]:
         """The lease as last written whole; a write in progress (or abandoned by a dead writer) keeps the last."""
@@ -145,6 +151,7 @@ class NoiseGate(LeaseWriter):
     def _level(self, until: int, dbfs: float) -> None:
         """The adaptive level under a valid level lease; the table's full level without one."""
         valid = self.counter < until <= self.counter + (self.max_lease or until) and DBFS_RANGE[0] <= dbfs <= DBFS_RANGE[1]
+        self.level_valid = valid  # the listener renews it every frame: without it, no listener is there
         if not valid:
             self.level_target, self.level_dbfs = 1.0, 0.0
         elif dbfs != self.level_dbfs:
