@@ -32,7 +32,7 @@ log = logging.getLogger("earmuff.audio")
 NOISE_TABLE_S = 8.0
 RING_S = 2.0  # microphone and played blocks the listener may fall behind by before blocks are dropped
 MAX_LEASE_S = 3.0  # [window] lease_s is at most 2 s: a lease reaching further is corrupt
-TICK_S = 0.05
+TICK_S = 0.1
 STALE_S = 1.0  # no audio callback for this long: stop feeding the watchdog
 EXIT_STALE_S = 3.0  # ... and for this long: exit, so that Restart= starts a fresh process
 LISTENER_GONE_S = 2.0  # no level lease renewed for this long: the light shows a fault
