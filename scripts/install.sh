@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Install earmuff as a service on Raspberry Pi OS Bookworm: apt packages, user and group earmuff,
-# a venv under /opt/earmuff, the two systemd units (earmuff.service: the noise; earmuff-listener.service:
-# the wake word, control socket, button and light), enabled and started. Safe to run again: an upgrade
-# restarts only the listener, so the noise never stops.
+# a venv under /opt/earmuff, the systemd units (earmuff.service: the noise; earmuff-standby.service: a second
+# noise process ready to take over; earmuff-listener.service: the wake word, control socket, button and
+# light), enabled and started. Safe to run again: an upgrade restarts only the listener, so the noise never
+# stops.
 # Usage: sudo scripts/install.sh [--dry-run] [--uninstall [--purge]]
 #   --dry-run    print every action and change nothing
 #   --uninstall  remove the service, /opt/earmuff, the user and group; keep /etc/earmuff and the
@@ -13,7 +14,7 @@ set -euo pipefail
 src="$(cd "$(dirname "$0")/.." && pwd)"
 prefix=/opt/earmuff
 units_dir=/etc/systemd/system
-units=(earmuff.service earmuff-listener.service)
+units=(earmuff.service earmuff-standby.service earmuff-listener.service)
 apt_packages=(python3 python3-venv python3-pip libportaudio2 libsndfile1 alsa-utils)
 dry_run=0 uninstall=0 purge=0
 
@@ -80,8 +81,8 @@ install_all() {
         act systemctl daemon-reload
         act systemctl enable earmuff.service
         if systemctl is-active --quiet earmuff.service; then
-            # An upgrade: the new listener attaches to the running noise process, which keeps jamming
-            # (it runs the new version from the next `systemctl restart earmuff` or boot: a gap of a fraction of a second).
+            # An upgrade: the new listener attaches to the running noise process, which keeps jamming (the noise
+            # processes run the new version from the next `systemctl restart earmuff` or boot).
             act systemctl restart earmuff-listener.service
         else
             act systemctl start earmuff.service
@@ -112,7 +113,7 @@ uninstall_all() {
     if has_systemd; then
         act systemctl disable --now earmuff.service || true
     fi
-    act rm -f "$units_dir/earmuff.service" "$units_dir/earmuff-listener.service"
+    for u in "${units[@]}"; do act rm -f "$units_dir/$u"; done
     if has_systemd; then act systemctl daemon-reload; fi
     act rm -rf "$prefix"
     if [ "$purge" -eq 1 ]; then

@@ -24,7 +24,7 @@ def start(env: dict, home: Path, faults: list[dict] | None = None, log: Path | N
           command: str = "run") -> subprocess.Popen:
     """Start `earmuff run` (or `audio`, `listen`, or run with injected faults) with its stderr in `log`."""
     env = dict(env, EARMUFF_HOME=str(home))
-    cmd = [sys.executable, "-m", "earmuff", command] if faults is None else [sys.executable, "-c", FAULT_RUNNER, json.dumps(faults)]
+    cmd = [sys.executable, "-m", "earmuff", *command.split()] if faults is None else [sys.executable, "-c", FAULT_RUNNER, json.dumps(faults)]
     err = open(log or home / "daemon.log", "w")
     return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err)
 

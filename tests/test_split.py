@@ -1,7 +1,8 @@
 """The audio process and the listener on the real-time PulseAudio null sink: whatever happens to the listener,
 and whatever the shared memory holds, the smart speaker's microphone never loses the noise outside a window.
 
-Two supervisor loops stand in for systemd's Restart=always on earmuff.service and earmuff-listener.service.
+Supervisor loops stand in for systemd's Restart=always on earmuff.service, earmuff-standby.service (two
+`earmuff audio --standby`: one plays, one waits to take over) and earmuff-listener.service.
 The sink's monitor is recorded; every 20 ms block below -50 dBFS is a quiet block (`conftest.quiet_spans`).
 """
 
@@ -23,17 +24,37 @@ pytestmark = needs_pulse
 LEASE_S = 0.4
 
 
+class Device:
+    """The supervised processes of one device."""
+
+    def __init__(self, env: dict, home) -> None:
+        self.audio = daemonlib.Supervisor(env, home, restart_s=0.1, command="audio --standby", name="audio")
+        self.standby = daemonlib.Supervisor(env, home, restart_s=0.1, command="audio --standby", name="standby")
+        self.listener = daemonlib.Supervisor(env, home, command="listen")
+
+    def playing(self) -> int:
+        """The pid of the audio process that plays now."""
+        return SharedAudio.attach().audio_pid
+
+    def logs(self) -> str:
+        return self.audio.logs() + self.standby.logs() + self.listener.logs()
+
+    def stop(self) -> None:
+        self.listener.stop()
+        self.standby.stop()
+        self.audio.stop()
+
+
 @pytest.fixture
 def device(pulse, earmuff_home):
-    """Audio process and listener under their own supervisors, the listener ready."""
-    audio = daemonlib.Supervisor(pulse, earmuff_home, restart_s=0.1, command="audio", name="audio")
-    listener = daemonlib.Supervisor(pulse, earmuff_home, command="listen")
+    """Audio processes and listener under their own supervisors, the listener ready."""
+    dev = Device(pulse, earmuff_home)
     try:
         daemonlib.wait_ready(earmuff_home, timeout=60)
-        yield audio, listener
+        wait_for(lambda: "standing by" in dev.audio.logs() + dev.standby.logs(), "a standby")
+        yield dev
     finally:
-        listener.stop()
-        audio.stop()
+        dev.stop()
 
 
 def answers(home) -> bool:
@@ -58,11 +79,11 @@ def restarted(sup, home, n: int) -> None:
 
 def silences(x: np.ndarray, *sups) -> list[tuple[float, float]]:
     """Quiet spans on the sink, less those the audio backend reported as underruns of a loaded machine."""
-    return daemonlib.without_underruns(quiet_spans(x), "".join(s.logs() for s in sups))
+    return daemonlib.without_underruns(quiet_spans(x), "".join(s.logs() for s in sups if s is not None))
 
 
 def test_listener_kill_hang_crash_loop_term_and_reload_never_silence_the_sink(device, pulse, earmuff_home, tmp_path):
-    audio, listener = device
+    listener = device.listener
     rec = SinkRecorder(pulse, tmp_path / "rec.raw")
     time.sleep(1.0)
     listener.proc.kill()  # a crash
@@ -83,16 +104,16 @@ def test_listener_kill_hang_crash_loop_term_and_reload_never_silence_the_sink(de
     assert reply["ok"], reply
     time.sleep(1.0)
     x = rec.stop()
-    assert audio.starts == 1 and audio.exits == [], audio.logs()  # the noise process never went away
+    assert device.audio.exits == device.standby.exits == [], device.logs()  # the noise processes never went away
     assert listener.exits == [-9, -9, -9, -9, -9, 0], listener.exits
     assert len(x) > 10 * 16000
-    assert silences(x, audio, listener) == [], quiet_spans(x)
+    assert silences(x, device) == [], quiet_spans(x)
     log = listener.logs()
     assert log.count("attached to the audio process") >= 3 and "reloaded" in log
 
 
 def test_listener_killed_in_a_pause_brings_the_noise_back_within_a_lease(device, pulse, earmuff_home, tmp_path):
-    audio, listener = device
+    listener = device.listener
     rec = SinkRecorder(pulse, tmp_path / "rec.raw")
     time.sleep(1.0)
     asked = rec.now()
@@ -103,20 +124,20 @@ def test_listener_killed_in_a_pause_brings_the_noise_back_within_a_lease(device,
     restarted(listener, earmuff_home, 2)
     time.sleep(2.0)
     x = rec.stop()
-    spans = silences(x, audio, listener)
+    spans = silences(x, device)
     assert len(spans) == 1, spans  # the pause, and no silence after it: the new listener does not reopen it
     (a, b), = spans
     print(f"pause {a:.2f}-{b:.2f} s; asked at {asked:.2f} s, listener killed at {killed:.2f} s")
     assert asked < a < killed and killed < b <= killed + LEASE_S + 0.15, (spans, asked, killed)
 
 
-def test_audio_process_killed_comes_back_and_the_listener_attaches_again(device, pulse, earmuff_home, tmp_path):
-    audio, listener = device
+def test_audio_process_killed_the_standby_plays_and_the_listener_attaches_again(device, pulse, earmuff_home, tmp_path):
     rec = SinkRecorder(pulse, tmp_path / "rec.raw")
     time.sleep(1.0)
-    killed = rec.now()
-    audio.proc.kill()
-    wait_for(lambda: "attaching again" in listener.log(1), "the listener noticing the new audio process")
+    killed_pid, killed = device.playing(), rec.now()
+    os.kill(killed_pid, signal.SIGKILL)
+    wait_for(lambda: "attaching again" in device.listener.log(1), "the listener noticing the new audio process")
+    wait_for(lambda: device.audio.starts + device.standby.starts == 3, "the killed one started again")
     time.sleep(1.0)
     asked = rec.now()
     assert request(earmuff_home / "control.sock", "pause", minutes=10)["ok"]
@@ -125,11 +146,15 @@ def test_audio_process_killed_comes_back_and_the_listener_attaches_again(device,
     time.sleep(1.0)
     status = request(earmuff_home / "control.sock", "status")
     x = rec.stop()
-    assert audio.exits == [-9] and listener.starts == 1, (audio.exits, listener.starts)
-    spans = [(a, b) for a, b in silences(x, audio, listener)]
-    print("audio process SIGKILL: noise back after", [round(b - a, 2) for a, b in spans if a < asked], "s", spans)
-    # One gap where the audio process died, one for the pause the re-attached listener granted, nothing else.
-    assert len(spans) == 2 and killed - 0.1 < spans[0][0] < asked < spans[1][0], (spans, killed, asked)
+    assert device.playing() != killed_pid
+    assert device.audio.exits + device.standby.exits == [-9] and device.listener.starts == 1, device.logs()
+    assert "the playing audio process died; taking over" in device.logs()
+    spans = silences(x, device)
+    print("audio process SIGKILL, standby took over: silence", [round(b - a, 2) for a, b in spans if a < asked], "s", spans)
+    # At most a short gap where the audio process died, one for the pause the re-attached listener granted.
+    gaps = [(a, b) for a, b in spans if a < asked]
+    assert len(spans) - len(gaps) == 1 and asked < spans[-1][0], (spans, killed, asked)
+    assert all(killed - 0.1 < a for a, b in gaps) and len(gaps) <= 1, (gaps, killed)
     assert status["state"] == "jamming" and status["restarts"] >= 1, status
 
 
@@ -177,7 +202,7 @@ def test_stale_shared_memory_keeps_the_noise_on_and_a_new_listener_takes_over(pu
 
 
 def test_a_second_listener_or_audio_process_is_refused_and_changes_nothing(device, pulse, earmuff_home, tmp_path):
-    audio, listener = device
+    listener, playing = device.listener, device.playing()
     rec = SinkRecorder(pulse, tmp_path / "rec.raw")
     env = dict(pulse, EARMUFF_HOME=str(earmuff_home))
     results = {}
@@ -187,13 +212,13 @@ def test_a_second_listener_or_audio_process_is_refused_and_changes_nothing(devic
     time.sleep(1.0)
     x = rec.stop()
     for command, what, pid in (("listen", "listener", listener.proc.pid), ("run", "listener", listener.proc.pid),
-                               ("audio", "audio process", audio.proc.pid)):
+                               ("audio", "audio process", playing)):
         r = results[command]
         assert r.returncode == 2, (command, r.stderr)
         assert f"earmuff: error: another earmuff {what} (pid {pid}) is already running" in r.stderr, (command, r.stderr)
         assert "Traceback" not in r.stderr
-    assert audio.starts == 1 and listener.starts == 1 and answers(earmuff_home)
-    assert silences(x, audio, listener) == [], quiet_spans(x)
+    assert device.audio.starts == device.standby.starts == listener.starts == 1 and answers(earmuff_home)
+    assert silences(x, device) == [], quiet_spans(x)
 
 
 def test_run_starts_both_survives_its_own_kill_and_ctrl_c_stops_both(pulse, earmuff_home, tmp_path):
@@ -203,6 +228,7 @@ def test_run_starts_both_survives_its_own_kill_and_ctrl_c_stops_both(pulse, earm
 
     run = subprocess.Popen([sys.executable, "-m", "earmuff", "run"], env=env, stderr=open(tmp_path / "run1.log", "w"),
                            start_new_session=True)
+    groups = [run.pid]  # each run and the audio processes it started: cleaned up by group if anything fails
     try:
         wait_for(lambda: answers(earmuff_home), "run answering")
         audio_pid = SharedAudio.attach().audio_pid
@@ -217,34 +243,36 @@ def test_run_starts_both_survives_its_own_kill_and_ctrl_c_stops_both(pulse, earm
         # A new `earmuff run` takes the running audio process over; Ctrl-C (SIGINT to the group) stops both.
         run = subprocess.Popen([sys.executable, "-m", "earmuff", "run"], env=env,
                                stderr=open(tmp_path / "run2.log", "w"), start_new_session=True)
+        groups.append(run.pid)
         wait_for(lambda: answers(earmuff_home), "the second run answering")
         assert SharedAudio.attach().audio_pid == audio_pid
         os.killpg(run.pid, signal.SIGINT)
         assert run.wait(15) == 0
-        wait_for(lambda: not held(lock), "the audio process stopping")
+        wait_for(lambda: not held(lock), "the audio processes stopping")
         assert not (earmuff_home / "audio.shm").exists()
         assert "already running; this listener attaches to it" in (tmp_path / "run2.log").read_text()
         # The audio process wrote its counters to the first run's log when the second one stopped it.
         log = (tmp_path / "run1.log").read_text()
         assert daemonlib.without_underruns(quiet_spans(x), log) == [], (quiet_spans(x), log)
     finally:
-        if run.poll() is None:
-            run.kill()
-        if held(lock):
-            os.kill(SharedAudio.attach().audio_pid, signal.SIGKILL)
+        for group in groups:
+            try:
+                os.killpg(group, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
 def test_status_and_light_say_fault_while_the_audio_process_plays_nothing(device, earmuff_home):
-    audio, listener = device
+    playing = device.playing()
 
     def state() -> tuple[str, str | None]:
         s = request(earmuff_home / "control.sock", "status")
         return s["state"], s["fault"]
 
     wait_for(lambda: state() == ("jamming", None), "jamming")
-    os.kill(audio.proc.pid, signal.SIGSTOP)  # nothing plays; the listener must not go on saying "jamming"
+    os.kill(playing, signal.SIGSTOP)  # nothing plays (the standby waits for its lock); the listener must not say "jamming"
     try:
         wait_for(lambda: state() == ("fault", "audio stopped"), "fault while the audio process is frozen")
     finally:
-        os.kill(audio.proc.pid, signal.SIGCONT)
+        os.kill(playing, signal.SIGCONT)
     wait_for(lambda: state() == ("jamming", None), "jamming again")

@@ -17,7 +17,7 @@ from conftest import needs_pulse
 from earmuff.sdnotify import Heartbeat, notify
 
 UNITS = Path(__file__).parent.parent / "systemd"
-AUDIO, LISTENER = UNITS / "earmuff.service", UNITS / "earmuff-listener.service"
+AUDIO, STANDBY, LISTENER = (UNITS / f"earmuff{u}.service" for u in ("", "-standby", "-listener"))
 needs_systemd = pytest.mark.skipif(shutil.which("systemd-analyze") is None,
                                    reason="systemd-analyze is not installed (apt package systemd; setup.sh --test installs it)")
 
@@ -26,7 +26,7 @@ def units_for_test(tmp_path) -> list[Path]:
     """The units with ExecStart pointing at this venv's earmuff, since verify checks that the command exists."""
     here = str(Path(sys.executable).parent / "earmuff")
     units = []
-    for unit in (AUDIO, LISTENER):
+    for unit in (AUDIO, STANDBY, LISTENER):
         units.append(tmp_path / unit.name)
         units[-1].write_text(unit.read_text().replace("/opt/earmuff/venv/bin/earmuff", here))
     return units
@@ -48,15 +48,18 @@ def test_units_exposure_at_most_2(tmp_path):
 
 
 def test_unit_settings():
-    for unit, command in ((AUDIO, "audio"), (LISTENER, "listen")):
+    for unit, command in ((AUDIO, "audio --standby"), (STANDBY, "audio --standby"), (LISTENER, "listen")):
         text = unit.read_text()
         for line in ("Type=notify", "Restart=always", "PrivateNetwork=yes", "IPAddressDeny=any", "StateDirectory=earmuff",
                      "ConfigurationDirectory=earmuff", "RuntimeDirectory=earmuff", "RuntimeDirectoryPreserve=yes",
                      "User=earmuff", f"ExecStart=/opt/earmuff/venv/bin/earmuff {command}"):
             assert re.search(rf"^{re.escape(line)}$", text, re.M), (unit, line)
         assert re.search(r"^WatchdogSec=\d+s$", text, re.M) and re.search(r"^RestartSec=\d+ms$", text, re.M)
-    audio, listener = AUDIO.read_text(), LISTENER.read_text()
+    audio, standby, listener = AUDIO.read_text(), STANDBY.read_text(), LISTENER.read_text()
     assert re.search(r"^SupplementaryGroups=audio$", audio, re.M) and re.search(r"^After=sound.target$", audio, re.M)
+    assert re.search(r"^Wants=.*\bearmuff-standby.service\b", audio, re.M)
+    for line in ("After=sound.target earmuff.service", "PartOf=earmuff.service", "Nice=-10"):
+        assert re.search(rf"^{re.escape(line)}$", standby, re.M), line
     assert re.search(r"^SupplementaryGroups=.*\bgpio\b", listener, re.M)
     # The noise starts first and pulls the listener in; stopping it stops the listener; a listener restart stays alone.
     assert re.search(r"^Wants=.*\bearmuff-listener.service\b", audio, re.M)

@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 import time
 
 import numpy as np
@@ -25,7 +26,7 @@ from .noise import NoiseGenerator
 from .noise_gate import GateArrays, NoiseGate, NoiseTable
 from .ring import BlockRing
 from .sdnotify import Heartbeat, notify
-from .shared import SharedAudio, hold
+from .shared import Busy, SharedAudio, hold, shm_path
 
 log = logging.getLogger("earmuff.audio")
 
@@ -52,15 +53,18 @@ def scaled_trigger(cfg: Config) -> np.ndarray:
     return trigger * (10 ** (cfg.window.trigger_level_dbfs / 20) / (np.sqrt(np.mean(trigger**2)) + 1e-12))
 
 
-def build_gate(cfg: Config, trigger: np.ndarray, max_block: int, seed: int = 0, arrays: GateArrays | None = None,
-               max_lease: int | None = None) -> tuple[NoiseGate, NoiseGenerator]:
-    """The gate with a table of fresh noise, and the generator that keeps refilling it."""
+def make_noise(cfg: Config, seed: int = 0) -> tuple[NoiseGenerator, NoiseTable]:
+    """The noise generator and a table of its noise that the gate loops and the generator keeps refilling."""
     noise = NoiseGenerator(cfg.audio.channels, cfg.noise.level_dbfs, cfg.noise.modulation_depth, seed, cfg.noise.kind)
-    table = NoiseTable(noise.generate(int(NOISE_TABLE_S * SAMPLE_RATE)))
-    gate = NoiseGate(table, trigger, pre_roll=int(cfg.window.pre_roll_s * SAMPLE_RATE),
+    return noise, NoiseTable(noise.generate(int(NOISE_TABLE_S * SAMPLE_RATE)))
+
+
+def build_gate(cfg: Config, trigger: np.ndarray, table: NoiseTable, max_block: int, arrays: GateArrays | None = None,
+               max_lease: int | None = None) -> NoiseGate:
+    """The gate as configured."""
+    return NoiseGate(table, trigger, pre_roll=int(cfg.window.pre_roll_s * SAMPLE_RATE),
                      ramp=max(1, int(cfg.noise.ramp_ms * SAMPLE_RATE / 1000)), max_block=max_block,
                      table_dbfs=cfg.noise.level_dbfs, arrays=arrays, max_lease=max_lease)
-    return gate, noise
 
 
 def ring_slots(block: int) -> int:
@@ -106,22 +110,27 @@ class AudioProcess:
     """The stream, the gate and the ring in shared memory; the main thread only refills noise and watches."""
 
     def __init__(self, cfg: Config) -> None:
+        """Everything that takes time, so that a standby can take over at once; no shared memory yet."""
         self.cfg = cfg
-        block, width = cfg.audio.block, 1 + cfg.audio.channels
         try:
-            trigger = scaled_trigger(cfg)
+            self.trigger = scaled_trigger(cfg)
         except AudioFileError as exc:  # the noise matters more than the phrase
             log.error("%s; earmuff cannot say the trigger phrase, the jamming is not affected", exc)
-            trigger = np.zeros(1, np.float32)
-        self.shared = SharedAudio.create(ring_slots(block), block, width)
-        self.gate, self.noise = build_gate(cfg, trigger, block, seed=os.getpid(), arrays=self.shared.gate,
-                                           max_lease=int(MAX_LEASE_S * SAMPLE_RATE))
-        self.ring = BlockRing(0, 0, 0, self.shared.ring)
-        self._row = np.zeros((block, width), np.float32)
+            self.trigger = np.zeros(1, np.float32)
+        self.noise, self.table = make_noise(cfg, seed=os.getpid())
+        self._row = np.zeros((cfg.audio.block, 1 + cfg.audio.channels), np.float32)
         self.stopping = False
         self.stream = None
         self.reopens = 0
         self.light = FaultLight(cfg.gpio)
+
+    def activate(self) -> None:
+        """Put this process's shared memory in place, with the gate and the ring on it."""
+        block, width = self.cfg.audio.block, 1 + self.cfg.audio.channels
+        self.shared = SharedAudio.create(ring_slots(block), block, width)
+        self.gate = build_gate(self.cfg, self.trigger, self.table, block, self.shared.gate,
+                               max_lease=int(MAX_LEASE_S * SAMPLE_RATE))
+        self.ring = BlockRing(0, 0, 0, self.shared.ring)
 
     def callback(self, mic: np.ndarray, out: np.ndarray, late: bool = False) -> None:
         """Render `out` and hand `mic` plus what was played to the listener: copies only."""
@@ -134,10 +143,15 @@ class AudioProcess:
 
     def run(self) -> int:
         """Play until asked to stop (0), or until the callback has stopped being called (3)."""
-        from .audio_backend import choose, start_stream
+        from .audio_backend import AudioDeviceError, choose, rescan, start_stream
 
-        self.choice = choose(self.cfg.audio)
-        self.stream = start_stream(self.cfg.audio, self.choice, self.callback)
+        try:
+            self.choice = choose(self.cfg.audio)
+            self.stream = start_stream(self.cfg.audio, self.choice, self.callback)
+        except AudioDeviceError:  # a standby listed the devices while another process held them: list again
+            rescan()
+            self.choice = choose(self.cfg.audio)
+            self.stream = start_stream(self.cfg.audio, self.choice, self.callback)
         beat = Heartbeat(STALE_S, time.monotonic())
         listener = Heartbeat(LISTENER_GONE_S, time.monotonic())
         ready, fed = False, 0.0
@@ -187,15 +201,46 @@ class AudioProcess:
                  {"xruns": self.gate.xruns, "dropped_blocks": self.ring.dropped})
 
 
-def main(input_device: str | None = None, output_device: str | None = None) -> int:
-    """The body of `earmuff audio`: play until SIGTERM or SIGINT."""
+def stand_by(proc: AudioProcess) -> bool:
+    """Wait, prepared, until the playing audio process exits; True to take over (it crashed), False to stop
+    (the owner stopped it: its shared memory is gone). Systemd's watchdog is fed meanwhile."""
+    try:
+        hold(lock_path(), "audio process")
+        return True  # nobody was playing: this one plays
+    except Busy:
+        pass
+    from .audio_backend import AudioDeviceError, choose
+
+    try:
+        choose(proc.cfg.audio)  # PortAudio lists and describes the devices now: taking over must not wait for it
+    except AudioDeviceError:
+        pass  # busy with the playing process: taking over lists them again
+
+    taken = threading.Event()
+    threading.Thread(target=lambda: (hold(lock_path(), "audio process", wait=True), taken.set()), daemon=True).start()
+    notify("READY=1\nSTATUS=standing by")
+    log.info("standing by (pid %d) to take over if the playing audio process dies", os.getpid())
+    while not taken.wait(0.25):
+        if proc.stopping:
+            return False
+        notify("WATCHDOG=1")
+    if not shm_path().exists():
+        log.info("the playing audio process was stopped; stopping too")
+        return False
+    log.error("the playing audio process died; taking over")
+    return True
+
+
+def main(input_device: str | None = None, output_device: str | None = None, standby: bool = False) -> int:
+    """The body of `earmuff audio`: play until SIGTERM or SIGINT; with `standby`, first wait to take over."""
     cfg, note = config_mod.load_or_last_good()
     if note:
         log.error("config: %s", note)
     audio = dataclasses.replace(cfg.audio, input=input_device if input_device is not None else cfg.audio.input,
                                 output=output_device if output_device is not None else cfg.audio.output)
     cfg = dataclasses.replace(cfg, audio=audio)
-    hold(lock_path(), "audio process")
+    if not standby:
+        hold(lock_path(), "audio process")
     try:  # threads started from here on (PortAudio's) inherit it
         os.setpriority(os.PRIO_PROCESS, 0, min(NICE, os.getpriority(os.PRIO_PROCESS, 0)))
     except OSError:
@@ -207,6 +252,10 @@ def main(input_device: str | None = None, output_device: str | None = None) -> i
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, stop)
+    if standby and not stand_by(proc):
+        logging.shutdown()
+        os._exit(0)
+    proc.activate()
     try:
         code = proc.run()
     except BaseException:

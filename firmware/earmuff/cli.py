@@ -92,7 +92,7 @@ def cmd_audio(args: argparse.Namespace) -> int:
     """The audio process alone (earmuff.service): the noise, the gate and the shared memory."""
     from .audio_process import main as audio_main
 
-    return audio_main(args.input, args.output)
+    return audio_main(args.input, args.output, args.standby)
 
 
 def cmd_listen(args: argparse.Namespace) -> int:
@@ -142,6 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("audio", help="only the process that plays the noise (earmuff.service runs it)")
     s.add_argument("--input", help="input device name or index")
     s.add_argument("--output", help="output device name or index")
+    s.add_argument("--standby", action="store_true",
+                   help="if one plays already, wait ready to take over the moment it dies (instead of refusing)")
     s.set_defaults(func=cmd_audio)
     s = sub.add_parser("listen", help="only the listener, attached to the running audio process (earmuff-listener.service)")
     s.set_defaults(func=cmd_listen)

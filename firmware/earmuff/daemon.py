@@ -316,46 +316,49 @@ class Daemon:
 
 
 class AudioChild:
-    """`earmuff run`'s audio process: started with it (or found running), started again if it exits."""
+    """`earmuff run`'s audio processes, a playing one and a standby (or a standby beside one found running),
+    each started again if it exits: what systemd does for earmuff.service and earmuff-standby.service."""
 
     def __init__(self, input_device: str | None, output_device: str | None) -> None:
-        self.args = [sys.executable, "-m", "earmuff", "audio"]
+        self.args = [sys.executable, "-m", "earmuff", "audio", "--standby"]
         self.args += ["--input", input_device] if input_device is not None else []
         self.args += ["--output", output_device] if output_device is not None else []
-        self.proc: subprocess.Popen | None = None
-        if held(audio_lock_path()):
+        self.adopted = held(audio_lock_path())
+        if self.adopted:
             log.info("an audio process is already running; this listener attaches to it")
-        else:
-            self.start()
+        self.procs = [self._start() for _ in range(1 if self.adopted else 2)]
 
-    def start(self) -> None:
-        """Start the audio process; it reports to this process's stderr, and to no systemd of its own."""
+    def _start(self) -> subprocess.Popen:
+        """Start one; it reports to this process's stderr, and to no systemd of its own."""
         env = {k: v for k, v in os.environ.items() if k != "NOTIFY_SOCKET"}
-        self.proc = subprocess.Popen(self.args, env=env, stdin=subprocess.DEVNULL)
+        return subprocess.Popen(self.args, env=env, stdin=subprocess.DEVNULL)
 
     def exited(self) -> int | None:
-        """Our audio process's exit code once it has exited, else None."""
-        return self.proc.poll() if self.proc is not None else None
+        """The exit code of one of ours that failed (a missing sound card, say), else None."""
+        codes = [p.poll() for p in self.procs]
+        return next((c for c in codes if c), None)
 
     def keep_running(self) -> None:
-        """Start it again if it exited (what systemd's Restart= does for earmuff.service)."""
-        code = self.exited()
-        if code is not None and not held(audio_lock_path()):
-            log.error("the audio process exited with code %d; starting it again", code)
-            self.start()
+        """Start again any that exited."""
+        for i, proc in enumerate(self.procs):
+            if proc.poll() is not None:
+                log.error("audio process %d exited with code %d; starting it again", proc.pid, proc.returncode)
+                self.procs[i] = self._start()
 
     def stop(self, audio: SharedAudio | None) -> None:
-        """The owner asked to stop: stop the audio process, ours or the one found running."""
-        pid = self.proc.pid if self.proc is not None else (audio.audio_pid if audio else None)
-        if pid is None:
-            return
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            return
-        if self.proc is not None:
-            self.proc.wait(10)
-            return
+        """The owner asked to stop: the standbys first, then the playing one, ours or the one found running."""
+        playing = audio.audio_pid if audio is not None else None
+        ours = sorted(self.procs, key=lambda p: p.pid == playing)
+        pids = [p.pid for p in ours] + ([playing] if self.adopted and playing else [])
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            if pid != playing:
+                next(p for p in ours if p.pid == pid).wait(10)
+        for proc in ours:
+            proc.wait(10)
         deadline = time.monotonic() + 10
         while held(audio_lock_path()) and time.monotonic() < deadline:
             time.sleep(0.05)

@@ -17,7 +17,7 @@ from typing import Callable, Protocol
 import numpy as np
 
 from .audio_io import AudioFileError, trigger_audio
-from .audio_process import build_gate, ring_slots, scaled_trigger
+from .audio_process import build_gate, make_noise, ring_slots, scaled_trigger
 from .config import FRAME, SAMPLE_RATE, Config
 from .clock_drift import ClockDrift
 from .detector import Detection, Detector
@@ -63,7 +63,8 @@ class Device:
         channels = cfg.audio.channels
         self.detector = detector if detector is not None else Detector(cfg.wake.wake_word, cfg.wake)
         if audio is None:
-            self.gate, self.noise = build_gate(cfg, scaled_trigger(cfg), max_block, seed)
+            self.noise, table = make_noise(cfg, seed)
+            self.gate = build_gate(cfg, scaled_trigger(cfg), table, max_block)
             self.ring = BlockRing(ring_slots(cfg.audio.block), max_block, 1 + channels)
             trigger_len = len(self.gate.trigger)
         else:  # the audio process plays the noise and the trigger; this side only needs the trigger's length

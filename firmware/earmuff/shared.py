@@ -146,12 +146,13 @@ class GateView(LeaseWriter):
     playing = property(lambda self: int(self.arrays.state[5]) > 0, doc="Noise is coming out of the speakers.")
 
 
-def hold(path: Path, what: str) -> int:
-    """Take the lock file `path` for this process (kept until it exits, however it exits); Busy if taken."""
+def hold(path: Path, what: str, wait: bool = False) -> int:
+    """Take the lock file `path` for this process (kept until it exits, however it exits); Busy if taken,
+    or with `wait` block until its holder exits."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o660)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
     except BlockingIOError:
         owner = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
         os.close(fd)
