@@ -170,6 +170,7 @@ def main() -> None:
     home = folder / "home"
     home.mkdir(exist_ok=True)
     env = dict(env, EARMUFF_HOME=str(home))
+    os.environ["EARMUFF_HOME"] = str(home)  # this process reads the audio process's shared memory there too
     rows, threads_text = [], []
     try:
         talk = talk_file(folder)

@@ -68,8 +68,7 @@ def count_start() -> int:
 class Daemon:
     """One listener: attached device, worker supervision, control socket, button and light."""
 
-    def __init__(self, cfg: Config, config_note: str | None = None, faults: FaultInjector | None = None,
-                 audio: SharedAudio | None = None) -> None:
+    def __init__(self, cfg: Config, config_note: str | None = None, faults: FaultInjector | None = None) -> None:
         self.cfg = cfg
         self.faults = faults
         self.config_note = config_note
@@ -83,7 +82,7 @@ class Daemon:
         self.reload_lock = threading.Lock()
         self.lock: int | None = None  # the listener lock's file descriptor, held until the process exits
         self.detector: Any = JamOnly()
-        self.audio = audio  # None: an in-process device that the caller drives (tests)
+        self.audio: SharedAudio | None = None  # until attached: an in-process device, which only tests drive
         self.device = self._device(cfg, self.detector)
         self.child: AudioChild | None = None
         self.panel = None
@@ -113,11 +112,12 @@ class Daemon:
                 if not told:
                     log.info("waiting for the audio process: %s", exc)
                     told = True
+                notify("WATCHDOG=1")  # waiting is not hanging
                 time.sleep(ATTACH_WAIT_S)
         else:
             return
-        old, self.device = self.device, self._device(self.cfg, self.detector)
-        old.stop_worker()
+        self.device.stop_worker()  # one writer of the lease and one reader of the ring at a time
+        self.device = self._device(self.cfg, self.detector)
         self.device.start_worker(sleep_wait(self.cfg.audio.block / SAMPLE_RATE))
         log.info("attached to the audio process (pid %d)", self.audio.audio_pid)
 

@@ -86,6 +86,7 @@ class Device:
         self.frame_fill = 0
         self.close_reasons: dict[int, str] = {}
         self.events_read = self.gate.events_written  # an attached listener reports from now on
+        self.dropped_before = self.ring.dropped  # blocks no listener was there to take are not this one's
         self.detector_errors = 0
         self.processed = 0  # blocks the worker has finished
         self.detections = 0
@@ -262,7 +263,7 @@ class Device:
     def counters(self) -> dict[str, int]:
         """Dropped and late audio, and detector failures, for the status report."""
         return {
-            "dropped_blocks": self.ring.dropped,
+            "dropped_blocks": self.ring.dropped - self.dropped_before,
             "xruns": self.gate.xruns,
             "detector_errors": self.detector_errors,
             "detections": self.detections,

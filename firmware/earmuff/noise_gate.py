@@ -131,10 +131,9 @@ class NoiseGate(LeaseWriter):
         """Fill `out` (frames x channels) for the speakers (callback side); `late`: the backend reported an xrun."""
         frames = len(out)
         until, window, speak, level_until, level_dbfs = self._read_lease()
-        ahead = self.max_lease if self.max_lease is not None else until - self.counter
         # A window closed once stays closed: a late renewal must not reopen it.
         want_open = window > self.window or (window == self.window and self.is_open)
-        want_open = want_open and self.counter < until <= self.counter + ahead
+        want_open = want_open and self._holds(until)
         if want_open != self.is_open:
             self._switch(want_open, window, speak)
         self._level(level_until, level_dbfs)
@@ -148,9 +147,13 @@ class NoiseGate(LeaseWriter):
         state[5] = int(self.gain * self.level * 1000)
         state[0] = self.counter  # last: a reader that sees the new clock sees the rest of this block's state
 
+    def _holds(self, until: int) -> bool:
+        """A lease until sample `until` holds now: not run out, and not reaching further than a lease can."""
+        return self.counter < until and (self.max_lease is None or until <= self.counter + self.max_lease)
+
     def _level(self, until: int, dbfs: float) -> None:
         """The adaptive level under a valid level lease; the table's full level without one."""
-        valid = self.counter < until <= self.counter + (self.max_lease or until) and DBFS_RANGE[0] <= dbfs <= DBFS_RANGE[1]
+        valid = self._holds(until) and DBFS_RANGE[0] <= dbfs <= DBFS_RANGE[1]
         self.level_valid = valid  # the listener renews it every frame: without it, no listener is there
         if not valid:
             self.level_target, self.level_dbfs = 1.0, 0.0
