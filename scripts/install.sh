@@ -4,8 +4,9 @@
 # noise process ready to take over; earmuff-listener.service: the wake word, control socket, button and
 # light), enabled and started. Safe to run again: an upgrade restarts only the listener, so the noise never
 # stops.
-# Usage: sudo scripts/install.sh [--dry-run] [--uninstall [--purge]]
+# Usage: sudo scripts/install.sh [--dry-run] [--no-mbrola] [--uninstall [--purge]]
 #   --dry-run    print every action and change nothing
+#   --no-mbrola  leave out the MBROLA training voices (they may not be sold or built into a sold product)
 #   --uninstall  remove the service, /opt/earmuff, the user and group; keep /etc/earmuff and the
 #                owner's trained wake words in /var/lib/earmuff
 #   --purge      with --uninstall: remove /etc/earmuff and /var/lib/earmuff too
@@ -15,18 +16,24 @@ src="$(cd "$(dirname "$0")/.." && pwd)"
 prefix=/opt/earmuff
 units_dir=/etc/systemd/system
 units=(earmuff.service earmuff-standby.service earmuff-listener.service)
-apt_packages=(python3 python3-venv python3-pip libportaudio2 libsndfile1 alsa-utils)
-dry_run=0 uninstall=0 purge=0
+# shellcheck source=scripts/voices.sh
+. "$src/scripts/voices.sh"
+# espeak-ng, flite, sox and the voice packages: `earmuff wakeword set` trains with them on the device.
+apt_packages=(python3 python3-venv python3-pip libportaudio2 libsndfile1 alsa-utils espeak-ng flite sox
+    "${voice_packages[@]}")
+dry_run=0 uninstall=0 purge=0 mbrola=1
 
 for arg in "$@"; do
     case "$arg" in
         --dry-run) dry_run=1 ;;
         --uninstall) uninstall=1 ;;
         --purge) purge=1 ;;
-        -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
-        *) echo "install.sh: unknown option '$arg'; expected --dry-run, --uninstall or --purge" >&2; exit 2 ;;
+        --no-mbrola) mbrola=0 ;;
+        -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+        *) echo "install.sh: unknown option '$arg'; expected --dry-run, --no-mbrola, --uninstall or --purge" >&2; exit 2 ;;
     esac
 done
+if [ "$mbrola" -eq 1 ]; then apt_packages+=("${mbrola_packages[@]}"); fi
 if [ "$purge" -eq 1 ] && [ "$uninstall" -eq 0 ]; then
     echo "install.sh: --purge only goes with --uninstall" >&2; exit 2
 fi
@@ -48,6 +55,7 @@ install_all() {
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
     done
     if [ ${#missing[@]} -gt 0 ]; then
+        enable_contrib_non_free act
         act apt-get update -qq
         act env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
     else

@@ -4,7 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(python3 python3-venv python3-pip espeak-ng flite sox libsox-fmt-all libportaudio2 libsndfile1)
+# shellcheck source=scripts/voices.sh
+. scripts/voices.sh
+apt_packages=(python3 python3-venv python3-pip espeak-ng flite sox libsox-fmt-all libportaudio2 libsndfile1
+    "${voice_packages[@]}" "${mbrola_packages[@]}")
 extras="."
 if [ "${1:-}" = "--test" ]; then
     # A PulseAudio null sink is the real-time audio device of the tests; openscad renders the enclosure.
@@ -19,6 +22,7 @@ for p in "${apt_packages[@]}"; do
 done
 if [ ${#missing[@]} -gt 0 ]; then
     sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    enable_contrib_non_free "$sudo"
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
 fi

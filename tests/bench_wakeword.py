@@ -90,12 +90,13 @@ def place_clips(files, rng, gap_s=5.0):
 
 def conversation(hours, seed, avoid):
     """Synthetic household talk, `hours` long: (talkers, seconds, [(start_s, end_s, text)])."""
-    from earmuff.wakeword import neural_voice, phrase, synth, words
+    from earmuff.wakeword import phrase, synth, words
 
     rnd = random.Random(seed)
     texts = words.sentences(int(hours * 3600 / 1.9), rnd, avoid)  # ~2.1 s each with its pause: a little over `hours`
-    # Without the neural voice: the evaluation's talk stays the same whatever the training recipe speaks with.
-    utts = [synth.plan(t, "en-us", 1, rnd, phrase.languages(), frozenset({neural_voice.VOICE}))[0] for t in texts]
+    # espeak-ng and flite only: the evaluation's talk stays the same whatever the training recipe speaks with.
+    fams = synth.families("en-us", ("espeak-ng", "flite"), phrase.languages())
+    utts = [synth.plan(t, "en-us", 1, rnd, fams)[0] for t in texts]
     clips = synth.speak_all(utts)
     talkers, spans, t = [], [], 1.0
     rng = np.random.default_rng(seed)

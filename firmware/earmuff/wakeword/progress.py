@@ -5,7 +5,11 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from typing import TextIO
+from typing import Callable, TextIO
+
+# Told each bar's stage and count, at most every REPORT_S: a background training's state file (background.py).
+reporter: Callable[[str, int, int], None] | None = None
+REPORT_S = 2.0
 
 
 class Progress:
@@ -16,7 +20,7 @@ class Progress:
         self.out = out or sys.stderr
         self.quiet = quiet
         self.started = time.monotonic()
-        self.drawn = 0.0
+        self.drawn = self.reported = 0.0
         self.lock = threading.Lock()
         self._draw()
 
@@ -26,6 +30,9 @@ class Progress:
             self.done = min(self.total, self.done + n)
             if time.monotonic() - self.drawn > 0.5:  # a terminal redraw per item would cost more than the work
                 self._draw()
+            if reporter and time.monotonic() - self.reported > REPORT_S:
+                self.reported = time.monotonic()
+                reporter(self.stage, self.done, self.total)
 
     def close(self) -> float:
         """Finish the line; return the stage's seconds."""

@@ -1,98 +1,55 @@
-"""Speech synthesis for training: espeak-ng, flite and a neural voice at many rates and pitches, as 16 kHz float32."""
+"""Speech synthesis for training: many voice families at many rates and pitches, as 16 kHz float32."""
 
 from __future__ import annotations
 
-import io
-import os
 import random
 import subprocess
-import tempfile
+import sys
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Callable, Iterable
 
 import numpy as np
-import soundfile as sf
-from scipy.signal import resample_poly
 
-from ..config import SAMPLE_RATE
-from . import neural_voice
+from . import neural_voice, voices
+from .voices import Utterance
 
-FLITE_VOICES = ("kal", "kal16", "awb", "rms", "slt")
-NEURAL_SHARE = 0.25  # of English utterances said by the neural voice: the one voice that sounds like a person
-_ODD = ("demonic", "unirobot", "robosoft", "whisper", "tweaky", "croak", "anikarobot", "klatt", "fast")
-_ENGLISH_ACCENTS = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-029", "en-us-nyc")
+__all__ = ["Utterance", "plan", "speak", "speak_all", "trim", "families"]
 
 
-@dataclass(frozen=True)
-class Utterance:
-    """One clip to synthesize: engine, voice (espeak 'lang+variant', flite name or 'joe'), rate and pitch."""
-
-    text: str
-    engine: str
-    voice: str
-    rate: float  # espeak words per minute, or flite / neural duration stretch
-    pitch: int = 50  # espeak pitch 0-99, or the neural voice's prosody variation in hundredths
-
-
-def variants() -> list[str]:
-    """espeak-ng voice variants that sound like people (robotic and whispering ones left out)."""
-    out = subprocess.run(["espeak-ng", "--voices=variant"], capture_output=True, text=True, check=True).stdout
-    names = [line.split()[4].split("/")[-1] for line in out.splitlines()[1:] if len(line.split()) > 4]
-    return [n for n in names if not any(n.lower().startswith(o) for o in _ODD)]
+def families(lang: str, enabled: Iterable[str], known: tuple[str, ...], exclude: frozenset[str] = frozenset(),
+             say: Callable[[str], None] | None = None) -> dict[str, list[str]]:
+    """The enabled families that can speak `lang` here, each with its voices; `say` hears which are left out and why."""
+    out = {}
+    for family in voices.FAMILIES:
+        if family not in enabled or family in exclude:
+            continue
+        reason = voices.missing(family)
+        found = [v for v in voices.voices(family, lang, known) if v not in exclude]
+        if found:
+            out[family] = found
+        elif say and reason:
+            say(f"voice family {family}: left out of training ({reason})")
+    return out
 
 
-def accents(lang: str, known: Iterable[str]) -> list[str]:
-    """espeak-ng languages to speak `lang` in: every English accent for English, else the language itself."""
-    if lang.split("-")[0] == "en":
-        return [a for a in _ENGLISH_ACCENTS if a in set(known)] or [lang]
-    return [lang]
-
-
-def plan(text: str, lang: str, count: int, rng: random.Random, known: Iterable[str], exclude: frozenset[str] = frozenset()) -> list[Utterance]:
-    """`count` varied utterances of `text`: in English a quarter flite, a quarter the neural voice; the rest espeak-ng."""
-    vs = [v for v in variants() if v not in exclude]
-    langs = [a for a in accents(lang, known) if a not in exclude]
-    english = lang.split("-")[0] == "en"
-    flites = [v for v in FLITE_VOICES if v not in exclude] if english else []
-    neural = english and neural_voice.VOICE not in exclude and NEURAL_SHARE > 0
+def plan(text: str, lang: str, count: int, rng: random.Random, fams: dict[str, list[str]],
+         exclude: frozenset[str] = frozenset()) -> list[Utterance]:
+    """`count` varied utterances of `text`, each by a family drawn by weight, then a voice of it."""
+    names = list(fams)
+    weights = np.cumsum([voices.WEIGHT.get(f, 1.0) for f in names])
+    variants = [v for v in voices.espeak_variants() if v not in exclude]
     out = []
     for _ in range(count):
-        # Random, not every 4th: negatives are planned one at a time and must get every engine too,
+        # Random, not in turn: negatives are planned one at a time and must get every family too,
         # or the model learns "sounds like flite" as the name.
-        draw = rng.random() if flites or neural else 0.5  # no draw: other languages' plans stay as they were
-        if neural and draw >= 1 - NEURAL_SHARE:
-            out.append(Utterance(text, "neural", neural_voice.VOICE, rng.uniform(0.75, 1.35), rng.randint(30, 100)))
-        elif flites and draw < 0.25:
-            out.append(Utterance(text, "flite", rng.choice(flites), rng.uniform(0.75, 1.4)))
-        else:
-            voice = f"{rng.choice(langs)}+{rng.choice(vs)}" if vs and rng.random() < 0.85 else rng.choice(langs)
-            out.append(Utterance(text, "espeak-ng", voice, rng.uniform(110, 230), rng.randint(15, 85)))
+        family = names[int(np.searchsorted(weights, rng.random() * weights[-1], side="right"))]
+        out.append(voices.draw(family, text, rng.choice(fams[family]), rng, variants))
     return out
 
 
 def speak(u: Utterance) -> np.ndarray:
-    """Synthesize one utterance to 16 kHz mono float32."""
-    if u.engine == "neural":
-        return trim(neural_voice.speak(u.text, u.rate, u.pitch / 100))
-    if u.engine == "espeak-ng":
-        cmd = ["espeak-ng", "--stdout", "-v", u.voice, "-s", str(int(u.rate)), "-p", str(u.pitch), u.text]
-        wav = subprocess.run(cmd, capture_output=True, check=True, timeout=60).stdout
-    else:
-        fd, path = tempfile.mkstemp(suffix=".wav")
-        os.close(fd)
-        try:
-            cmd = ["flite", "-voice", u.voice, "--setf", f"duration_stretch={u.rate:.2f}", "-t", u.text, "-o", path]
-            subprocess.run(cmd, capture_output=True, check=True, timeout=60)
-            wav = open(path, "rb").read()
-        finally:
-            os.unlink(path)
-    x, rate = sf.read(io.BytesIO(wav), dtype="float32", always_2d=True)
-    x = x[:, 0]
-    if rate != SAMPLE_RATE:
-        g = np.gcd(rate, SAMPLE_RATE)
-        x = resample_poly(x, SAMPLE_RATE // g, rate // g).astype(np.float32)
-    return trim(x)
+    """Synthesize one utterance to 16 kHz mono float32, trimmed of silence."""
+    return trim(voices.render(u))
 
 
 def trim(x: np.ndarray, floor_db: float = 40.0) -> np.ndarray:
@@ -106,30 +63,61 @@ def trim(x: np.ndarray, floor_db: float = 40.0) -> np.ndarray:
 
 
 def speak_all(utts: list[Utterance], tick: Callable[[], None] = lambda: None, workers: int = 2, seed: int = 0) -> list[np.ndarray]:
-    """Synthesize many utterances, `workers` processes at a time beside the neural voice; `tick` after each.
+    """Synthesize many utterances, `workers` processes at a time beside the neural voices; `tick` after each.
 
-    The neural voice's own noise starts from `seed` on every call: the plan, not this, is what a training's seed varies.
+    A neural voice's own noise starts from `seed` on every call: the plan, not this, is what a training's seed varies.
+    A saying that a voice fails to produce is left empty (and dropped by training), with one line on stderr.
     """
     out: list[np.ndarray] = [np.zeros(0, np.float32)] * len(utts)
-    neural = [i for i, u in enumerate(utts) if u.engine == "neural"]
+    failed: dict[str, str] = {}
 
     def one(i: int) -> None:
-        out[i] = speak(utts[i])
+        try:
+            out[i] = speak(utts[i])
+        except (OSError, subprocess.SubprocessError, RuntimeError) as exc:  # RuntimeError: libsndfile, onnxruntime
+            failed.setdefault(utts[i].engine, f"{type(exc).__name__}: {exc}")
         tick()
 
-    if neural:
-        neural_voice.load(seed)
+    neural = [i for i, u in enumerate(utts) if u.engine in voices.NEURAL]
     try:
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            others = [pool.submit(one, i) for i, u in enumerate(utts) if u.engine != "neural"]
+            others = [pool.submit(one, i) for i, u in enumerate(utts) if u.engine not in voices.NEURAL]
             try:
-                for i in neural:
-                    one(i)  # here, in plan order: the voice's random draws then repeat from run to run
+                for family in voices.NEURAL:  # here, in plan order: the voice's random draws then repeat
+                    mine = [i for i in neural if utts[i].engine == family]
+                    if mine:
+                        _load(family, seed)
+                        for i in mine:
+                            one(i)
+                        _release(family)
                 for f in others:
                     f.result()
             except BaseException:
                 pool.shutdown(cancel_futures=True)  # an error or Ctrl-C does not wait for the queue
                 raise
-        return out
     finally:
+        for family in voices.NEURAL:
+            _release(family)
+    for family, why in failed.items():
+        print(f"voice family {family}: some sayings failed and were left out ({why[:200]})", file=sys.stderr)
+    return out
+
+
+def _load(family: str, seed: int) -> None:
+    if family == "piper":
+        neural_voice.load(seed)
+    else:
+        from . import kokoro_voice
+
+        kokoro_voice.load(seed)
+
+
+def _release(family: str) -> None:
+    if family == "piper":
         neural_voice.release()
+    else:
+        try:
+            from . import kokoro_voice
+        except ImportError:
+            return
+        kokoro_voice.release()

@@ -12,7 +12,7 @@ from typing import Callable
 import numpy as np
 
 from ..config import SAMPLE_RATE, Config
-from . import augment, classifier, features, phrase as phrase_mod, synth, words
+from . import augment, classifier, features, phrase as phrase_mod, pronounce, synth, voices as voices_mod, words
 from .progress import Progress, clock
 
 CLIP = 34560  # 2.16 s: the last 3 windows of each positive clip, 80 ms apart
@@ -41,11 +41,13 @@ class TrainOptions:
     hidden_units: int = 64
     owner_weight: float = 4.0
     rounds: int = 3
+    voices: tuple[str, ...] = voices_mod.FAMILIES  # voice families to train with, where installed
     seed: int = 0
     exclude_voices: frozenset[str] = frozenset()  # voices kept out of training (tests speak with them)
     owner_clips: tuple[np.ndarray, ...] = ()
     extra_negatives: np.ndarray | None = None  # (n, 16, 96) windows of the room's talk (the room bank)
     extra_positives: np.ndarray | None = None  # (n, 16, 96) windows that fired just before an owner's command
+    rival: Callable[[np.ndarray], np.ndarray] | None = None  # the installed model's scores of windows: to compare
     quiet: bool = False
 
 
@@ -63,7 +65,7 @@ def options_from(cfg: Config, phrase: str, lang: str, **kw) -> TrainOptions:
     return TrainOptions(
         phrase=phrase, lang=lang, positives=w.positives, copies=w.copies, negative_sentences=w.negative_sentences,
         target_false_accepts_per_hour=w.target_false_accepts_per_hour, hidden_units=w.hidden_units,
-        owner_weight=w.owner_weight, rounds=w.rounds, **kw,
+        owner_weight=w.owner_weight, rounds=w.rounds, voices=w.voices, **kw,
     )
 
 
@@ -121,20 +123,20 @@ class _Round:
     timings: dict[str, float]
 
 
-def _round(opts: TrainOptions, cfg: Config, name: str, lang: str, alikes: list[str],
+def _round(opts: TrainOptions, cfg: Config, name: str, lang: str, alikes: list[str], fams: dict[str, list[str]],
            room: tuple[np.ndarray, np.ndarray], seed: int, label: str) -> _Round:
     """Synthesize, augment, embed and fit once, from the random draws of `seed`."""
     rnd, rng = random.Random(seed), np.random.default_rng(seed)
-    known = phrase_mod.languages()
-    pos_utts = synth.plan(name, lang, opts.positives, rnd, known, opts.exclude_voices)
+    ex = opts.exclude_voices
+    pos_utts = synth.plan(name, lang, opts.positives, rnd, fams, ex)
     # Words said on their own, with silence around them as the name usually is: without these the model
     # learns "a short word after a pause" rather than the name.
-    single = [u for t in alikes for u in synth.plan(t, lang, 10, rnd, known, opts.exclude_voices)]
+    single = [u for t in alikes for u in synth.plan(t, lang, 10, rnd, fams, ex)]
     for text in words.single_words(opts.negative_sentences, rnd, tuple(name.split())):
-        single += synth.plan(text, lang, 1, rnd, known, opts.exclude_voices)
+        single += synth.plan(text, lang, 1, rnd, fams, ex)
     talk = []
     for text in words.sentences(opts.negative_sentences // 2, rnd, tuple(name.split())):
-        talk += synth.plan(text, lang, 1, rnd, known, opts.exclude_voices)
+        talk += synth.plan(text, lang, 1, rnd, fams, ex)
     neg_utts = single + talk
     timings = {}
 
@@ -221,10 +223,17 @@ def train(opts: TrainOptions, cfg: Config) -> TrainResult:
     name = phrase_mod.check_phrase(opts.phrase)
     lang = phrase_mod.check_language(opts.lang)
     alikes, (extra, room_pos) = phrase_mod.sound_alikes(name, lang), _room_windows(opts)
+    say = None if opts.quiet else (lambda line: print(line, file=sys.stderr))
+    fams = synth.families(lang, opts.voices, phrase_mod.languages(), opts.exclude_voices, say)
+    misread = pronounce.mispronouncing(name, lang, list(fams), say)
+    fams = {f: v for f, v in fams.items() if f not in misread}
+    if not fams:
+        raise phrase_mod.PhraseError(f"language '{lang}': no enabled voice family speaks it here; "
+                                     f"expected at least one of {list(opts.voices)} installed (scripts/setup.sh)")
     rounds = []
     for r in range(opts.rounds):
         label = f" ({r + 1}/{opts.rounds})" if opts.rounds > 1 else ""
-        rounds.append(_round(opts, cfg, name, lang, alikes, (extra, room_pos), opts.seed + ROUND_SEED_STEP * r, label))
+        rounds.append(_round(opts, cfg, name, lang, alikes, fams, (extra, room_pos), opts.seed + ROUND_SEED_STEP * r, label))
         if not opts.quiet and r + 1 < opts.rounds:
             left = (time.monotonic() - started) / (r + 1) * (opts.rounds - r - 1)
             print(f"round {r + 1} of {opts.rounds} done; about {clock(left)} left in all", file=sys.stderr)
@@ -237,22 +246,30 @@ def train(opts: TrainOptions, cfg: Config) -> TrainResult:
     threshold = classifier.pick_threshold(val_scores, val_hours, opts.target_false_accepts_per_hour)
     recall = float(np.mean(raw.scores(x_val_pos).reshape(-1, POS_WINDOWS).max(axis=1) >= threshold)) if len(x_val_pos) else 0.0
     fa = sum(classifier.count_events(s, threshold) for s in val_scores)
+    validation = {
+        "recall": round(recall, 3), "positive_utterances": counts["validation_utterances"],
+        "false_accepts": fa, "negative_hours": round(val_hours, 4),
+        "false_accepts_per_hour": round(fa / val_hours, 2) if val_hours else None,
+        "note": "synthetic voices and speech held back from fitting; real voices will score lower",
+    }
+    if opts.rival is not None:  # the same figures for the installed model, its threshold picked on the same streams
+        r_scores = [opts.rival(features.windows(f)) for f in val_frames]
+        r_threshold = classifier.pick_threshold(r_scores, val_hours, opts.target_false_accepts_per_hour)
+        r_best = opts.rival(x_val_pos).reshape(-1, POS_WINDOWS).max(axis=1) if len(x_val_pos) else np.zeros(0)
+        validation["rival"] = {"recall": round(float(np.mean(r_best >= r_threshold)) if len(r_best) else 0.0, 3),
+                               "false_accepts": sum(classifier.count_events(s, r_threshold) for s in r_scores),
+                               "threshold": r_threshold}
     meta = {
         "phrase": name, "language": lang, "seed": opts.seed, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "threshold": threshold, "calibrated_to_0_5": True,
-        "validation": {
-            "recall": round(recall, 3), "positive_utterances": counts["validation_utterances"],
-            "false_accepts": fa, "negative_hours": round(val_hours, 4),
-            "false_accepts_per_hour": round(fa / val_hours, 2) if val_hours else None,
-            "note": "synthetic voices and speech held back from fitting; real voices will score lower",
-        },
+        "validation": validation,
         "samples": {
             "rounds": opts.rounds, "positive_utterances": counts["positive_utterances"],
             "positive_windows": counts["positive_windows"], "owner_takes": len(opts.owner_clips),
             "negative_windows": counts["negative_windows"], "hard_negatives": counts["hard_negatives"],
             "room_bank_windows": len(extra), "room_positive_windows": len(room_pos),
             "negative_hours": round(counts["negative_hours"], 4),
-            "sound_alikes": alikes,
+            "sound_alikes": alikes, "voice_families": {f: len(v) for f, v in fams.items()},
         },
         "timings": {**{k: round(sum(r.timings[k] for r in rounds), 1) for k in rounds[0].timings},
                     "total_s": round(time.monotonic() - started, 1)},

@@ -1,0 +1,101 @@
+"""Training a wake word and installing it: the quick recipe, the full one, and the full one that must beat a quick model."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .. import config as config_mod
+from ..detector import WakeWordError
+from . import background
+from .voices import NEURAL
+
+
+def retrain(phrase: str, lang: str, seed: int = 0, quiet: bool = False, select: bool = False,
+            recipe: str = background.FULL, rival: bool = False) -> dict:
+    """Train `phrase` (with any owner takes and the room bank) and install it; it becomes active if `select`.
+
+    Without `select` it is selected again only if it is still the active wake word when training ends, so that
+    a running device switches to the new model, and a `use` run meanwhile is not undone. The quick recipe is
+    one round (`quick_rounds`) without the neural voices; with `rival` the installed model is scored on this
+    training's held-back data and the new one is installed only if it does better there (meta["kept"] if not).
+    """
+    from .. import memory
+    from . import room_bank, samples, store
+    from .phrase import check_language, check_phrase, normalise
+    from .publish import publish
+    from .train import options_from, train
+
+    offer_to_oom_killer()
+    cfg = config_mod.load()
+    name, lang = check_phrase(phrase), check_language(lang)
+    owner = tuple(samples.load_all(name))
+    room = cfg.wakeword.room_bank
+    read_at = time.time()
+    opts = options_from(
+        cfg, name, lang, seed=seed, owner_clips=owner, quiet=quiet,
+        extra_negatives=room_bank.load(room_bank.NEGATIVE) if room else None,
+        extra_positives=room_bank.load(room_bank.positive_kind(name)) if room else None,
+        rival=window_scorer(name) if rival else None,
+    )
+    if recipe == background.QUICK:
+        opts = dataclasses.replace(opts, rounds=cfg.wakeword.quick_rounds,
+                                   voices=tuple(v for v in opts.voices if v not in NEURAL))
+    before = cfg.wake.wake_word
+    free = memory.short_of_training()
+    if free is not None and not quiet:
+        print(f"warning: training needs about {memory.TRAINING_MB} MB of memory and {free:.0f} MB is available; "
+              f"if it runs out, the training ends and '{before}' stays active", file=sys.stderr)
+    try:
+        result = train(opts, cfg)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted; nothing was installed and '{before}' stays active", file=sys.stderr)
+        raise
+    result.meta["recipe"] = recipe
+    if room and room_bank.forgotten_at() > read_at:
+        raise WakeWordError(f"wake word '{name}': the room bank was forgotten while this training used it; "
+                            f"nothing was installed and '{before}' stays active")
+    if rival and not better(result.meta["validation"]):
+        return {**result.meta, "kept": True}
+    _, note = publish(result, activate=select or normalise(store.active()) == name)
+    if note:
+        print(f"'{name}': {note}")
+    return result.meta
+
+
+def offer_to_oom_killer() -> None:
+    """If memory runs out, the kernel should end this training, never the daemon that plays the noise."""
+    try:
+        Path("/proc/self/oom_score_adj").write_text("1000")
+    except OSError:
+        pass
+
+
+def better(validation: dict) -> bool:
+    """The new model beats the installed one on the new held-back data: more recall, or as much with fewer false accepts."""
+    new, old = validation, validation["rival"]
+    return (new["recall"], -new["false_accepts"]) > (old["recall"], -old["false_accepts"])
+
+
+def window_scorer(name: str) -> Callable[[np.ndarray], np.ndarray] | None:
+    """Scores of the installed ONNX model of `name` for (n, 16, 96) embedding windows, or None if it has none."""
+    from . import store
+    from .phrase import folder_name
+
+    path = store.root() / folder_name(name) / store.MODEL
+    if not path.is_file():
+        return None
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    feed = sess.get_inputs()[0].name  # "input" in ours; models from elsewhere name it as they like
+
+    def scores(windows: np.ndarray) -> np.ndarray:
+        return np.array([float(sess.run(None, {feed: w[None].astype(np.float32)})[0][0, 0]) for w in windows])
+
+    return scores
