@@ -20,7 +20,6 @@ class AudioFileError(ValueError):
 def read_audio(path: Path | str) -> np.ndarray:
     """Read wav/flac at any rate, mix to mono, resample to 16 kHz float32."""
     import soundfile as sf
-    from scipy.signal import resample_poly
 
     path = Path(path)
     if not path.is_file():
@@ -34,6 +33,8 @@ def read_audio(path: Path | str) -> np.ndarray:
 
 def resample(x: np.ndarray, rate: int, to: int = SAMPLE_RATE) -> np.ndarray:
     """`x` at `rate` Hz resampled to `to` Hz (polyphase), as float32."""
+    from scipy.signal import resample_poly
+
     if rate != to:
         g = gcd(rate, to)
         x = resample_poly(x, to // g, rate // g)
