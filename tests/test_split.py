@@ -262,17 +262,39 @@ def test_run_starts_both_survives_its_own_kill_and_ctrl_c_stops_both(pulse, earm
                 pass
 
 
-def test_status_and_light_say_fault_while_the_audio_process_plays_nothing(device, earmuff_home):
-    playing = device.playing()
+def test_status_and_light_say_fault_while_the_audio_process_plays_nothing(pulse, earmuff_home):
+    audio = daemonlib.Supervisor(pulse, earmuff_home, restart_s=0.1, command="audio", name="audio")  # no standby
+    listener = daemonlib.Supervisor(pulse, earmuff_home, command="listen")
 
     def state() -> tuple[str, str | None]:
         s = request(earmuff_home / "control.sock", "status")
         return s["state"], s["fault"]
 
-    wait_for(lambda: state() == ("jamming", None), "jamming")
-    os.kill(playing, signal.SIGSTOP)  # nothing plays (the standby waits for its lock); the listener must not say "jamming"
     try:
-        wait_for(lambda: state() == ("fault", "audio stopped"), "fault while the audio process is frozen")
+        daemonlib.wait_ready(earmuff_home, timeout=60)
+        wait_for(lambda: state() == ("jamming", None), "jamming")
+        os.kill(audio.proc.pid, signal.SIGSTOP)  # nothing plays; the listener must not go on saying "jamming"
+        try:
+            wait_for(lambda: state() == ("fault", "audio stopped"), "fault while the audio process is frozen")
+        finally:
+            os.kill(audio.proc.pid, signal.SIGCONT)
+        wait_for(lambda: state() == ("jamming", None), "jamming again")
     finally:
-        os.kill(playing, signal.SIGCONT)
-    wait_for(lambda: state() == ("jamming", None), "jamming again")
+        listener.stop()
+        audio.stop()
+
+
+def test_a_frozen_audio_process_is_ended_by_the_standby_which_plays(device, pulse, earmuff_home, tmp_path):
+    rec = SinkRecorder(pulse, tmp_path / "rec.raw")
+    time.sleep(1.0)
+    frozen, mark = device.playing(), rec.now()
+    os.kill(frozen, signal.SIGSTOP)  # frozen, not dead: its lock stays held
+    wait_for(lambda: "ending it to take over" in device.logs(), "the standby ending the frozen process")
+    wait_for(lambda: device.playing() != frozen, "the standby playing")
+    time.sleep(1.5)
+    x = rec.stop()
+    spans = silences(x, device)
+    print("frozen audio process, standby took over: silence", [round(b - a, 2) for a, b in spans], "s")
+    assert len(spans) == 1 and mark - 0.1 < spans[0][0], (spans, mark)  # one gap, and noise again after it
+    assert sorted(device.audio.exits + device.standby.exits) == [-9], device.logs()
+    wait_for(lambda: request(earmuff_home / "control.sock", "status")["state"] == "jamming", "jamming again")

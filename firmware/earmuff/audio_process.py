@@ -26,7 +26,7 @@ from .noise import NoiseGenerator
 from .noise_gate import GateArrays, NoiseGate, NoiseTable
 from .ring import BlockRing
 from .sdnotify import Heartbeat, notify
-from .shared import Busy, SharedAudio, hold, shm_path
+from .shared import AttachError, Busy, SharedAudio, hold, shm_path
 
 log = logging.getLogger("earmuff.audio")
 
@@ -39,6 +39,7 @@ EXIT_STALE_S = 3.0  # ... and for this long: exit, so that Restart= starts a fre
 LISTENER_GONE_S = 2.0  # no level lease renewed for this long: the light shows a fault
 SPI_SPEED_HZ = 1_000_000
 SPI_IOC_WR_MAX_SPEED_HZ = 0x40046B04  # _IOW('k', 4, __u32) from linux/spi/spidev.h
+HUNG_S = 1.0  # a playing process whose callback has not run for this long is ended by the standby
 NICE = -10  # as earmuff.service's Nice=: ahead of everything else on a busy machine, where allowed
 
 
@@ -201,6 +202,36 @@ class AudioProcess:
                  {"xruns": self.gate.xruns, "dropped_blocks": self.ring.dropped})
 
 
+class PlayingWatch:
+    """The standby's eye on the playing process: one that has played and then stops for HUNG_S (frozen, not
+    dead, so its lock is not freed) is killed, so that the standby can take over without waiting for systemd."""
+
+    def __init__(self) -> None:
+        self.shared: SharedAudio | None = None
+        self.beat = Heartbeat(HUNG_S, time.monotonic())
+
+    def check(self) -> None:
+        """Call a few times a second."""
+        now = time.monotonic()
+        try:
+            if self.shared is None or self.shared.replaced():
+                self.shared, self.beat = SharedAudio.attach(), Heartbeat(HUNG_S, now)
+        except AttachError:
+            self.shared = None
+            return
+        counter = int(self.shared.gate.state[0])
+        self.beat.update(counter, now)
+        if counter > 0 and not self.beat.fresh(now):  # before its first block, its own EXIT_STALE_S decides
+            pid = self.shared.audio_pid
+            log.error("the playing audio process (pid %d) has played nothing for %.1f s; ending it to take over",
+                      pid, HUNG_S)
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.shared = None
+
+
 def stand_by(proc: AudioProcess) -> bool:
     """Wait, prepared, until the playing audio process exits; True to take over (it crashed), False to stop
     (the owner stopped it: its shared memory is gone). Systemd's watchdog is fed meanwhile."""
@@ -220,10 +251,12 @@ def stand_by(proc: AudioProcess) -> bool:
     threading.Thread(target=lambda: (hold(lock_path(), "audio process", wait=True), taken.set()), daemon=True).start()
     notify("READY=1\nSTATUS=standing by")
     log.info("standing by (pid %d) to take over if the playing audio process dies", os.getpid())
+    watch = PlayingWatch()
     while not taken.wait(0.25):
         if proc.stopping:
             return False
         notify("WATCHDOG=1")
+        watch.check()
     if not shm_path().exists():
         log.info("the playing audio process was stopped; stopping too")
         return False
