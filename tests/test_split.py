@@ -106,7 +106,7 @@ def test_listener_kill_hang_crash_loop_term_and_reload_never_silence_the_sink(de
     x = rec.stop()
     assert device.audio.exits == device.standby.exits == [], device.logs()  # the noise processes never went away
     assert listener.exits == [-9, -9, -9, -9, -9, 0], listener.exits
-    assert len(x) > 10 * 16000
+    assert len(x) > 5 * 16000  # the recording spans the whole sequence
     assert silences(x, device) == [], quiet_spans(x)
     log = listener.logs()
     assert log.count("attached to the audio process") >= 3 and "reloaded" in log
