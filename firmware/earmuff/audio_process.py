@@ -68,6 +68,17 @@ def build_gate(cfg: Config, trigger: np.ndarray, table: NoiseTable, max_block: i
                      table_dbfs=cfg.noise.level_dbfs, arrays=arrays, max_lease=max_lease)
 
 
+def play_block(gate: NoiseGate, ring: BlockRing, rows: np.ndarray, mic: np.ndarray, out: np.ndarray,
+               late: bool) -> None:
+    """The audio callback's work: render `out`, and put `mic` beside what was played into the ring (via `rows`)."""
+    start = gate.counter
+    gate.render(out, late)
+    row = rows[: len(out)]
+    row[:, 0] = mic
+    row[:, 1:] = out
+    ring.put(start, row)
+
+
 def ring_slots(block: int) -> int:
     """Slots of the ring for blocks of `block` samples."""
     return int(RING_S * SAMPLE_RATE / block) + 1
@@ -135,12 +146,7 @@ class AudioProcess:
 
     def callback(self, mic: np.ndarray, out: np.ndarray, late: bool = False) -> None:
         """Render `out` and hand `mic` plus what was played to the listener: copies only."""
-        start = self.gate.counter
-        self.gate.render(out, late)
-        row = self._row[: len(out)]
-        row[:, 0] = mic
-        row[:, 1:] = out
-        self.ring.put(start, row)
+        play_block(self.gate, self.ring, self._row, mic, out, late)
 
     def run(self) -> int:
         """Play until asked to stop (0), or until the callback has stopped being called (3)."""

@@ -17,7 +17,7 @@ from typing import Callable, Protocol
 import numpy as np
 
 from .audio_io import AudioFileError, trigger_audio
-from .audio_process import build_gate, make_noise, ring_slots, scaled_trigger
+from .audio_process import build_gate, make_noise, play_block, ring_slots, scaled_trigger
 from .config import FRAME, SAMPLE_RATE, Config
 from .clock_drift import ClockDrift
 from .detector import Detection, Detector
@@ -105,12 +105,7 @@ class Device:
 
     def callback(self, mic: np.ndarray, out: np.ndarray, late: bool = False) -> None:
         """Render `out` (frames x channels) and hand `mic` plus what was played to the worker."""
-        start = self.gate.counter
-        self.gate.render(out, late)
-        row = self._row[: len(out)]
-        row[:, 0] = mic
-        row[:, 1:] = out
-        self.ring.put(start, row)
+        play_block(self.gate, self.ring, self._row, mic, out, late)
 
     # --- worker side ------------------------------------------------------------------------------
 
