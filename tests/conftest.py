@@ -138,9 +138,11 @@ def quiet_blocks(x: np.ndarray, floor_dbfs: float = -50.0, block: int = 320) -> 
     power = np.mean(x[:n].reshape(-1, block, x.shape[1]) ** 2, axis=1)
     db = 10 * np.log10(power + 1e-20)
     quiet = np.flatnonzero(np.any(db < floor_dbfs, axis=1))
-    # parec writes exact zeros until the monitor's first block arrives: that start is the recorder's, not the sink's.
-    first_sound = int(np.argmax(np.any(x != 0, axis=1))) // block
-    return quiet[quiet >= first_sound]
+    # Before the first block of noise the device had not started (parec writes exact zeros until the monitor's
+    # first block arrives; a recorder started beside `earmuff run` also hears PortAudio's silent prefill). From
+    # the first noise on, every quiet block counts.
+    loud = np.flatnonzero(np.all(db >= floor_dbfs, axis=1))
+    return quiet[quiet >= (loud[0] if len(loud) else len(db))]
 
 
 def quiet_spans(x: np.ndarray, floor_dbfs: float = -50.0, block: int = 320) -> list[tuple[float, float]]:
