@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Install earmuff as a service on Raspberry Pi OS Bookworm: apt packages, user and group earmuff,
-# a venv under /opt/earmuff, the systemd unit, enabled and started. Safe to run again.
+# a venv under /opt/earmuff, the systemd units (earmuff.service: the noise; earmuff-standby.service: a second
+# noise process ready to take over; earmuff-listener.service: the wake word, control socket, button and
+# light), enabled and started. Safe to run again: an upgrade restarts only the listener, so the noise never
+# stops.
 # Usage: sudo scripts/install.sh [--dry-run] [--no-mbrola] [--uninstall [--purge]]
 #   --dry-run    print every action and change nothing
 #   --no-mbrola  leave out the MBROLA training voices (they may not be sold or built into a sold product)
@@ -11,7 +14,8 @@ set -euo pipefail
 
 src="$(cd "$(dirname "$0")/.." && pwd)"
 prefix=/opt/earmuff
-unit=/etc/systemd/system/earmuff.service
+units_dir=/etc/systemd/system
+units=(earmuff.service earmuff-standby.service earmuff-listener.service)
 # shellcheck source=scripts/voices.sh
 . "$src/scripts/voices.sh"
 # espeak-ng, flite, sox and the voice packages: `earmuff wakeword set` trains with them on the device.
@@ -79,11 +83,18 @@ install_all() {
     act "$prefix/venv/bin/python" -m pip install -q "$prefix/src$extra"
     act install -d -m 0750 -o root -g earmuff /etc/earmuff
     act install -d -m 0750 -o earmuff -g earmuff /var/lib/earmuff
-    act install -m 0644 "$src/systemd/earmuff.service" "$unit"
+    local u
+    for u in "${units[@]}"; do act install -m 0644 "$src/systemd/$u" "$units_dir/$u"; done
     if has_systemd; then
         act systemctl daemon-reload
         act systemctl enable earmuff.service
-        act systemctl restart earmuff.service
+        if systemctl is-active --quiet earmuff.service; then
+            # An upgrade: the new listener attaches to the running noise process, which keeps jamming (the noise
+            # processes run the new version from the next `systemctl restart earmuff` or boot).
+            act systemctl restart earmuff-listener.service
+        else
+            act systemctl start earmuff.service
+        fi
     else
         echo "= systemd is not running here: enable and start later with: systemctl enable --now earmuff"
     fi
@@ -110,7 +121,7 @@ uninstall_all() {
     if has_systemd; then
         act systemctl disable --now earmuff.service || true
     fi
-    act rm -f "$unit"
+    for u in "${units[@]}"; do act rm -f "$units_dir/$u"; done
     if has_systemd; then act systemctl daemon-reload; fi
     act rm -rf "$prefix"
     if [ "$purge" -eq 1 ]; then

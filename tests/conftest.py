@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import pulselib
 from earmuff.audio_io import read_audio
 from earmuff.config import FRAME, WakeConfig
 from earmuff.demo import synthesize
@@ -105,30 +106,9 @@ needs_pulse = pytest.mark.skipif(shutil.which("pulseaudio") is None,
 @pytest.fixture
 def pulse(tmp_path):
     """A private PulseAudio daemon whose null sink 'jam' plays back into its monitor source, in real time."""
-    run = tmp_path / "pulse"
-    run.mkdir()
-    (run / "default.pa").write_text(
-        "load-module module-null-sink sink_name=jam rate=16000 channels=2\n"
-        "set-default-sink jam\nset-default-source jam.monitor\n"
-        f"load-module module-native-protocol-unix auth-anonymous=1 socket={run}/pulse.sock\n"
-    )
-    (run / ".asoundrc").write_text("pcm.!default { type pulse }\nctl.!default { type pulse }\n")
-    env = dict(os.environ, HOME=str(run), XDG_RUNTIME_DIR=str(run), PULSE_SERVER=f"unix:{run}/pulse.sock")
-    daemon = subprocess.Popen(
-        ["pulseaudio", "-n", "-F", str(run / "default.pa"), "--exit-idle-time=-1", "--daemonize=no"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    for _ in range(100):
-        if (run / "pulse.sock").exists():
-            break
-        time.sleep(0.05)
-    else:
-        daemon.kill()
-        pytest.fail("pulseaudio did not start")
-    env["TEST_PULSE_PID"] = str(daemon.pid)  # to pause this sound server, never another engineer's
+    daemon, env = pulselib.start(tmp_path / "pulse")
     yield env
-    daemon.send_signal(signal.SIGTERM)
-    daemon.wait(10)
+    pulselib.stop(daemon)
 
 
 class SinkRecorder:
@@ -158,9 +138,11 @@ def quiet_blocks(x: np.ndarray, floor_dbfs: float = -50.0, block: int = 320) -> 
     power = np.mean(x[:n].reshape(-1, block, x.shape[1]) ** 2, axis=1)
     db = 10 * np.log10(power + 1e-20)
     quiet = np.flatnonzero(np.any(db < floor_dbfs, axis=1))
-    # parec writes exact zeros until the monitor's first block arrives: that start is the recorder's, not the sink's.
-    first_sound = int(np.argmax(np.any(x != 0, axis=1))) // block
-    return quiet[quiet >= first_sound]
+    # Before the first block of noise the device had not started (parec writes exact zeros until the monitor's
+    # first block arrives; a recorder started beside `earmuff run` also hears PortAudio's silent prefill). From
+    # the first noise on, every quiet block counts.
+    loud = np.flatnonzero(np.all(db >= floor_dbfs, axis=1))
+    return quiet[quiet >= (loud[0] if len(loud) else len(db))]
 
 
 def quiet_spans(x: np.ndarray, floor_dbfs: float = -50.0, block: int = 320) -> list[tuple[float, float]]:

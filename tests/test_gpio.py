@@ -131,3 +131,21 @@ def test_button_presses_drive_the_real_device(mock_pins, monkeypatch):
 def test_device_without_pins_keeps_jamming():
     d = Device(Config(), lambda *a, **k: None, detector=JamOnly(), max_block=320)
     assert d.state() == ("jamming", 0.0)
+
+
+def test_audio_process_blinks_the_fault_on_the_leds_only_while_no_listener_runs(tmp_path):
+    from earmuff.audio_process import FaultLight
+    from earmuff.gpio import apa102_frame
+
+    spi = tmp_path / "spidev0.0"  # stands in for /dev/spidev0.0: the same bytes go to the LEDs
+    spi.touch()
+    light = FaultLight(GpioConfig(light="apa102", brightness=1.0), path=str(spi))
+    light.show(False, True)
+    assert spi.read_bytes() == b""  # a listener runs: the light is its
+    for on in (True, True, False, False, True):
+        light.show(True, on)
+    white, off = bytes(apa102_frame(COLOURS["fault"], 1.0)), bytes(apa102_frame((0.0, 0.0, 0.0), 1.0))
+    assert spi.read_bytes() == white + off + white  # one write per blink phase
+    light.show(False, True)
+    assert spi.read_bytes() == white + off + white  # the listener is back: nothing more from here
+    assert FaultLight(GpioConfig(light="rgb"), path=str(spi)).fd is None  # a plain RGB LED stays the listener's

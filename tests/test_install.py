@@ -30,7 +30,8 @@ def test_dry_run_lists_the_install_and_changes_nothing():
     for part in ("/opt/earmuff/venv/bin/python -m pip install -q /opt/earmuff/src",
                  "install -d -m 0750 -o root -g earmuff /etc/earmuff",
                  "install -d -m 0750 -o earmuff -g earmuff /var/lib/earmuff",
-                 "install -m 0644", "/etc/systemd/system/earmuff.service"):
+                 "install -m 0644", "/etc/systemd/system/earmuff.service", "/etc/systemd/system/earmuff-standby.service",
+                 "/etc/systemd/system/earmuff-listener.service"):
         assert part in text, r.stdout
     if subprocess.run(["id", "earmuff"], capture_output=True).returncode != 0:
         assert "useradd --system --gid earmuff" in text and "--shell /usr/sbin/nologin" in text
@@ -41,7 +42,7 @@ def test_dry_run_lists_the_install_and_changes_nothing():
 def test_uninstall_keeps_models_unless_purge():
     keep = dry("--uninstall")
     assert keep.returncode == 0
-    assert "rm -rf /opt/earmuff" in keep.stdout and "rm -f /etc/systemd/system/earmuff.service" in keep.stdout
+    assert "rm -rf /opt/earmuff" in keep.stdout and "rm -f /etc/systemd/system/earmuff-standby.service" in keep.stdout
     assert "/var/lib/earmuff" not in "".join(l for l in keep.stdout.splitlines() if l.startswith("+ "))
     assert "kept /etc/earmuff and /var/lib/earmuff" in keep.stdout
     purge = dry("--uninstall", "--purge")

@@ -58,7 +58,9 @@ def test_margin_holds_while_speech_is_present(talk_scene):
     margin = noise_spl - speech_spl
     assert settled.sum() > 50
     # Where the noise is at its maximum it cannot go louder (the 65 dB talker's reverberant level is 66 dB SPL).
-    reachable = noise_spl < cfg.noise.level_dbfs + cfg.noise.cup_coupling_db_spl - 1.0
+    # A 400 ms window of noise at its maximum reads 0.43 dB (standard deviation) around it, whatever the
+    # generator (60 s, 4 seeds): 1.5 dB below is "at the maximum" in all but about 1 in 1,000 windows.
+    reachable = noise_spl < cfg.noise.level_dbfs + cfg.noise.cup_coupling_db_spl - 1.5
     bad = np.flatnonzero(settled & reachable & (margin < cfg.noise.margin_db))
     assert (settled & ~reachable).sum() > 0 and (settled & reachable).sum() > 20  # both cases occur
     assert not len(bad), [(round(i * 0.08, 2), round(margin[i], 1), round(speech_spl[i], 1), round(noise_spl[i], 1)) for i in bad]

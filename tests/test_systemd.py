@@ -1,4 +1,4 @@
-"""The service unit passes systemd's offline checks; sd_notify reaches a real socket; the watchdog follows the audio."""
+"""The two units pass systemd's offline checks; sd_notify reaches a real socket; the watchdog follows the audio."""
 
 import os
 import re
@@ -14,42 +14,58 @@ import pytest
 
 import daemonlib
 from conftest import needs_pulse
-from earmuff.daemon import Heartbeat, notify
+from earmuff.sdnotify import Heartbeat, notify
 
-UNIT = Path(__file__).parent.parent / "systemd" / "earmuff.service"
+UNITS = Path(__file__).parent.parent / "systemd"
+AUDIO, STANDBY, LISTENER = (UNITS / f"earmuff{u}.service" for u in ("", "-standby", "-listener"))
 needs_systemd = pytest.mark.skipif(shutil.which("systemd-analyze") is None,
                                    reason="systemd-analyze is not installed (apt package systemd; setup.sh --test installs it)")
 
 
-def unit_for_test(tmp_path) -> Path:
-    """The unit with ExecStart pointing at this venv's earmuff, since verify checks that the command exists."""
-    unit = tmp_path / "earmuff.service"
+def units_for_test(tmp_path) -> list[Path]:
+    """The units with ExecStart pointing at this venv's earmuff, since verify checks that the command exists."""
     here = str(Path(sys.executable).parent / "earmuff")
-    unit.write_text(UNIT.read_text().replace("/opt/earmuff/venv/bin/earmuff", here))
-    return unit
+    units = []
+    for unit in (AUDIO, STANDBY, LISTENER):
+        units.append(tmp_path / unit.name)
+        units[-1].write_text(unit.read_text().replace("/opt/earmuff/venv/bin/earmuff", here))
+    return units
 
 
 @needs_systemd
-def test_unit_verifies_clean(tmp_path):
-    r = subprocess.run(["systemd-analyze", "verify", str(unit_for_test(tmp_path))], capture_output=True, text=True)
+def test_units_verify_clean(tmp_path):
+    r = subprocess.run(["systemd-analyze", "verify", *map(str, units_for_test(tmp_path))], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout == "" and "earmuff" not in r.stderr, r.stderr
 
 
 @needs_systemd
-def test_unit_exposure_at_most_2(tmp_path):
-    r = subprocess.run(["systemd-analyze", "security", "--offline=true", "--no-pager", str(unit_for_test(tmp_path))],
-                       capture_output=True, text=True)
-    level = float(re.search(r"Overall exposure level for earmuff.service: ([0-9.]+)", r.stdout).group(1))
-    assert level <= 2.0, r.stdout
+def test_units_exposure_at_most_2(tmp_path):
+    for unit in units_for_test(tmp_path):
+        r = subprocess.run(["systemd-analyze", "security", "--offline=true", "--no-pager", str(unit)],
+                           capture_output=True, text=True)
+        level = float(re.search(rf"Overall exposure level for {unit.name}: ([0-9.]+)", r.stdout).group(1))
+        assert level <= 2.0, r.stdout
 
 
 def test_unit_settings():
-    text = UNIT.read_text()
-    for line in ("Type=notify", "Restart=always", "PrivateNetwork=yes", "IPAddressDeny=any", "After=sound.target",
-                 "StateDirectory=earmuff", "ConfigurationDirectory=earmuff", "RuntimeDirectory=earmuff", "User=earmuff"):
-        assert re.search(rf"^{re.escape(line)}$", text, re.M), line
-    assert re.search(r"^SupplementaryGroups=.*\baudio\b.*\bgpio\b", text, re.M)
-    assert re.search(r"^WatchdogSec=\d+s$", text, re.M) and re.search(r"^RestartSec=\d+ms$", text, re.M)
+    for unit, command in ((AUDIO, "audio --standby"), (STANDBY, "audio --standby"), (LISTENER, "listen")):
+        text = unit.read_text()
+        for line in ("Type=notify", "Restart=always", "PrivateNetwork=yes", "IPAddressDeny=any", "StateDirectory=earmuff",
+                     "ConfigurationDirectory=earmuff", "RuntimeDirectory=earmuff", "RuntimeDirectoryPreserve=yes",
+                     "User=earmuff", f"ExecStart=/opt/earmuff/venv/bin/earmuff {command}"):
+            assert re.search(rf"^{re.escape(line)}$", text, re.M), (unit, line)
+        assert re.search(r"^WatchdogSec=\d+s$", text, re.M) and re.search(r"^RestartSec=\d+ms$", text, re.M)
+    audio, standby, listener = AUDIO.read_text(), STANDBY.read_text(), LISTENER.read_text()
+    assert re.search(r"^SupplementaryGroups=audio$", audio, re.M) and re.search(r"^After=sound.target$", audio, re.M)
+    assert re.search(r"^Wants=.*\bearmuff-standby.service\b", audio, re.M)
+    for line in ("After=sound.target earmuff.service", "PartOf=earmuff.service", "Nice=-10"):
+        assert re.search(rf"^{re.escape(line)}$", standby, re.M), line
+    assert re.search(r"^SupplementaryGroups=.*\bgpio\b", listener, re.M)
+    # The noise starts first and pulls the listener in; stopping it stops the listener; a listener restart stays alone.
+    assert re.search(r"^Wants=.*\bearmuff-listener.service\b", audio, re.M)
+    for line in ("After=earmuff.service", "PartOf=earmuff.service"):
+        assert re.search(rf"^{re.escape(line)}$", listener, re.M), line
+    assert "PartOf=" not in audio and "Requires=" not in listener and "BindsTo=" not in listener
 
 
 @pytest.fixture
@@ -102,18 +118,17 @@ def test_heartbeat_goes_stale_when_the_counter_stops():
 
 
 @needs_pulse
-def test_daemon_notifies_ready_status_and_feeds_the_watchdog_only_while_audio_runs(pulse, earmuff_home, notify_socket, tmp_path):
+def test_audio_process_notifies_ready_and_feeds_the_watchdog_only_while_audio_runs(pulse, earmuff_home, notify_socket):
     env = dict(pulse, NOTIFY_SOCKET=os.environ["NOTIFY_SOCKET"])
-    proc = daemonlib.start(env, earmuff_home)
+    proc = daemonlib.start(env, earmuff_home, command="audio", log=earmuff_home / "audio.log")
     pa = int(pulse["TEST_PULSE_PID"])
     try:
         first = []
         deadline = time.monotonic() + 30.0
         while not any(m.startswith("READY=1") for m in first) and time.monotonic() < deadline:
             first += [m for _, m in received(notify_socket, time.monotonic() + 0.5)]
-        assert any(m.startswith("READY=1") for m in first), first
+        assert any(m.startswith("READY=1") and "STATUS=jamming" in m for m in first), first
         first += [m for _, m in received(notify_socket, time.monotonic() + 4.0)]
-        assert "STATUS=jamming" in first, first
         assert first.count("WATCHDOG=1") >= 5, first  # every 0.25 s while audio runs
         os.kill(pa, signal.SIGSTOP)  # the sound server hangs: the audio callback stops being called
         try:
@@ -124,7 +139,24 @@ def test_daemon_notifies_ready_status_and_feeds_the_watchdog_only_while_audio_ru
             os.kill(pa, signal.SIGCONT)
         pings = [t for t, m in later if m == "WATCHDOG=1"]
         assert not pings or max(pings) < 1.5, later  # the watchdog goes unfed within the stale time
-        assert code == 3  # the daemon exits by itself so that Restart= starts a fresh one
-        assert "the audio callback stopped" in (earmuff_home / "daemon.log").read_text()
+        assert code == 3  # the process exits by itself so that Restart= starts a fresh one
+        assert "the audio callback stopped" in (earmuff_home / "audio.log").read_text()
     finally:
         daemonlib.stop(proc)
+
+
+@needs_pulse
+def test_listener_notifies_ready_and_status_once_attached(pulse, earmuff_home, notify_socket):
+    audio = daemonlib.start(pulse, earmuff_home, command="audio", log=earmuff_home / "audio.log")
+    listener = daemonlib.start(dict(pulse, NOTIFY_SOCKET=os.environ["NOTIFY_SOCKET"]), earmuff_home, command="listen")
+    try:
+        msgs = []
+        deadline = time.monotonic() + 60.0
+        while "STATUS=jamming" not in msgs and time.monotonic() < deadline:
+            msgs += [m for _, m in received(notify_socket, time.monotonic() + 0.5)]
+        assert any(m.startswith("READY=1") for m in msgs) and "STATUS=jamming" in msgs, msgs
+        msgs += [m for _, m in received(notify_socket, time.monotonic() + 2.0)]
+        assert msgs.count("WATCHDOG=1") >= 3, msgs  # fed while its worker keeps up
+    finally:
+        assert daemonlib.stop(listener) == 0
+        daemonlib.stop(audio)

@@ -18,6 +18,14 @@ def list_devices() -> list[dict]:
     return [dict(d, index=i) for i, d in enumerate(sd.query_devices())]
 
 
+def rescan() -> None:
+    """Let PortAudio list the devices again (it lists them once, when sounddevice is imported)."""
+    import sounddevice as sd
+
+    sd._terminate()
+    sd._initialize()
+
+
 def describe_devices() -> str:
     """A readable table of the devices found, or a plain sentence when there are none."""
     devices = list_devices()

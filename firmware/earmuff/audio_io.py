@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import wave
 from math import gcd
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
-from scipy.signal import resample_poly
 
 from .config import SAMPLE_RATE
 
@@ -20,6 +19,8 @@ class AudioFileError(ValueError):
 
 def read_audio(path: Path | str) -> np.ndarray:
     """Read wav/flac at any rate, mix to mono, resample to 16 kHz float32."""
+    import soundfile as sf
+
     path = Path(path)
     if not path.is_file():
         raise AudioFileError(f"audio file {path}: does not exist")
@@ -32,6 +33,8 @@ def read_audio(path: Path | str) -> np.ndarray:
 
 def resample(x: np.ndarray, rate: int, to: int = SAMPLE_RATE) -> np.ndarray:
     """`x` at `rate` Hz resampled to `to` Hz (polyphase), as float32."""
+    from scipy.signal import resample_poly
+
     if rate != to:
         g = gcd(rate, to)
         x = resample_poly(x, to // g, rate // g)
@@ -40,10 +43,28 @@ def resample(x: np.ndarray, rate: int, to: int = SAMPLE_RATE) -> np.ndarray:
 
 def write_wav(path: Path, audio: np.ndarray) -> None:
     """Write 16 kHz 16-bit PCM, clipping at full scale."""
+    import soundfile as sf
+
     sf.write(path, np.clip(audio, -1.0, 1.0), SAMPLE_RATE, subtype="PCM_16")
+
+
+def _read_pcm16(path: Path) -> np.ndarray | None:
+    """A 16 kHz 16-bit PCM WAV with the standard library (the audio process imports no more); None if it is not one."""
+    try:
+        with wave.open(str(path)) as w:
+            if w.getsampwidth() != 2 or w.getframerate() != SAMPLE_RATE:
+                return None
+            x = np.frombuffer(w.readframes(w.getnframes()), "<i2").reshape(-1, w.getnchannels())
+    except (wave.Error, EOFError):
+        return None
+    return (x.mean(axis=1) / 32768.0).astype(np.float32)
 
 
 def trigger_audio(name_or_path: str) -> np.ndarray:
     """The phrase earmuff says into the smart speaker: a built-in name or a WAV file."""
     builtin = MODELS_DIR / "triggers" / f"{name_or_path}.wav"
-    return read_audio(builtin if builtin.exists() else name_or_path)
+    path = builtin if builtin.exists() else Path(name_or_path)
+    if not path.is_file():
+        raise AudioFileError(f"audio file {path}: does not exist")
+    audio = _read_pcm16(path)
+    return audio if audio is not None else read_audio(path)

@@ -9,12 +9,15 @@ import sys
 from pathlib import Path
 
 from . import config as config_mod
-from .audio_io import AudioFileError
 from .config import ConfigError
-from .detector import WakeWordError
-from .wakeword.cli import add_wakeword_commands
 
 log = logging.getLogger("earmuff")
+
+# Errors that end a command with one clear line (exit code 2). Each command imports only what it uses, so a
+# class whose module was never imported cannot have been raised: it is looked up only if it is loaded.
+EXPECTED = (("earmuff.config", "ConfigError"), ("earmuff.detector", "WakeWordError"),
+            ("earmuff.audio_io", "AudioFileError"), ("earmuff.audio_backend", "AudioDeviceError"),
+            ("earmuff.control", "ControlError"), ("earmuff.shared", "Busy"), ("earmuff.shared", "AttachError"))
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -79,10 +82,24 @@ def cmd_devices(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Run the device on real sound devices until SIGINT or SIGTERM (under systemd: earmuff.service)."""
+    """Run the device on real sound devices, audio process and listener, until SIGINT or SIGTERM."""
     from .daemon import run
 
     return run(args.input, args.output)
+
+
+def cmd_audio(args: argparse.Namespace) -> int:
+    """The audio process alone (earmuff.service): the noise, the gate and the shared memory."""
+    from .audio_process import main as audio_main
+
+    return audio_main(args.input, args.output, args.standby)
+
+
+def cmd_listen(args: argparse.Namespace) -> int:
+    """The listener alone (earmuff-listener.service): attaches to the running audio process."""
+    from .daemon import listen
+
+    return listen()
 
 
 def cmd_control(args: argparse.Namespace) -> int:
@@ -122,6 +139,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--input", help="input device name or index")
     s.add_argument("--output", help="output device name or index")
     s.set_defaults(func=cmd_run)
+    s = sub.add_parser("audio", help="only the process that plays the noise (earmuff.service runs it)")
+    s.add_argument("--input", help="input device name or index")
+    s.add_argument("--output", help="output device name or index")
+    s.add_argument("--standby", action="store_true",
+                   help="if one plays already, wait ready to take over the moment it dies (instead of refusing)")
+    s.set_defaults(func=cmd_audio)
+    s = sub.add_parser("listen", help="only the listener, attached to the running audio process (earmuff-listener.service)")
+    s.set_defaults(func=cmd_listen)
     s = sub.add_parser("devices", help="list sound devices")
     s.set_defaults(func=cmd_devices)
     s = sub.add_parser("calibrate", help="measure the speakers-to-microphone path and set levels")
@@ -137,26 +162,26 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_control)
     s = sub.add_parser("reload", help="re-read the config file (a bad file keeps the running config)")
     s.set_defaults(func=cmd_control)
+    from .wakeword.cli import add_wakeword_commands
+
     add_wakeword_commands(sub)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run a subcommand, turning expected errors into one clear line and exit code 2."""
-    from .audio_backend import AudioDeviceError
-    from .control import ControlError
-
     os.environ["ORT_DISABLE_TELEMETRY"] = "1"  # onnxruntime's telemetry; see daemon.py
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ConfigError, WakeWordError, AudioFileError, AudioDeviceError, ControlError) as exc:
-        print(f"earmuff: error: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:  # a full disk, a missing program: the file and the reason, not a traceback
-        print(f"earmuff: error: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        # OSError: a full disk, a missing program: the file and the reason, not a traceback
+        if isinstance(exc, OSError) or any(isinstance(exc, getattr(sys.modules[m], name))
+                                           for m, name in EXPECTED if m in sys.modules):
+            print(f"earmuff: error: {exc}", file=sys.stderr)
+            return 2
+        raise
 

@@ -164,6 +164,12 @@ def state_dir() -> Path:
     return base if base else Path("/var/lib/earmuff")
 
 
+def runtime_dir() -> Path:
+    """Where the running processes meet: sockets, locks, shared memory (systemd's, EARMUFF_HOME or /run/earmuff)."""
+    runtime = os.environ.get("RUNTIME_DIRECTORY") or (str(home()) if home() else "/run/earmuff")
+    return Path(runtime.split(":")[0])
+
+
 def build(cls: type, table: dict[str, Any], where: str) -> Any:
     """Build dataclass `cls` from a TOML table, checking names, types and ranges."""
     fields = {f.name: f for f in dataclasses.fields(cls)}

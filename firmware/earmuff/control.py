@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 from typing import Any, Callable
 
-from .config import Config, home
+from .config import Config, runtime_dir
 
 log = logging.getLogger(__name__)
 
@@ -29,11 +29,8 @@ class NotRunning(ControlError):
 
 
 def socket_path(cfg: Config) -> Path:
-    """The configured socket, or control.sock in the runtime directory (systemd's, EARMUFF_HOME or /run/earmuff)."""
-    if cfg.control.socket:
-        return Path(cfg.control.socket)
-    runtime = os.environ.get("RUNTIME_DIRECTORY") or (str(home()) if home() else "/run/earmuff")
-    return Path(runtime.split(":")[0]) / "control.sock"
+    """The configured socket, or control.sock in the runtime directory."""
+    return Path(cfg.control.socket) if cfg.control.socket else runtime_dir() / "control.sock"
 
 
 def decode(data: bytes) -> dict[str, Any]:

@@ -1,7 +1,10 @@
-"""`earmuff run`: the device as a service: systemd notify and watchdog on the audio heartbeat, control socket, GPIO.
+"""The listener (`earmuff listen`, and `earmuff run` with its audio process): everything but the noise.
 
-The watchdog is fed only while the audio callback's sample counter keeps moving, so systemd restarts a
-process whose audio has stopped. The noise never depends on this thread: the callback plays it alone.
+It attaches to the audio process's shared memory (`shared.py`), reads the microphone and played blocks,
+runs clock drift, echo cancellation, the detector and the state machine, and grants the gate its leases;
+it serves the control socket and drives the button and light. The audio process plays the noise alone:
+this process dying, hanging or restarting leaves it jamming, and a new listener attaches to it again.
+systemd's watchdog is fed while this process's worker keeps up, so a hung listener is restarted.
 """
 
 from __future__ import annotations
@@ -10,19 +13,22 @@ import dataclasses
 import logging
 import os
 import signal
-import socket
+import subprocess
 import sys
 import threading
 import time
 from typing import Any
 
 from . import config as config_mod
+from .audio_process import lock_path as audio_lock_path
 from .config import SAMPLE_RATE, Config, ConfigError
 from .control import ControlServer, socket_path
 from .detector import Detector, WakeWordError
 from .device import Device, JamOnly, sleep_wait
 from .faults import FaultInjector
 from .room_learning import RoomLearning
+from .sdnotify import Heartbeat, notify
+from .shared import AttachError, SharedAudio, held, hold
 from .state_machine import MAX_PAUSE_S
 from .wakeword import background, room_bank
 
@@ -33,45 +39,18 @@ log = logging.getLogger("earmuff")
 os.environ["ORT_DISABLE_TELEMETRY"] = "1"
 
 TICK_S = 0.25
-STALE_S = 1.0  # no audio callback for this long: stop feeding the watchdog
-EXIT_STALE_S = 3.0  # ... and for this long: exit, so Restart= starts a fresh process
+STALE_S = 1.0  # the audio process has played nothing for this long: a fault
 HUNG_S = 2.0  # the worker has not finished a block for this long while audio arrives: a fault
 MAX_LISTEN_S = 10.0  # one take for `wakeword record`; the control socket answers nothing else meanwhile
 ENROLL_HOLD_S = 2.0  # detection stays off this long after a take: a name said at its very end must not fire
+ATTACH_WAIT_S = 0.1
+NICE = 5  # the listener yields the CPU to the audio process (and to the sound server): a late listener costs
+# a late window, a late audio process a gap in the noise
 
 
-def notify(message: str) -> bool:
-    """Send one sd_notify message to $NOTIFY_SOCKET with a plain datagram; False when there is none."""
-    path = os.environ.get("NOTIFY_SOCKET", "")
-    if not path:
-        return False
-    address = "\0" + path[1:] if path.startswith("@") else path
-    try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as s:
-            s.sendto(message.encode(), address)
-        return True
-    except OSError as exc:
-        log.warning("cannot notify systemd on %s: %s", path, exc)
-        return False
-
-
-class Heartbeat:
-    """Whether a counter has moved within the last `stale_s` seconds."""
-
-    def __init__(self, stale_s: float, now: float) -> None:
-        self.stale_s = stale_s
-        self.value: int | None = None
-        self.moved_at = now
-
-    def update(self, value: int, now: float) -> float:
-        """Record the counter; return the seconds since it last moved."""
-        if value != self.value:
-            self.value, self.moved_at = value, now
-        return now - self.moved_at
-
-    def fresh(self, now: float) -> bool:
-        """True while the counter moved recently."""
-        return now - self.moved_at < self.stale_s
+def listener_lock_path():
+    """The lock that refuses a second listener."""
+    return config_mod.runtime_dir() / "listener.lock"
 
 
 def count_start() -> int:
@@ -87,7 +66,7 @@ def count_start() -> int:
 
 
 class Daemon:
-    """One running earmuff: device, audio stream, worker supervision, control socket, button and light."""
+    """One listener: attached device, worker supervision, control socket, button and light."""
 
     def __init__(self, cfg: Config, config_note: str | None = None, faults: FaultInjector | None = None) -> None:
         self.cfg = cfg
@@ -96,40 +75,61 @@ class Daemon:
         self.started = time.monotonic()
         self.previous_starts = count_start()
         self.worker_restarts = 0
-        self.stream_restarts = 0
+        self.audio_restarts = 0
         self.fault: str | None = None
         self.wake_fault: str | None = None
         self.stop = threading.Event()
         self.reload_lock = threading.Lock()
-        self.device = self._device(cfg, JamOnly())
-        self.stream = None
+        self.lock: int | None = None  # the listener lock's file descriptor, held until the process exits
+        self.detector: Any = JamOnly()
+        self.audio: SharedAudio | None = None  # until attached: an in-process device, which only tests drive
+        self.device = self._device(cfg, self.detector)
+        self.child: AudioChild | None = None
         self.panel = None
         self.server: ControlServer | None = None
         self.last_status = ""
         self.learning = RoomLearning()
 
     def _device(self, cfg: Config, detector: Any) -> Device:
-        return Device(cfg, self._event, self.faults, max_block=cfg.audio.block, detector=detector,
-                      room=room_bank.collector(cfg))
+        block = self.audio.ring.data.shape[1] if self.audio else cfg.audio.block
+        return Device(cfg, self._event, self.faults, max_block=block, detector=detector,
+                      room=room_bank.collector(cfg), audio=self.audio)
 
     @staticmethod
     def _event(t: float, name: str, **fields: object) -> None:
         log.info("%.2f s %s %s", t, name, " ".join(f"{k}={v}" for k, v in fields.items()))
 
-    def _callback(self, mic, out, late: bool) -> None:
-        self.device.callback(mic, out, late)  # one attribute read: reload swaps the device under it
+    def attach(self) -> None:
+        """Map the audio process's shared memory, waiting for it; the worker starts on it."""
+        told = False
+        while not self.stop.is_set():
+            try:
+                self.audio = SharedAudio.attach()
+                break
+            except AttachError as exc:
+                if self.child is not None and (code := self.child.exited()) is not None:
+                    raise SystemExit(code)  # it printed why (a missing sound card, say)
+                if not told:
+                    log.info("waiting for the audio process: %s", exc)
+                    told = True
+                notify("WATCHDOG=1")  # waiting is not hanging
+                time.sleep(ATTACH_WAIT_S)
+        else:
+            return
+        self.device.stop_worker()  # one writer of the lease and one reader of the ring at a time
+        self.device = self._device(self.cfg, self.detector)
+        self.device.start_worker(sleep_wait(self.cfg.audio.block / SAMPLE_RATE))
+        log.info("attached to the audio process (pid %d)", self.audio.audio_pid)
+
+    def hold_lock(self) -> None:
+        """Refuse to run beside another listener: Busy names it."""
+        if self.lock is None:
+            self.lock = hold(listener_lock_path(), "listener")
 
     def start(self) -> None:
-        """Start the noise first, then everything that may fail or take time."""
-        from .audio_backend import choose, start_stream
-
-        wait = sleep_wait(self.cfg.audio.block / SAMPLE_RATE / 4)
-        self.device.start_worker(wait)
-        self.choice = choose(self.cfg.audio)
-        self.stream = start_stream(self.cfg.audio, self.choice, self._callback)
-        deadline = time.monotonic() + 5.0
-        while self.device.gate.counter == 0 and time.monotonic() < deadline:
-            time.sleep(0.01)
+        """Attach to the audio process, then everything that may fail or take time."""
+        self.hold_lock()
+        self.attach()
         notify("READY=1\nSTATUS=jamming (loading the wake word)")
         threading.Thread(target=self._load_detector, name="earmuff-load", daemon=True).start()
         try:
@@ -141,7 +141,7 @@ class Daemon:
 
     def _load_detector(self) -> None:
         try:
-            self.device.detector = Detector(self.cfg.wake.wake_word, self.cfg.wake)
+            self.detector = self.device.detector = Detector(self.cfg.wake.wake_word, self.cfg.wake)
             self.device.room = room_bank.collector(self.cfg)  # the worker starts using it with the detector
             self.wake_fault = None
             log.info("jamming; listening for %r", self.cfg.wake.wake_word)
@@ -168,28 +168,28 @@ class Daemon:
         self.device.requests.put(("toggle_pause", self.cfg.pause.default_minutes * 60))
 
     def run(self) -> int:
-        """Supervise until stopped; the exit code (3: audio stopped, so systemd restarts the service)."""
+        """Supervise until stopped."""
         beat = Heartbeat(STALE_S, time.monotonic())
         work = Heartbeat(HUNG_S, time.monotonic())
         tick = 0
         while not self.stop.wait(TICK_S):
             now, tick = time.monotonic(), tick + 1
+            if self.child is not None:
+                self.child.keep_running()
+            if self.audio is not None and self.audio.replaced():
+                self.audio_restarts += 1
+                log.error("the audio process is gone or was restarted; attaching again (%d)", self.audio_restarts)
+                self.attach()
             device = self.device
-            silent_for = beat.update(device.gate.counter, now)
-            if silent_for >= EXIT_STALE_S:
-                log.error("the audio callback stopped %.1f s ago; exiting so that systemd restarts earmuff", silent_for)
-                notify("STATUS=fault: audio stopped")
-                return 3
-            if beat.fresh(now):
-                notify("WATCHDOG=1")
-            if self.stream is not None and not self.stream.active:
-                self._reopen_stream()
+            beat.update(device.gate.counter, now)
             if device.worker is not None and not device.worker.is_alive():
-                self.worker_restarts += 1  # the noise never stopped: the callback kept playing it
+                self.worker_restarts += 1  # the noise never stopped: the audio process kept playing it
                 log.error("worker died (%r); restarting it (restart %d)", device.worker_error, self.worker_restarts)
-                device.start_worker(sleep_wait(self.cfg.audio.block / SAMPLE_RATE / 4))
+                device.start_worker(sleep_wait(self.cfg.audio.block / SAMPLE_RATE))
             backlog = device.ring.written - device.processed
             work.update(device.processed if backlog > 2 else -tick, now)  # idle with nothing to do is not hung
+            if work.fresh(now):
+                notify("WATCHDOG=1")
             self.fault = "worker stalled" if not work.fresh(now) else ("audio stopped" if not beat.fresh(now) else None)
             self.learning.tick(self.cfg, device, now)
             state = self.state()
@@ -201,39 +201,27 @@ class Daemon:
                 notify(status)
         return 0
 
-    def _reopen_stream(self) -> None:
-        """PortAudio ended the stream (an error after an underrun, a lost device): open it again at once."""
-        from .audio_backend import AudioDeviceError, start_stream
-
-        self.stream_restarts += 1
-        log.error("the audio stream stopped; reopening it (reopen %d)", self.stream_restarts)
-        try:
-            self.stream.close(ignore_errors=True)
-        except Exception as exc:  # closing a broken stream may fail; a new one is what matters
-            log.error("closing the stopped stream: %s", exc)
-        try:
-            self.stream = start_stream(self.cfg.audio, self.choice, self._callback)
-        except AudioDeviceError as exc:
-            log.error("%s; trying again", exc)  # the heartbeat stays stale: run() exits after EXIT_STALE_S
-
     def state(self) -> str:
-        """jamming, window, paused or fault."""
+        """jamming, window or paused as the audio process plays it; fault when something needs attention."""
+        gate = self.device.gate
+        if self.fault == "audio stopped" or not gate.is_open and not gate.playing:
+            return "fault"  # the audio process says nothing plays: never "jamming"
         if self.fault or self.wake_fault:
-            return "fault" if not self.device.gate.is_open else self.device.state()[0]
+            return "fault" if not gate.is_open else self.device.state()[0]
         return self.device.state()[0]
 
     def shutdown(self) -> None:
-        """Stop the socket, GPIO and worker first and the stream last: the noise plays until the very end."""
+        """Revoke any lease (the noise returns at once), then stop the socket, GPIO and worker."""
         notify("STOPPING=1")
+        self.device.gate.revoke()
         if self.server is not None:
             self.server.stop()
         if self.panel is not None:
+            self.panel.show("fault", 0)  # whatever comes next, this listener no longer answers
             self.panel.close()
-        self.device.stopping.set()
+        self.device.stop_worker()
         self.learning.save(self.cfg, self.device)
-        if self.stream is not None:
-            self.stream.close()
-        log.info("stopped; counters %s", self.device.counters())
+        log.info("listener stopped; counters %s", self.device.counters())
 
     # --- control requests, from the control thread -----------------------------------------------
 
@@ -271,7 +259,7 @@ class Daemon:
             "detections": counters["detections"],
             "late_frames": counters["xruns"] + counters["dropped_blocks"],
             "detector_errors": counters["detector_errors"],
-            "restarts": self.previous_starts + self.worker_restarts + self.stream_restarts,
+            "restarts": self.previous_starts + self.worker_restarts + self.audio_restarts,
             "fault": self.fault or self.wake_fault,
             "config_note": self.config_note,
             "training": background.describe(self.cfg.wake.wake_word),
@@ -301,7 +289,7 @@ class Daemon:
         return {"ok": True, "message": f"forgot the room bank ({n} windows) and what was not yet in it"}
 
     def reload(self) -> dict[str, Any]:
-        """Re-read the config; a bad one keeps the running one. The new device takes over without a gap."""
+        """Re-read the config; a bad one keeps the running one. The audio process keeps jamming throughout."""
         with self.reload_lock:
             path = config_mod.config_path()
             try:
@@ -311,44 +299,110 @@ class Daemon:
                 log.error("reload: %s; kept the running config", exc)
                 return {"ok": False, "error": f"{exc}; kept the running config"}
             note = ""
-            if cfg.audio != self.cfg.audio:
-                cfg = dataclasses.replace(cfg, audio=self.cfg.audio)
-                note = "; audio settings take effect after a restart (systemctl restart earmuff)"
+            played = ("audio", "noise") if self.audio else ()
+            changed = [name for name in played if getattr(cfg, name) != getattr(self.cfg, name)]
+            if changed or cfg.window.trigger != self.cfg.window.trigger and self.audio:
+                note = ("; the noise and sound-device settings take effect when the audio process restarts "
+                        "(systemctl restart earmuff, a gap of a fraction of a second)")
             if path.exists():
                 config_mod.atomic_write(config_mod.last_good_path(), path.read_bytes())
-            new = self._device(cfg, detector)
-            new.start_worker(sleep_wait(cfg.audio.block / SAMPLE_RATE / 4))
-            old, self.device = self.device, new  # the next callback renders the new device's noise
-            old.stop_worker()
-            self.learning.save(self.cfg, old)
-            self.cfg, self.config_note, self.wake_fault = cfg, None, None
+            self.device.stop_worker()  # one writer of the lease and one reader of the ring at a time
+            self.learning.save(self.cfg, self.device)
+            self.cfg, self.detector = cfg, detector
+            self.device = self._device(cfg, detector)
+            self.device.start_worker(sleep_wait(cfg.audio.block / SAMPLE_RATE))
+            self.config_note, self.wake_fault = None, None
             log.info("reloaded %s; listening for %r%s", path, cfg.wake.wake_word, note)
             return {"ok": True, "message": f"reloaded {path}{note}"}
 
 
-def run(input_device: str | None = None, output_device: str | None = None, faults: FaultInjector | None = None) -> int:
-    """The body of `earmuff run`: start, supervise until SIGTERM or SIGINT, shut down."""
-    cfg, note = config_mod.load_or_last_good()
-    if note:
-        log.error("config: %s", note)
-    audio = dataclasses.replace(
-        cfg.audio,
-        input=input_device if input_device is not None else cfg.audio.input,
-        output=output_device if output_device is not None else cfg.audio.output,
-    )
-    daemon = Daemon(dataclasses.replace(cfg, audio=audio), note, faults)
+class AudioChild:
+    """`earmuff run`'s audio processes, a playing one and a standby (or a standby beside one found running),
+    each started again if it exits: what systemd does for earmuff.service and earmuff-standby.service."""
+
+    def __init__(self, input_device: str | None, output_device: str | None) -> None:
+        self.args = [sys.executable, "-m", "earmuff", "audio", "--standby"]
+        self.args += ["--input", input_device] if input_device is not None else []
+        self.args += ["--output", output_device] if output_device is not None else []
+        self.adopted = held(audio_lock_path())
+        if self.adopted:
+            log.info("an audio process is already running; this listener attaches to it")
+        self.procs = [self._start() for _ in range(1 if self.adopted else 2)]
+
+    def _start(self) -> subprocess.Popen:
+        """Start one; it reports to this process's stderr, and to no systemd of its own."""
+        env = {k: v for k, v in os.environ.items() if k != "NOTIFY_SOCKET"}
+        return subprocess.Popen(self.args, env=env, stdin=subprocess.DEVNULL)
+
+    def exited(self) -> int | None:
+        """The exit code of one of ours that failed (a missing sound card, say), else None."""
+        codes = [p.poll() for p in self.procs]
+        return next((c for c in codes if c), None)
+
+    def keep_running(self) -> None:
+        """Start again any that exited."""
+        for i, proc in enumerate(self.procs):
+            if proc.poll() is not None:
+                log.error("audio process %d exited with code %d; starting it again", proc.pid, proc.returncode)
+                self.procs[i] = self._start()
+
+    def stop(self, audio: SharedAudio | None) -> None:
+        """The owner asked to stop: the standbys first, then the playing one, ours or the one found running."""
+        playing = audio.audio_pid if audio is not None else None
+        ours = sorted(self.procs, key=lambda p: p.pid == playing)
+        pids = [p.pid for p in ours] + ([playing] if self.adopted and playing else [])
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            if pid != playing:
+                next(p for p in ours if p.pid == pid).wait(10)
+        for proc in ours:
+            proc.wait(10)
+        deadline = time.monotonic() + 10
+        while held(audio_lock_path()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+
+def _serve(daemon: Daemon) -> int:
+    """Start, supervise until SIGTERM or SIGINT, shut down."""
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: daemon.stop.set())
     try:
         daemon.start()
         code = daemon.run()
-    except BaseException:
+    finally:
         daemon.shutdown()
-        raise
-    if code == 0:
-        daemon.shutdown()
-    # else the audio stack is stuck and closing the stream could hang too.
-    # Exit now, without the interpreter's slow teardown: a restart must not wait for it.
+    return code
+
+
+def _daemon(faults: FaultInjector | None) -> Daemon:
+    cfg, note = config_mod.load_or_last_good()
+    if note:
+        log.error("config: %s", note)
+    return Daemon(cfg, note, faults)
+
+
+def listen(faults: FaultInjector | None = None) -> int:
+    """The body of `earmuff listen` (earmuff-listener.service): a stop leaves the noise on."""
+    os.nice(NICE)
+    code = _serve(_daemon(faults))
+    logging.shutdown()
+    sys.stderr.flush()
+    os._exit(code)  # without the interpreter's slow teardown: a restart must not wait for it
+
+
+def run(input_device: str | None = None, output_device: str | None = None, faults: FaultInjector | None = None) -> int:
+    """The body of `earmuff run`: audio process and listener in the foreground; a stop stops both."""
+    daemon = _daemon(faults)
+    daemon.hold_lock()  # before starting an audio process: a refused run starts nothing
+    daemon.child = AudioChild(input_device, output_device)
+    os.nice(NICE)  # after starting the audio process, which keeps the priority it was started with
+    try:
+        code = _serve(daemon)
+    finally:
+        daemon.child.stop(daemon.audio)
     logging.shutdown()
     sys.stderr.flush()
     os._exit(code)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import logging
 import os
 import shutil
@@ -9,12 +10,17 @@ import tempfile
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from .config import SAMPLE_RATE, WakeConfig, state_dir
 
+if TYPE_CHECKING:
+    import numpy as np
+
 log = logging.getLogger(__name__)
+
+
+RAW_BUFFER = SAMPLE_RATE  # samples of raw audio openWakeWord keeps (it reads the last 1280 + 480)
 
 
 class WakeWordError(ValueError):
@@ -81,6 +87,8 @@ class Detector:
 
     def process(self, frame: np.ndarray, end_sample: int) -> Detection | None:
         """Score one frame of 1280 float samples ending at `end_sample`; return a detection or None."""
+        import numpy as np  # here, not at the top: the command line imports this module for its names only
+
         pcm = np.clip(frame * 32768.0, -32768, 32767).astype(np.int16)
         self.last_score = score = float(self.model.predict(pcm)[self.key])
         self.above = self.above + 1 if score >= self.cfg.threshold else 0
@@ -97,6 +105,7 @@ class Detector:
 
 def _load(path: Path):
     """Load one openWakeWord model offline, with feature models from the same framework."""
+    import numpy as np
     from openwakeword import Model
 
     if path.suffix == ".onnx":
@@ -115,7 +124,7 @@ def _load(path: Path):
     private = Path(tempfile.mkdtemp(prefix="earmuff-model-")) / path.name
     try:
         shutil.copyfile(path, private)
-        return Model(
+        model = Model(
             wakeword_models=[os.fspath(private)],
             inference_framework=framework,
             melspec_model_path=os.fspath(features / f"melspectrogram.{framework}"),
@@ -126,3 +135,7 @@ def _load(path: Path):
     finally:
         np.random.set_state(state)
         shutil.rmtree(private.parent, ignore_errors=True)
+    # openWakeWord copies its whole raw-audio buffer (10 s of Python floats) into a list on every 80 ms frame
+    # and uses its last 1,760 samples: a 1 s buffer gives the same features for a fraction of the CPU.
+    model.preprocessor.raw_data_buffer = collections.deque(maxlen=RAW_BUFFER)
+    return model

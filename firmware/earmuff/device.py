@@ -1,8 +1,9 @@
 """The firmware's data path: mic -> echo cancel -> detector -> state machine -> noise gate -> speaker.
 
-Three threads meet here. The audio callback (`callback`) only copies blocks in and out. The worker
-(`run_worker`) does everything heavy. The owner of the Device (main thread or the simulator)
-supervises. The callback decides on its own to jam whenever the worker's lease has run out.
+The audio callback only copies blocks in and out; the worker (`start_worker`) does everything heavy; the
+owner of the Device supervises. The gate decides on its own to jam whenever the worker's lease has run out.
+On the real device the callback and gate run in the audio process (`audio_process.py`) and this Device
+is attached to them through shared memory (`audio=`); the simulator and tests run both in one process.
 """
 
 from __future__ import annotations
@@ -15,15 +16,16 @@ from typing import Callable, Protocol
 
 import numpy as np
 
-from .audio_io import trigger_audio
+from .audio_io import AudioFileError, trigger_audio
+from .audio_process import build_gate, make_noise, play_block, ring_slots, scaled_trigger
 from .config import FRAME, SAMPLE_RATE, Config
 from .clock_drift import ClockDrift
 from .detector import Detection, Detector
 from .echo_cancel import make_canceller
 from .faults import FaultInjector
-from .noise import NoiseGenerator
-from .noise_gate import EVENT_NAMES, JAM_ON, NoiseGate, NoiseTable
+from .noise_gate import EVENT_NAMES, JAM_ON
 from .ring import BlockRing
+from .shared import GateView, SharedAudio
 from .state_machine import Command, WindowStateMachine
 from .noise_level import AdaptiveLevel
 from .vad import is_voice, level_dbfs
@@ -31,9 +33,8 @@ from .wakeword.room_bank import Collector
 
 log = logging.getLogger(__name__)
 
-NOISE_TABLE_S = 8.0
 COMMAND_START = int(1.5 * SAMPLE_RATE)  # a command starts this soon after the trigger, or it is not one
-RING_S = 2.0
+LEVEL_LEASE = SAMPLE_RATE  # the adaptive level holds this long unless renewed; then the noise plays at full level
 
 
 class EventSink(Protocol):
@@ -54,38 +55,40 @@ class Device:
         seed: int = 0,
         detector: "Detector | JamOnly | None" = None,
         room: "Collector | None" = None,
+        audio: SharedAudio | None = None,
     ) -> None:
         self.cfg = cfg
         self.events = events
         self.faults = faults or FaultInjector()
         channels = cfg.audio.channels
         self.detector = detector if detector is not None else Detector(cfg.wake.wake_word, cfg.wake)
-        trigger = trigger_audio(cfg.window.trigger)
-        trigger *= 10 ** (cfg.window.trigger_level_dbfs / 20) / (np.sqrt(np.mean(trigger**2)) + 1e-12)
-        self.noise = NoiseGenerator(channels, cfg.noise.level_dbfs, cfg.noise.modulation_depth, seed, cfg.noise.kind)
-        table = NoiseTable(self.noise.generate(int(NOISE_TABLE_S * SAMPLE_RATE)))
-        self.gate = NoiseGate(
-            table,
-            trigger,
-            pre_roll=int(cfg.window.pre_roll_s * SAMPLE_RATE),
-            ramp=max(1, int(cfg.noise.ramp_ms * SAMPLE_RATE / 1000)),
-            max_block=max_block,
-        )
-        slots = int(RING_S * SAMPLE_RATE / cfg.audio.block) + 1
-        self.ring = BlockRing(slots, max_block, 1 + channels)
+        if audio is None:
+            self.noise, table = make_noise(cfg, seed)
+            self.gate = build_gate(cfg, scaled_trigger(cfg), table, max_block)
+            self.ring = BlockRing(ring_slots(cfg.audio.block), max_block, 1 + channels)
+            trigger_len = len(self.gate.trigger)
+        else:  # the audio process plays the noise and the trigger; this side only needs the trigger's length
+            self.gate, self.noise = GateView(audio.gate), None
+            self.ring = BlockRing(0, 0, 0, audio.ring)
+            self.ring.skip()
+            self.gate.revoke()  # a lease left by a listener that died ends now
+            try:
+                trigger_len = len(trigger_audio(cfg.window.trigger))
+            except AudioFileError:
+                trigger_len = 0  # the audio process says why, and says no trigger
         self._row = np.zeros((max_block, 1 + channels), np.float32)
         self.canceller = make_canceller(cfg.audio.echo_cancel, channels=channels)
         self.clock_drift = ClockDrift(channels) if cfg.audio.echo_cancel != "none" else None
         self.noise_level = AdaptiveLevel(cfg.noise, FRAME / SAMPLE_RATE)
-        self.gate.level = self.gate.level_target = 10 ** ((self.noise_level.level - cfg.noise.level_dbfs) / 20)
-        self.machine = WindowStateMachine(cfg.window, len(trigger))
+        self.machine = WindowStateMachine(cfg.window, trigger_len)
+        self.machine.window = self.gate.window  # a window the gate has closed stays closed: number on from it
         self.frame = np.zeros(FRAME, np.float32)
         self.frame_fill = 0
         self.close_reasons: dict[int, str] = {}
-        self.events_read = 0
+        self.events_read = self.gate.events_written  # an attached listener reports from now on
+        self.dropped_before = self.ring.dropped  # blocks no listener was there to take are not this one's
         self.detector_errors = 0
         self.processed = 0  # blocks the worker has finished
-        self.xruns = 0  # blocks the audio backend reported late or lost
         self.detections = 0
         self.requests: queue.SimpleQueue = queue.SimpleQueue()  # (kind, seconds) from the owner's button or socket
         self.stopping = threading.Event()
@@ -102,14 +105,7 @@ class Device:
 
     def callback(self, mic: np.ndarray, out: np.ndarray, late: bool = False) -> None:
         """Render `out` (frames x channels) and hand `mic` plus what was played to the worker."""
-        if late:
-            self.xruns += 1
-        start = self.gate.counter
-        self.gate.render(out)
-        row = self._row[: len(out)]
-        row[:, 0] = mic
-        row[:, 1:] = out
-        self.ring.put(start, row)
+        play_block(self.gate, self.ring, self._row, mic, out, late)
 
     # --- worker side ------------------------------------------------------------------------------
 
@@ -135,7 +131,8 @@ class Device:
 
     def work(self) -> bool:
         """Process one pending block; False when there was none."""
-        self.gate.table.refill(self.gate.counter, self.noise.generate)
+        if self.noise is not None:
+            self.gate.table.refill(self.gate.counter, self.noise.generate)
         block = self.ring.get()
         if block is None:
             self.drain_gate_events()
@@ -180,7 +177,8 @@ class Device:
         if voice:
             self.last_voice = end
         if not machine.is_open:  # the level follows the room's speech while jamming; a window has no noise
-            self.gate.level_target = 10 ** ((self.noise_level.update(level, voice) - self.cfg.noise.level_dbfs) / 20)
+            self.noise_level.update(level, voice)
+        self.gate.set_level(self.noise_level.level, end + LEVEL_LEASE)
         cmd = machine.step(end, detection is not None or wake, voice, lapsed)
         if (detection or wake) and not was_open:
             self.detections += 1
@@ -260,8 +258,8 @@ class Device:
     def counters(self) -> dict[str, int]:
         """Dropped and late audio, and detector failures, for the status report."""
         return {
-            "dropped_blocks": self.ring.dropped,
-            "xruns": self.xruns,
+            "dropped_blocks": self.ring.dropped - self.dropped_before,
+            "xruns": self.gate.xruns,
             "detector_errors": self.detector_errors,
             "detections": self.detections,
         }

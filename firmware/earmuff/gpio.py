@@ -18,6 +18,14 @@ COLOURS: dict[str, tuple[float, float, float]] = {
     "fault": (1.0, 1.0, 1.0),  # blinking white: still jamming, but something needs attention
 }
 APA102_LEDS = 3  # on the ReSpeaker 2-Mics Pi HAT
+REDRAW_TICKS = 8
+SPIDEV = "/dev/spidev0.0"  # the HAT's LEDs; the audio process writes it directly when the listener is gone
+
+
+def apa102_frame(rgb: tuple[float, float, float], brightness: float) -> list[int]:
+    """The bytes that set every LED of the strip to `rgb`."""
+    r, g, b = (round(c * 255) for c in rgb)
+    return [0] * 4 + [0xE0 | max(1, round(brightness * 31)), b, g, r] * APA102_LEDS + [0xFF] * 4
 
 
 class Apa102:
@@ -27,7 +35,7 @@ class Apa102:
         from gpiozero import SPIDevice
 
         self.spi = SPIDevice(port=0, device=0)
-        self.level = max(1, round(brightness * 31))
+        self.brightness = brightness
 
     @property
     def color(self) -> tuple[float, float, float]:
@@ -37,9 +45,7 @@ class Apa102:
     @color.setter
     def color(self, rgb: tuple[float, float, float]) -> None:
         self._color = rgb
-        r, g, b = (round(c * 255) for c in rgb)
-        frame = [0] * 4 + [0xE0 | self.level, b, g, r] * APA102_LEDS + [0xFF] * 4
-        self.spi._spi.transfer(frame)
+        self.spi._spi.transfer(apa102_frame(rgb, self.brightness))
 
     def close(self) -> None:
         """Turn the LEDs off and release SPI."""
@@ -87,7 +93,8 @@ class Panel:
     def show(self, state: str, tick: int) -> None:
         """Show `state` on the light; call a few times a second so a fault can blink."""
         on = state != "fault" or tick % 2 == 0
-        if self.light is None or self.shown == (state, on):
+        # Shown again now and then: the audio process blinks the fault while no listener runs.
+        if self.light is None or self.shown == (state, on) and tick % REDRAW_TICKS:
             return
         self.shown = (state, on)
         self.light.color = COLOURS.get(state, COLOURS["fault"]) if on else (0.0, 0.0, 0.0)

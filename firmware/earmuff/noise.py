@@ -1,46 +1,78 @@
-"""Masking noise: white, pink or speech-shaped, optionally modulated at speech rhythm, per-channel, no words."""
+"""Masking noise: white, pink or speech-shaped, optionally modulated at speech rhythm, per-channel, no words.
+
+numpy only (the audio process imports this): each kind is shaped in the frequency domain on overlapping
+segments crossfaded with power-complementary sine windows, so the level stays constant across segments.
+The shapes are the magnitude responses of Butterworth filters through the bilinear transform.
+"""
 
 from __future__ import annotations
 
 import numpy as np
-from scipy import signal
 
 from .config import SAMPLE_RATE
 
 CONTROL_STEP = 160  # the envelope changes every 10 ms
 _CONTROL_RATE = SAMPLE_RATE // CONTROL_STEP
 KINDS = ("white", "pink", "speech")  # spectrum shapes; every kind spans the same 120 Hz - 7 kHz band
-
-# 1/f (-3 dB/octave) filter, within about 0.5 dB of the ideal slope over three decades below Nyquist (J. O. Smith).
-_PINK_B = [0.049922035, -0.095993537, 0.050612699, -0.004408786]
-_PINK_A = [1.0, -2.494956002, 2.017265875, -0.522189400]
+HOP = 1600  # samples per shaped segment step (100 ms); segments are twice as long
+ENV_HOP = 64  # control steps per envelope segment step: fine enough to resolve 3-8 Hz
 
 
-def _band() -> tuple[np.ndarray, np.ndarray]:
-    """The band every kind shares: above 120 Hz and below 7 kHz (a small speaker's useful range)."""
-    highpass = signal.butter(2, 120, "highpass", fs=SAMPLE_RATE, output="sos")
-    top = signal.butter(4, 7000, "lowpass", fs=SAMPLE_RATE, output="sos")
-    return highpass, top
+def _warp(f: np.ndarray, rate: float) -> np.ndarray:
+    return np.tan(np.pi * np.minimum(f, rate / 2 * 0.999999) / rate)
 
 
-def _speech_shape() -> np.ndarray:
-    """Second-order sections giving roughly the long-term average speech spectrum."""
-    highpass, top = _band()
-    # A first-order roll-off above 800 Hz approximates the -6 dB/octave slope of speech.
-    tilt = signal.butter(1, 800, "lowpass", fs=SAMPLE_RATE, output="sos")
-    return np.vstack([highpass, tilt, top])
+def _lowpass(f: np.ndarray, order: int, cut: float, rate: float = SAMPLE_RATE) -> np.ndarray:
+    return 1 / np.sqrt(1 + (_warp(f, rate) / _warp(np.float64(cut), rate)) ** (2 * order))
 
 
-def shape(kind: str) -> np.ndarray:
-    """Second-order sections of the spectrum of noise `kind` (one of KINDS)."""
-    if kind == "speech":
-        return _speech_shape()
-    highpass, top = _band()
+def _highpass(f: np.ndarray, order: int, cut: float, rate: float = SAMPLE_RATE) -> np.ndarray:
+    ratio = _warp(np.float64(cut), rate) / np.maximum(_warp(f, rate), 1e-12)
+    return 1 / np.sqrt(1 + ratio ** (2 * order))
+
+
+def _bandpass(f: np.ndarray, order: int, lo: float, hi: float, rate: float) -> np.ndarray:
+    w, a, b = _warp(f, rate), _warp(np.float64(lo), rate), _warp(np.float64(hi), rate)
+    x = (w**2 - a * b) / np.maximum(w * (b - a), 1e-12)
+    return 1 / np.sqrt(1 + x ** (2 * order))
+
+
+def magnitude(kind: str, f: np.ndarray) -> np.ndarray:
+    """Magnitude response of noise `kind` (one of KINDS) at frequencies `f` in Hz."""
+    band = _highpass(f, 2, 120) * _lowpass(f, 4, 7000)  # a small speaker's useful range
     if kind == "white":
-        return np.vstack([highpass, top])
+        return band
     if kind == "pink":
-        return np.vstack([highpass, signal.tf2sos(_PINK_B, _PINK_A), top])
+        return band / np.sqrt(np.maximum(f, 1.0))  # -3 dB per octave
+    if kind == "speech":
+        return band * _lowpass(f, 1, 800)  # speech's long-term spectrum falls about 6 dB/octave above 800 Hz
     raise ValueError(f"noise kind {kind!r}: expected one of {list(KINDS)}")
+
+
+class ShapedNoise:
+    """Endless unit-variance noise with a given magnitude response, in any block sizes (same output for any split)."""
+
+    def __init__(self, mag: np.ndarray, hop: int, channels: int, rng: np.random.Generator) -> None:
+        self.hop, self.channels, self.rng = hop, channels, rng
+        weights = np.full(len(mag), 2.0)
+        weights[0] = weights[-1] = 1.0  # DC and Nyquist appear once in the full spectrum
+        self.mag = (mag / np.sqrt(np.sum(weights * mag**2) / (2 * hop)))[:, None]
+        self.window = np.sin(np.pi * (np.arange(2 * hop) + 0.5) / (2 * hop))[:, None]
+        self.tail = np.zeros((hop, channels))
+        self.buffer = np.zeros((0, channels))
+
+    def take(self, n: int) -> np.ndarray:
+        """The next n samples, shape (n, channels)."""
+        parts, have = [self.buffer], len(self.buffer)
+        while have < n:
+            segment = np.fft.irfft(np.fft.rfft(self.rng.standard_normal((2 * self.hop, self.channels)), axis=0)
+                                   * self.mag, 2 * self.hop, axis=0) * self.window
+            parts.append(self.tail + segment[: self.hop])
+            self.tail = segment[self.hop :]
+            have += self.hop
+        out = np.concatenate(parts) if len(parts) > 1 else self.buffer
+        self.buffer = out[n:]
+        return out[:n]
 
 
 class NoiseGenerator:
@@ -56,15 +88,11 @@ class NoiseGenerator:
         self.depth = modulation_depth
         self.kind = kind
         # Separate streams for the waveform and the envelope: the output is the same for any block split.
-        self.rng, self.env_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
-        self.sos = shape(kind)
-        self.zi = np.zeros((self.sos.shape[0], 2, channels))
-        impulse = signal.sosfilt(self.sos, np.r_[1.0, np.zeros(SAMPLE_RATE - 1)])
-        self.shape_gain = 1.0 / np.sqrt(np.sum(impulse**2))
-        self.env_sos = signal.butter(2, [3, 8], "bandpass", fs=_CONTROL_RATE, output="sos")
-        env_impulse = signal.sosfilt(self.env_sos, np.r_[1.0, np.zeros(4 * _CONTROL_RATE - 1)])
-        self.env_gain = 1.0 / np.sqrt(np.sum(env_impulse**2))
-        self.env_zi = np.zeros((self.env_sos.shape[0], 2, channels))
+        rng, env_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
+        freqs = np.fft.rfftfreq(2 * HOP, 1 / SAMPLE_RATE)
+        self.shaped = ShapedNoise(magnitude(kind, freqs), HOP, channels, rng)
+        env_freqs = np.fft.rfftfreq(2 * ENV_HOP, 1 / _CONTROL_RATE)
+        self.envelope = ShapedNoise(_bandpass(env_freqs, 2, 3, 8, _CONTROL_RATE), ENV_HOP, channels, env_rng)
         self.last_env = np.ones(channels)
         # Mean power of 1 + d*m with m ~ N(0,1) clipped to +-1 is close to 1 + 0.6 d^2.
         self.scale = 10 ** (level_dbfs / 20) / np.sqrt(1 + 0.6 * modulation_depth**2)
@@ -73,17 +101,11 @@ class NoiseGenerator:
         """Return the next n samples as float32 of shape (n, channels); n is a multiple of 160."""
         if n % CONTROL_STEP:
             raise ValueError(f"noise block of {n} samples: expected a multiple of {CONTROL_STEP}")
-        white = self.rng.standard_normal((n, self.channels))
-        shaped, self.zi = signal.sosfilt(self.sos, white, axis=0, zi=self.zi)
-        shaped *= self.shape_gain
-        return (shaped * self._envelope(n // CONTROL_STEP) * self.scale).astype(np.float32)
+        return (self.shaped.take(n) * self._envelope(n // CONTROL_STEP) * self.scale).astype(np.float32)
 
     def _envelope(self, steps: int) -> np.ndarray:
         """Speech-rhythm gain, interpolated from the 100 Hz control rate to audio rate."""
-        control, self.env_zi = signal.sosfilt(
-            self.env_sos, self.env_rng.standard_normal((steps, self.channels)), axis=0, zi=self.env_zi
-        )
-        env = 1.0 + self.depth * np.clip(control * self.env_gain, -1.0, 1.0)
+        env = 1.0 + self.depth * np.clip(self.envelope.take(steps), -1.0, 1.0)
         points = np.vstack([self.last_env, env])
         self.last_env = env[-1]
         frac = (np.arange(steps * CONTROL_STEP) + 1) / CONTROL_STEP

@@ -3,14 +3,67 @@
 Everything here runs inside the audio callback: it only copies and scales preallocated arrays.
 The worker grants a lease (open until sample N, for window number G); when the lease runs out
 the noise returns by itself, so a crashed, hung or late worker can never leave the speaker unjammed.
+The lease, the adaptive level (a lease too: without one the noise plays at its full level), the gate's
+published state and its events live in numpy arrays that may be shared memory (`shared.py`): the
+worker may be another process. The lease is a seqlock, so a writer that died half-way leaves no lease.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
 JAM_OFF, JAM_ON, TRIGGER_START, TRIGGER_END = 1, 2, 3, 4
 EVENT_NAMES = {JAM_OFF: "jam_off", JAM_ON: "jam_on", TRIGGER_START: "trigger_start", TRIGGER_END: "trigger_end"}
+LEASE_FIELDS = 5  # seq (odd while being written), open until sample, window number, speak, level until sample
+STATE_FIELDS = 6  # counter, is_open, window, events written, xruns, gain in thousandths (0: silent)
+EVENT_SLOTS = 256
+DBFS_RANGE = (-60.0, -3.0)  # an adaptive level outside this is not a level: the noise plays at its full level
+
+
+@dataclass(frozen=True)
+class GateArrays:
+    """The arrays the worker and the callback share: lease and level (worker), state and events (callback)."""
+
+    lease: np.ndarray  # int64[LEASE_FIELDS]
+    level: np.ndarray  # float64[1]: the adaptive level wanted, dBFS
+    state: np.ndarray  # int64[STATE_FIELDS]
+    events: np.ndarray  # int64[EVENT_SLOTS, 3]: (sample, code, window)
+
+    @classmethod
+    def private(cls) -> "GateArrays":
+        """Arrays of a gate whose worker is a thread of the same process."""
+        return cls(np.zeros(LEASE_FIELDS, np.int64), np.zeros(1, np.float64), np.zeros(STATE_FIELDS, np.int64),
+                   np.zeros((EVENT_SLOTS, 3), np.int64))
+
+
+class LeaseWriter:
+    """The worker's side of the lease: one writer; a seqlock, so a reader never pairs halves of two writes."""
+
+    arrays: GateArrays
+
+    def grant(self, until: int, window: int, speak: bool = True) -> None:
+        """Open or extend window `window` until sample `until`; `speak`: play the trigger when it opens."""
+        lease = self.arrays.lease
+        lease[0] |= 1
+        lease[1], lease[2], lease[3] = until, window, speak
+        lease[0] += 1
+
+    def revoke(self) -> None:
+        """End the current lease now."""
+        lease = self.arrays.lease
+        lease[0] |= 1
+        lease[1] = 0
+        lease[0] += 1
+
+    def set_level(self, dbfs: float, until: int) -> None:
+        """Play the noise at `dbfs` until sample `until` (renewed every frame); after that at its full level."""
+        lease = self.arrays.lease
+        lease[0] |= 1
+        self.arrays.level[0] = dbfs
+        lease[4] = until
+        lease[0] += 1
 
 
 class NoiseTable:
@@ -31,56 +84,88 @@ class NoiseTable:
             self.filled_to += len(block)
 
 
-class NoiseGate:
+class NoiseGate(LeaseWriter):
     """Renders each output block: looped noise with ramps, silenced only under a valid lease."""
 
-    def __init__(self, table: NoiseTable, trigger: np.ndarray, pre_roll: int, ramp: int, max_block: int) -> None:
+    def __init__(self, table: NoiseTable, trigger: np.ndarray, pre_roll: int, ramp: int, max_block: int,
+                 table_dbfs: float = -20.0, arrays: GateArrays | None = None, max_lease: int | None = None) -> None:
         self.table = table
+        self.table_dbfs = table_dbfs  # the table's level: the adaptive level's maximum
         self.trigger = np.ascontiguousarray(trigger, np.float32)
         self.pre_roll = pre_roll
         self.step = 1.0 / ramp
-        self.lease = np.zeros(3, np.int64)  # [open until sample, window number, speak]; written by the worker
-        self.counter = 0  # samples rendered so far: the device's clock
+        self.arrays = arrays or GateArrays.private()
+        self.max_lease = max_lease  # a lease reaching further ahead than this is corrupt, not a lease
+        self.read = (0, 0, 0, 0, 0.0)  # the last whole lease read: until, window, speak, level until, level
+        self.counter = int(self.arrays.state[0])  # samples rendered so far: the device's clock
         self.gain = 1.0  # on/off ramp position
         self.level = 1.0  # adaptive level, relative to the table's; moves towards level_target
-        self.level_target = 1.0  # written by the worker
+        self.level_target = 1.0
+        self.level_dbfs = 0.0
+        self.level_valid = False
         self.is_open = False
-        self.window = 0  # window number currently or last open
+        self.window = int(self.arrays.state[2])  # window number currently or last open
         self.trigger_pos = len(self.trigger)  # beyond the end: not playing
-        self.events = np.zeros((256, 3), np.int64)  # (sample, code, window)
-        self.events_written = 0
+        self.events = self.arrays.events
+        self.events_written = int(self.arrays.state[3])
+        self.xruns = int(self.arrays.state[4])
         self._slope = np.arange(1, max_block + 1, dtype=np.float32)
         self._gain = np.zeros(max_block, np.float32)
 
-    def grant(self, until: int, window: int, speak: bool = True) -> None:
-        """Open or extend window `window` until sample `until`; `speak`: play the trigger when it opens (worker side)."""
-        self.lease[0] = until  # the limit first, so the callback never pairs a new window with an old limit
-        self.lease[2] = speak  # before the window number, for the same reason
-        self.lease[1] = window
+    @property
+    def playing(self) -> bool:
+        """Noise is coming out of the speakers (any thread may ask)."""
+        return self.gain * self.level > 0
 
-    def revoke(self) -> None:
-        """End the current lease now (worker side)."""
-        self.lease[0] = 0
+    def _read_lease(self) -> tuple[int, int, int, int, float]:
+        """The lease as last written whole; a write in progress (or abandoned by a dead writer) keeps the last."""
+        lease = self.arrays.lease
+        seq = int(lease[0])
+        if not seq & 1:
+            read = (int(lease[1]), int(lease[2]), int(lease[3]), int(lease[4]), float(self.arrays.level[0]))
+            if int(lease[0]) == seq:
+                self.read = read
+        return self.read
 
-    def render(self, out: np.ndarray) -> None:
-        """Fill `out` (frames x channels) for the speakers (callback side)."""
+    def render(self, out: np.ndarray, late: bool = False) -> None:
+        """Fill `out` (frames x channels) for the speakers (callback side); `late`: the backend reported an xrun."""
         frames = len(out)
-        window = int(self.lease[1])
+        until, window, speak, level_until, level_dbfs = self._read_lease()
         # A window closed once stays closed: a late renewal must not reopen it.
         want_open = window > self.window or (window == self.window and self.is_open)
-        want_open = want_open and self.counter < self.lease[0]
+        want_open = want_open and self._holds(until)
         if want_open != self.is_open:
-            self._switch(want_open, window)
+            self._switch(want_open, window, speak)
+        self._level(level_until, level_dbfs)
         self._noise(out, frames)
         if self.trigger_pos < len(self.trigger):
             self._mix_trigger(out, frames)
         self.counter += frames
+        self.xruns += late
+        state = self.arrays.state
+        state[1], state[2], state[3], state[4] = self.is_open, self.window, self.events_written, self.xruns
+        state[5] = int(self.gain * self.level * 1000)
+        state[0] = self.counter  # last: a reader that sees the new clock sees the rest of this block's state
 
-    def _switch(self, now_open: bool, window: int) -> None:
+    def _holds(self, until: int) -> bool:
+        """A lease until sample `until` holds now: not run out, and not reaching further than a lease can."""
+        return self.counter < until and (self.max_lease is None or until <= self.counter + self.max_lease)
+
+    def _level(self, until: int, dbfs: float) -> None:
+        """The adaptive level under a valid level lease; the table's full level without one."""
+        valid = self._holds(until) and DBFS_RANGE[0] <= dbfs <= DBFS_RANGE[1]
+        self.level_valid = valid  # the listener renews it every frame: without it, no listener is there
+        if not valid:
+            self.level_target, self.level_dbfs = 1.0, 0.0
+        elif dbfs != self.level_dbfs:
+            self.level_dbfs = dbfs
+            self.level_target = min(1.0, 10 ** ((dbfs - self.table_dbfs) / 20))
+
+    def _switch(self, now_open: bool, window: int, speak: int) -> None:
         self.is_open = now_open
         if now_open:
             self.window = window
-            self.trigger_pos = -self.pre_roll if self.lease[2] else len(self.trigger)
+            self.trigger_pos = -self.pre_roll if speak else len(self.trigger)
             self._record(JAM_OFF, self.counter)
         else:
             if 0 <= self.trigger_pos < len(self.trigger):

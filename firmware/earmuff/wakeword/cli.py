@@ -6,12 +6,14 @@ import argparse
 import sys
 import time
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from .. import config as config_mod
 from ..config import FRAME, SAMPLE_RATE
 from ..detector import PRETRAINED, WakeWordError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 MAX_TAKES = 20
 METER_FRAMES = 6  # the live meter asks for this many 80 ms frames at a time
@@ -168,6 +170,8 @@ def _meter(score: float, t: float, threshold: float = 0.5) -> str:
 
 def cmd_test(args: argparse.Namespace) -> int:
     """Print the score per 80 ms; on a file, the whole file, then a summary."""
+    import numpy as np
+
     from ..audio_io import read_audio
     from ..detector import Detector
 
@@ -213,6 +217,8 @@ def _lang_of(name: str) -> str:
 
 def _scorer(name: str):
     """Best score of the installed model over a take, or None when the name has no trained model."""
+    import numpy as np
+
     from . import features
     from .retrain import window_scorer
 

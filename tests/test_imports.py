@@ -1,0 +1,36 @@
+"""Each command imports only what it uses: the noise process numpy and sounddevice, the small commands no numpy."""
+
+import json
+import subprocess
+import sys
+
+PROBE = (
+    "import sys, json\n"
+    "from earmuff.cli import main\n"
+    "try:\n"
+    "    main(sys.argv[1:])\n"
+    "except SystemExit:\n"
+    "    pass\n"
+    "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules} - set(sys.stdlib_module_names))))\n"
+)
+
+
+def third_party(*args: str) -> set[str]:
+    """Top-level modules outside the standard library that `earmuff ARGS` imported (no daemon runs)."""
+    r = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, timeout=120)
+    return set(json.loads(r.stdout.strip().splitlines()[-1])) - {"earmuff", "__main__", "_distutils_hack"}
+
+
+def test_small_commands_import_nothing_heavy():
+    for args in (["--help"], ["status"], ["pause"], ["resume"], ["reload"]):
+        assert third_party(*args) == set(), args  # each fails with "not running", having imported nothing else
+
+
+def test_the_audio_process_imports_numpy_and_sounddevice_only():
+    code = ("import sys, json\nimport earmuff.cli, earmuff.audio_process, earmuff.audio_backend\n"
+            "from earmuff.audio_process import AudioProcess\nimport sounddevice\n"
+            "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules} - set(sys.stdlib_module_names))))\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    found = set(json.loads(r.stdout)) - {"earmuff", "__main__", "_distutils_hack"}
+    # numpy's and sounddevice's own compiled parts: _cffi_backend, _sounddevice, numpy's cython runtime
+    assert {m for m in found if not m.startswith("_") and m != "cython_runtime"} == {"numpy", "sounddevice"}, found
