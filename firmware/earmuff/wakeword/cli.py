@@ -108,8 +108,8 @@ def cmd_set(args: argparse.Namespace) -> int:
     print(f"'{meta['phrase']}' is now the wake word ({meta['timings']['total_s']:.0f} s to train).")
     print(_quality(meta))
     if quick:
-        print("The running earmuff now trains a better model in the background, at low priority, and switches to it "
-              "if it scores better; `earmuff status` shows how far it is.")
+        print("This is a quick model: the earmuff service (now, or from its next start) trains a better one in the "
+              "background, at low priority, and switches to it if it scores better; `earmuff status` shows how far it is.")
     return 0
 
 
