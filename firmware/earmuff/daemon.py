@@ -24,7 +24,7 @@ from .audio_process import lock_path as audio_lock_path
 from .config import SAMPLE_RATE, Config, ConfigError
 from .control import ControlServer, socket_path
 from .detector import Detector, WakeWordError
-from .device import Device, JamOnly, sleep_wait
+from .device import Device, JamOnly, realtime_wait
 from .faults import FaultInjector
 from .room_learning import RoomLearning
 from .sdnotify import Heartbeat, notify
@@ -118,7 +118,7 @@ class Daemon:
             return
         self.device.stop_worker()  # one writer of the lease and one reader of the ring at a time
         self.device = self._device(self.cfg, self.detector)
-        self.device.start_worker(sleep_wait(self.cfg.audio.block / SAMPLE_RATE))
+        self.device.start_worker(realtime_wait(self.cfg))
         log.info("attached to the audio process (pid %d)", self.audio.audio_pid)
 
     def hold_lock(self) -> None:
@@ -185,7 +185,7 @@ class Daemon:
             if device.worker is not None and not device.worker.is_alive():
                 self.worker_restarts += 1  # the noise never stopped: the audio process kept playing it
                 log.error("worker died (%r); restarting it (restart %d)", device.worker_error, self.worker_restarts)
-                device.start_worker(sleep_wait(self.cfg.audio.block / SAMPLE_RATE))
+                device.start_worker(realtime_wait(self.cfg))
             backlog = device.ring.written - device.processed
             work.update(device.processed if backlog > 2 else -tick, now)  # idle with nothing to do is not hung
             if work.fresh(now):
@@ -310,7 +310,7 @@ class Daemon:
             self.learning.save(self.cfg, self.device)
             self.cfg, self.detector = cfg, detector
             self.device = self._device(cfg, detector)
-            self.device.start_worker(sleep_wait(cfg.audio.block / SAMPLE_RATE))
+            self.device.start_worker(realtime_wait(cfg))
             self.config_note, self.wake_fault = None, None
             log.info("reloaded %s; listening for %r%s", path, cfg.wake.wake_word, note)
             return {"ok": True, "message": f"reloaded {path}{note}"}

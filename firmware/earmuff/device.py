@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 COMMAND_START = int(1.5 * SAMPLE_RATE)  # a command starts this soon after the trigger, or it is not one
 LEVEL_LEASE = SAMPLE_RATE  # the adaptive level holds this long unless renewed; then the noise plays at full level
+BATCH = 8  # blocks the worker takes in one pass at most
 
 
 class EventSink(Protocol):
@@ -130,7 +131,7 @@ class Device:
             log.exception("worker stopped; the noise stays on")
 
     def work(self) -> bool:
-        """Process one pending block; False when there was none."""
+        """Process the pending blocks (up to BATCH); False when there was none."""
         if self.noise is not None:
             self.gate.table.refill(self.gate.counter, self.noise.generate)
         block = self.ring.get()
@@ -138,6 +139,21 @@ class Device:
             self.drain_gate_events()
             return False
         start, rows = block
+        # One pass over the blocks that followed on costs less than a pass each (warm caches, fewer calls).
+        parts, taken = [rows], 1
+        while taken < BATCH and (nxt := self.ring.get()) is not None:
+            taken += 1
+            if nxt[0] != start + sum(len(r) for r in parts):  # blocks were dropped: keep the timeline exact
+                self._process(start, np.concatenate(parts))
+                start, parts = nxt[0], []
+            parts.append(nxt[1])
+        self._process(start, np.concatenate(parts))
+        self.drain_gate_events()
+        self.processed += taken
+        return True
+
+    def _process(self, start: int, rows: np.ndarray) -> None:
+        """Echo-cancel contiguous rows (mic, played...) from sample `start` and step the detector frame by frame."""
         self.faults.check("worker", start, self.events)
         played = self.clock_drift.align(rows[:, 0], rows[:, 1:]) if self.clock_drift else rows[:, 1:]
         clean = self.canceller.process(rows[:, 0], played)
@@ -152,9 +168,6 @@ class Device:
             if self.frame_fill == FRAME:
                 self.frame_fill = 0
                 self._step(start + pos)
-        self.drain_gate_events()
-        self.processed += 1
-        return True
 
     def _step(self, end: int) -> None:
         """Run detector, voice activity and state machine on the frame that ends at sample `end`."""
@@ -279,3 +292,8 @@ class JamOnly:
 def sleep_wait(seconds: float) -> Callable[[], None]:
     """A worker wait for real audio: the callback cannot signal without a lock, so poll."""
     return lambda: time.sleep(seconds)
+
+
+def realtime_wait(cfg: Config) -> Callable[[], None]:
+    """The worker's wait on a live stream: once a detector frame, which it cannot use before it is whole."""
+    return sleep_wait(max(cfg.audio.block, FRAME) / SAMPLE_RATE)

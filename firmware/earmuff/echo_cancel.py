@@ -41,8 +41,8 @@ class _ReductionMeter:
         if len(mic) == 0:
             return
         a = float(np.exp(-len(mic) / self._tau))
-        self._p_in = a * self._p_in + (1.0 - a) * float(np.mean(np.square(mic, dtype=np.float64)))
-        self._p_out = a * self._p_out + (1.0 - a) * float(np.mean(np.square(out, dtype=np.float64)))
+        self._p_in = a * self._p_in + (1.0 - a) * _power(mic)
+        self._p_out = a * self._p_out + (1.0 - a) * _power(out)
 
     @property
     def db(self) -> float:
@@ -50,6 +50,12 @@ class _ReductionMeter:
         if self._p_in <= 0.0:
             return 0.0
         return 10.0 * float(np.log10(self._p_in / max(self._p_out, 1e-20)))
+
+
+def _power(x: np.ndarray) -> float:
+    """Mean square of all samples, in float64 (a dot product: far cheaper per call than np.mean)."""
+    v = x.ravel().astype(np.float64, copy=False)
+    return float(np.dot(v, v)) / max(len(v), 1)
 
 
 def _pair(mic: np.ndarray, played: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -179,7 +185,7 @@ class BlockFrequencyDomainCanceller:
         e = d - y
         if not self._frozen and np.any(x):  # nothing to learn from silence; keeps the error scale honest
             # Residual relative to what was played: the noise's own rhythm cancels out, near-end sound does not.
-            power = float(np.mean(e * e)) / (float(np.mean(x * x)) + 1e-12)
+            power = _power(e) / (_power(x) + 1e-12)
             self._startup = max(0, self._startup - 1)
             # During start-up everything is echo to learn; later a jump above the residual floor is a talker.
             talking = not self._startup and power > self.double_talk * self._floor
@@ -219,7 +225,8 @@ class BlockFrequencyDomainCanceller:
         """Share of the step per partition, following its weight (MDF's proportionate update)."""
         if not self.proportionate:
             return np.full(self._W.shape[:2], 1.0 / self.partitions)
-        norms = np.sqrt(np.sum(self._W.real ** 2 + self._W.imag ** 2, axis=-1)) + 1e-9
+        w = self._W.view(np.float64)  # real and imaginary parts side by side
+        norms = np.sqrt(np.einsum("cpk,cpk->cp", w, w)) + 1e-9
         # The floor keeps quiet partitions learning, so late reflections and path changes are still found.
         norms += 0.1 * norms.max()
         return norms / norms.sum()
