@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import deque
 from typing import Any
 
 from . import config as config_mod
@@ -41,7 +42,9 @@ os.environ["ORT_DISABLE_TELEMETRY"] = "1"
 TICK_S = 0.25
 STALE_S = 1.0  # the audio process has played nothing for this long: a fault
 HUNG_S = 2.0  # the worker has not finished a block for this long while audio arrives: a fault
-MAX_LISTEN_S = 10.0  # one take for `wakeword record`; the control socket answers nothing else meanwhile
+MAX_LISTEN_S = 10.0  # one take for `wakeword record`; one take at a time
+LISTEN_BACK_S = 10.0  # a take may start this far back (the live meter follows on from its last take) ...
+LISTEN_AHEAD_S = 1.0  # ... or this far ahead of the sample playing now
 ENROLL_HOLD_S = 2.0  # detection stays off this long after a take: a name said at its very end must not fire
 ATTACH_WAIT_S = 0.1
 NICE = 5  # the listener yields the CPU to the audio process (and to the sound server): a late listener costs
@@ -79,7 +82,10 @@ class Daemon:
         self.fault: str | None = None
         self.wake_fault: str | None = None
         self.stop = threading.Event()
-        self.reload_lock = threading.Lock()
+        self.reload_lock = threading.Lock()  # one reload or forget_room at a time (requests are served at once)
+        self.take_lock = threading.Lock()  # one take at a time: the device has one listen tap
+        self.pause_lock = threading.Lock()
+        self.pauses: deque[float] = deque()  # when the control socket granted its recent pauses (monotonic s)
         self.lock: int | None = None  # the listener lock's file descriptor, held until the process exits
         self.detector: Any = JamOnly()
         self.audio: SharedAudio | None = None  # until attached: an in-process device, which only tests drive
@@ -133,7 +139,7 @@ class Daemon:
         notify("READY=1\nSTATUS=jamming (loading the wake word)")
         threading.Thread(target=self._load_detector, name="earmuff-load", daemon=True).start()
         try:
-            self.server = ControlServer(socket_path(self.cfg), self.handle)
+            self.server = ControlServer(socket_path(self.cfg), self.handle, self.cfg.control.admin_group)
             self.server.start()
         except OSError as exc:
             log.error("control socket %s: %s; running without it", socket_path(self.cfg), exc)
@@ -234,6 +240,8 @@ class Daemon:
             minutes = req.get("minutes", self.cfg.pause.default_minutes)
             if isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or not 0 < minutes <= MAX_PAUSE_S / 60:
                 return {"ok": False, "error": f"minutes = {minutes!r}: expected a number above 0 and at most {MAX_PAUSE_S / 60:.0f}"}
+            if refused := self.pause_allowed():
+                return {"ok": False, "error": refused}
             self.device.requests.put(("pause", float(minutes) * 60))
             return {"ok": True, "message": f"paused for {minutes:g} min; the noise returns by itself after that"}
         if command == "resume":
@@ -242,8 +250,22 @@ class Daemon:
         if command == "listen":
             return self.listen(req.get("seconds"), req.get("since"))
         if command == "forget_room":
-            return self.forget_room()
+            with self.reload_lock:
+                return self.forget_room()
         return self.reload()
+
+    def pause_allowed(self) -> str | None:
+        """Count a pause asked over the socket; why it is refused, or None. The button is not limited."""
+        limit, now = self.cfg.pause.max_per_hour, time.monotonic()
+        with self.pause_lock:
+            while self.pauses and self.pauses[0] <= now - 3600:
+                self.pauses.popleft()
+            if len(self.pauses) >= limit:
+                wait = self.pauses[0] + 3600 - now
+                return (f"pause refused: {limit} pauses in the last hour is the limit ([pause] max_per_hour); "
+                        f"the noise stays on; the next pause is possible in {wait / 60:.0f} min")
+            self.pauses.append(now)
+        return None
 
     def status(self) -> dict[str, Any]:
         """What `earmuff status` prints."""
@@ -271,14 +293,23 @@ class Daemon:
 
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds <= MAX_LISTEN_S:
             return {"ok": False, "error": f"seconds = {seconds!r}: expected a number above 0 and at most {MAX_LISTEN_S}"}
-        if since is not None and (isinstance(since, bool) or not isinstance(since, int) or since < 0):
-            return {"ok": False, "error": f"since = {since!r}: expected a sample number, 0 or more"}
-        take, device = Take(seconds, since), self.device
-        # A lease in samples, not a flag: it covers the take's last frames whenever the worker gets to them,
-        # bridges the gaps between the live meter's takes, and ends by itself.
-        until = device.gate.counter + len(take.audio) + int(ENROLL_HOLD_S * SAMPLE_RATE)
-        device.enroll_until = max(device.enroll_until, until)
-        audio = take.record(device)
+        device = self.device
+        now = device.gate.counter
+        lo, hi = max(0, now - int(LISTEN_BACK_S * SAMPLE_RATE)), now + int(LISTEN_AHEAD_S * SAMPLE_RATE)
+        if since is not None and (isinstance(since, bool) or not isinstance(since, int) or not lo <= since <= hi):
+            return {"ok": False, "error": f"since = {since!r}: expected a sample number from {lo} to {hi} "
+                                          f"(at most {LISTEN_BACK_S:g} s back or {LISTEN_AHEAD_S:g} s ahead of sample {now})"}
+        if not self.take_lock.acquire(blocking=False):
+            return {"ok": False, "error": "listen: another take is being recorded; expected one at a time, try again"}
+        try:
+            take = Take(seconds, since)
+            # A lease in samples, not a flag: it covers the take's last frames whenever the worker gets to them,
+            # bridges the gaps between the live meter's takes, and ends by itself.
+            until = device.gate.counter + len(take.audio) + int(ENROLL_HOLD_S * SAMPLE_RATE)
+            device.enroll_until = max(device.enroll_until, until)
+            audio = take.record(device)
+        finally:
+            self.take_lock.release()
         if audio is None:
             return {"ok": False, "error": f"no audio from the microphone for {seconds + GRACE_S:g} s"}
         return {"ok": True, "audio": encode_take(audio), "end": take.since + len(audio)}
