@@ -29,6 +29,7 @@ from .device import Device, JamOnly, sleep_wait
 from .faults import FaultInjector
 from .room_learning import RoomLearning
 from .sdnotify import Heartbeat, notify
+from .self_check import calibrated_coupling
 from .shared import AttachError, SharedAudio, held, hold
 from .state_machine import MAX_PAUSE_S
 from .wakeword import background, room_bank
@@ -99,7 +100,7 @@ class Daemon:
     def _device(self, cfg: Config, detector: Any) -> Device:
         block = self.audio.ring.data.shape[1] if self.audio else cfg.audio.block
         return Device(cfg, self._event, self.faults, max_block=block, detector=detector,
-                      room=room_bank.collector(cfg), audio=self.audio)
+                      room=room_bank.collector(cfg), audio=self.audio, coupling_db=calibrated_coupling())
 
     @staticmethod
     def _event(t: float, name: str, **fields: object) -> None:
@@ -201,10 +202,12 @@ class Daemon:
             state = self.state()
             if self.panel is not None:
                 self.panel.show("training" if state == "jamming" and self.learning.training else state, tick)
-            status = f"STATUS={state}" + (f" ({self.fault or self.wake_fault})" if state == "fault" else "")
+            status = f"STATUS={state}" + (f" ({self.problem()})" if state == "fault" else "")
             if status != self.last_status:
                 self.last_status = status
                 notify(status)
+                if device.check.fault:
+                    log.error("self-check: %s", device.check.fault)
         return 0
 
     def state(self) -> str:
@@ -212,9 +215,13 @@ class Daemon:
         gate = self.device.gate
         if self.fault == "audio stopped" or not gate.is_open and not gate.playing:
             return "fault"  # the audio process says nothing plays: never "jamming"
-        if self.fault or self.wake_fault:
+        if self.problem():
             return "fault" if not gate.is_open else self.device.state()[0]
         return self.device.state()[0]
+
+    def problem(self) -> str | None:
+        """What needs the owner's attention, most urgent first; None when nothing does."""
+        return self.fault or self.device.check.fault or self.wake_fault
 
     def shutdown(self) -> None:
         """Revoke any lease (the noise returns at once), then stop the socket, GPIO and worker."""
@@ -282,7 +289,8 @@ class Daemon:
             "late_frames": counters["xruns"] + counters["dropped_blocks"],
             "detector_errors": counters["detector_errors"],
             "restarts": self.previous_starts + self.worker_restarts + self.audio_restarts,
-            "fault": self.fault or self.wake_fault,
+            "fault": self.problem(),
+            "self_check": device.check.describe(),
             "config_note": self.config_note,
             "training": background.describe(self.cfg.wake.wake_word),
         }
