@@ -7,6 +7,7 @@ else is a refusal naming the rule, sent before a byte of their request is read.
 
 from __future__ import annotations
 
+import grp
 import json
 import logging
 import os
@@ -96,8 +97,6 @@ def peer(conn: socket.socket) -> Peer:
 
 def admin_gid(group: str) -> int | None:
     """The gid of the admin group, or None when it is unset or does not exist here."""
-    import grp
-
     try:
         return grp.getgrnam(group).gr_gid if group else None
     except KeyError:
@@ -111,9 +110,12 @@ def refusal(who: Peer, group: str) -> str | None:
     gid = admin_gid(group)
     if gid is not None and gid in who.gids:
         return None
-    members = f"members of the group '{group}'" + ("" if gid is not None or not group else " (no such group here)")
+    if not group:
+        others = "nobody else ([control] admin_group is empty)"
+    else:
+        others = f"members of the group '{group}'" + (" (no such group here)" if gid is None else "")
     return (f"uid {who.uid} (pid {who.pid}) may not use earmuff's control socket; expected root, "
-            f"the service's user (uid {os.geteuid()}) or {members if group else 'nobody else ([control] admin_group is empty)'}")
+            f"the service's user (uid {os.geteuid()}) or {others}")
 
 
 class ControlServer:
@@ -189,11 +191,10 @@ class ControlServer:
                 if not chunk:
                     break
                 data += chunk
-        except TimeoutError:
-            if b"\n" not in data:
-                _reply(conn, {"ok": False, "error": f"the request did not arrive within {READ_S:g} s; "
-                                                    "expected one JSON line, e.g. {\"command\": \"status\"}"}, SEND_S)
-                return
+        except TimeoutError:  # a deadline for the whole request: trickling bytes does not extend it
+            _reply(conn, {"ok": False, "error": f"the request did not arrive within {READ_S:g} s; "
+                                                "expected one JSON line, e.g. {\"command\": \"status\"}"}, SEND_S)
+            return
         try:
             reply = self.handle(decode(data.split(b"\n")[0] if len(data) <= MAX_REQUEST else data))
         except ValueError as exc:

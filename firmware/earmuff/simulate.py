@@ -43,7 +43,8 @@ class Timeline:
         self.items.append({"t": round(t - self.offset_s, 3), "event": event, **fields})
 
 
-WARMUP_S = 6.0  # the device has been running this long when the scene starts: its echo canceller has adapted
+WARMUP_S = 8.0  # the device has been running this long when the scene starts: its echo canceller has adapted
+# and its self-check has heard the noise (until then the noise plays at its full level)
 
 
 def simulate(scene: Scene, cfg: Config, collector: Collector | None = None, coupling_db: float | None = None) -> SimResult:
