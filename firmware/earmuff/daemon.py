@@ -29,7 +29,7 @@ from .device import Device, JamOnly, sleep_wait
 from .faults import FaultInjector
 from .room_learning import RoomLearning
 from .sdnotify import Heartbeat, notify
-from .self_check import calibrated_coupling
+from .self_check import calibrated
 from .shared import AttachError, SharedAudio, held, hold
 from .state_machine import MAX_PAUSE_S
 from .wakeword import background, room_bank
@@ -100,7 +100,7 @@ class Daemon:
     def _device(self, cfg: Config, detector: Any) -> Device:
         block = self.audio.ring.data.shape[1] if self.audio else cfg.audio.block
         return Device(cfg, self._event, self.faults, max_block=block, detector=detector,
-                      room=room_bank.collector(cfg), audio=self.audio, coupling_db=calibrated_coupling())
+                      room=room_bank.collector(cfg), audio=self.audio, expected=calibrated())
 
     @staticmethod
     def _event(t: float, name: str, **fields: object) -> None:

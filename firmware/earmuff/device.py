@@ -28,7 +28,7 @@ from .ring import BlockRing
 from .shared import GateView, SharedAudio
 from .state_machine import Command, WindowStateMachine
 from .noise_level import AdaptiveLevel
-from .self_check import SelfCheck
+from .self_check import Expected, SelfCheck
 from .vad import is_voice, level_dbfs
 from .wakeword.room_bank import Collector
 
@@ -57,7 +57,7 @@ class Device:
         detector: "Detector | JamOnly | None" = None,
         room: "Collector | None" = None,
         audio: SharedAudio | None = None,
-        coupling_db: float | None = None,
+        expected: Expected | None = None,
     ) -> None:
         self.cfg = cfg
         self.events = events
@@ -82,7 +82,7 @@ class Device:
         self.canceller = make_canceller(cfg.audio.echo_cancel, channels=channels)
         self.clock_drift = ClockDrift(channels) if cfg.audio.echo_cancel != "none" else None
         self.noise_level = AdaptiveLevel(cfg.noise, FRAME / SAMPLE_RATE)
-        self.check = SelfCheck(coupling_db)  # coupling_db: what calibration measured, if it ran
+        self.check = SelfCheck(expected, cfg.audio.block)  # expected: what calibration measured, if it ran
         self.machine = WindowStateMachine(cfg.window, trigger_len)
         self.machine.window = self.gate.window  # a window the gate has closed stays closed: number on from it
         self.frame = np.zeros(FRAME, np.float32)

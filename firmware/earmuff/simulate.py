@@ -16,6 +16,7 @@ from .device import Device
 from .faults import FaultInjector, path_gain
 from .room import Room
 from .scene import Scene
+from .self_check import Expected
 from .wakeword.room_bank import Collector
 
 
@@ -47,9 +48,9 @@ WARMUP_S = 8.0  # the device has been running this long when the scene starts: i
 # and its self-check has heard the noise (until then the noise plays at its full level)
 
 
-def simulate(scene: Scene, cfg: Config, collector: Collector | None = None, coupling_db: float | None = None) -> SimResult:
+def simulate(scene: Scene, cfg: Config, collector: Collector | None = None, expected: Expected | None = None) -> SimResult:
     """Play the scene through the room and the device (its real threads; `collector` learns what it hears;
-    `coupling_db`: what calibration measured, for its self-check)."""
+    `expected`: what calibration measured, for its self-check)."""
     block = cfg.audio.block
     warm = int(np.ceil(WARMUP_S * SAMPLE_RATE / block)) * block
     n = warm + int(np.ceil(scene.duration_s * SAMPLE_RATE / block)) * block
@@ -64,7 +65,7 @@ def simulate(scene: Scene, cfg: Config, collector: Collector | None = None, coup
     faults = tuple(dataclasses.replace(f, at_s=f.at_s + warm / SAMPLE_RATE) for f in scene.faults)
     if scene.jam:
         device = Device(cfg, timeline, FaultInjector(faults), max_block=block, seed=scene.seed, room=collector,
-                        coupling_db=coupling_db)
+                        expected=expected)
         device.start_worker(lambda: time.sleep(0.0003))
     echo, mic, heard = np.zeros(n, np.float32), np.zeros(n, np.float32), np.zeros(n, np.float32)
     out = np.zeros((n, channels), np.float32)
