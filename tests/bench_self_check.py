@@ -166,8 +166,7 @@ and chords, 65-80 dB SPL at 2 m) or talk and music together; RT60 0.3-0.8 s.
 |---|---|---|---|---|---|
 {chr(10).join(clean_rows)}
 
-{alarms} false alarms in {hours:.2f} h of simulated audio.
-{("Alarms:" + chr(10) + chr(10) + "| seed | t (s) | background | fault |" + chr(10) + "|---|---|---|---|" + chr(10) + chr(10).join(alarm_rows)) if alarm_rows else ""}
+{alarms} false alarms in {hours:.2f} h of simulated audio.{(chr(10) + chr(10) + "Alarms:" + chr(10) + chr(10) + "| seed | t (s) | background | fault |" + chr(10) + "|---|---|---|---|" + chr(10) + chr(10).join(alarm_rows)) if alarm_rows else ""}
 
 ### Detection, one 60 s fault every 100 s over the same kinds of scene
 
