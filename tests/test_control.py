@@ -308,7 +308,10 @@ def test_real_daemon_withstands_the_abuses_and_the_noise_never_stops(pulse, open
         time.sleep(0.5)
         states = []
         while any(t.is_alive() for t in slow):
-            states.append(request(sock, "status", timeout=READ_S)["state"])
+            reply = request(sock, "status", timeout=READ_S)
+            assert reply["ok"], reply
+            states.append(reply["state"])
+            time.sleep(0.2)
         for t in slow:
             t.join()
         assert states and set(states) == {"jamming"} and len(trickling) == 3, (states, trickling)
@@ -328,15 +331,22 @@ def test_real_daemon_withstands_the_abuses_and_the_noise_never_stops(pulse, open
             assert request(sock, "resume")["ok"]
             time.sleep(1.0)
         marks["flood"] = rec.now()
-        flood = []
-        threads = [threading.Thread(target=lambda: flood.append(request(sock, "pause", minutes=60))) for _ in range(20)]
+        flood, turned_away = [], []
+
+        def pause():
+            try:
+                flood.append(request(sock, "pause", minutes=60))
+            except BlockingIOError:
+                turned_away.append(1)  # the listen backlog was full: the kernel refused the connection
+
+        threads = [threading.Thread(target=pause) for _ in range(20)]
         for t in threads:
             t.start()
         for t in threads:
             t.join(30)
         time.sleep(1.0)
         marks["flood_end"] = rec.now()
-        assert len(flood) == 20 and all(r["ok"] is False for r in flood), flood
+        assert len(flood) + len(turned_away) == 20 and flood and all(r["ok"] is False for r in flood), flood
         assert {r["error"].split(";")[0] for r in flood} <= {
             "pause refused: 2 pauses in the last hour is the limit ([pause] max_per_hour)",
             f"busy: {MAX_CLIENTS} requests are being served"}, flood
