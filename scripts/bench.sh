@@ -21,6 +21,7 @@ cd tests
 ../.venv/bin/python bench_core.py "${quick[@]}"
 ../.venv/bin/python bench_process.py "${quick[@]}"
 ../.venv/bin/python bench_noise.py "${quick[@]}"
+../.venv/bin/python bench_self_check.py "${quick[@]}"
 ../.venv/bin/python bench_hearing.py "${quick[@]}"
 ../.venv/bin/python bench_wakeword.py --corpus "$corpus" "${quick[@]}"
 ../.venv/bin/python bench_room.py --corpus "$corpus" "${quick[@]}"

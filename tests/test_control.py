@@ -9,11 +9,13 @@ import sys
 import threading
 import time
 
+from pathlib import Path
+
 import pytest
 
 import daemonlib
 from conftest import SinkRecorder, needs_pulse, quiet_spans
-from earmuff.control import MAX_REQUEST, ControlError, ControlServer, decode, request
+from earmuff.control import MAX_CLIENTS, MAX_REQUEST, READ_S, ControlError, ControlServer, decode, request
 
 
 def raw(path, data: bytes) -> dict:
@@ -37,10 +39,17 @@ GARBAGE = [b"", b"\xff\xfe\x00garbage\n", b"[1, 2]\n", b'{"command": "format-dis
            b'{"command": "pause", "minutes": true}\n', b'{"command": "pause", "minutes": -5}\n']
 
 
-@pytest.mark.parametrize("data", [b"", b"nope", b"[]", b'{"command": "rm"}', b"x" * (MAX_REQUEST + 1)])
+@pytest.mark.parametrize("data", [b"", b"nope", b"[]", b'{"command": "rm"}', b"x" * (MAX_REQUEST + 1), b"[" * 4000,
+                                  b'{"command": "status", "x": ' + b"{" * 1000 + b"}" * 1000 + b"}"])
 def test_decode_refuses_with_a_sentence(data):
     with pytest.raises(ValueError, match="expected"):
         decode(data)
+
+
+def test_decode_counts_nesting_outside_strings_only():
+    assert decode(b'{"command": "status", "note": "[[[[[[{{{{{{\\"[["}') == {"command": "status", "note": '[[[[[[{{{{{{"[['}
+    with pytest.raises(ValueError, match="request nested 4000 levels deep; expected one flat JSON object"):
+        decode(b"[" * 4000)
 
 
 def test_server_replies_to_garbage_and_keeps_serving(tmp_path):
@@ -48,7 +57,7 @@ def test_server_replies_to_garbage_and_keeps_serving(tmp_path):
     server = ControlServer(tmp_path / "c.sock", lambda req: calls.append(req) or {"ok": True, "seen": req["command"]})
     server.start()
     try:
-        assert stat.S_IMODE(os.stat(tmp_path / "c.sock").st_mode) == 0o660
+        assert stat.S_IMODE(os.stat(tmp_path / "c.sock").st_mode) == 0o666  # the peer credentials decide
         for data in GARBAGE[:7]:
             reply = raw(tmp_path / "c.sock", data)
             assert reply["ok"] is False and "expected" in reply["error"], (data[:40], reply)
@@ -59,18 +68,113 @@ def test_server_replies_to_garbage_and_keeps_serving(tmp_path):
     assert not (tmp_path / "c.sock").exists()
 
 
-def test_a_client_that_sends_nothing_does_not_block_others(tmp_path):
-    server = ControlServer(tmp_path / "c.sock", lambda req: {"ok": True})
+def test_slow_clients_do_not_block_others_and_get_a_deadline(tmp_path):
+    """Clients that trickle a byte at a time (a per-read timeout never fires) hold their own thread only: status
+    answers while they trickle, and each is cut off READ_S after it connected, with a reply that says so."""
+    server = ControlServer(tmp_path / "c.sock", lambda req: {"ok": True, "seen": req["command"]})
     server.start()
+    slow_replies, answered_while_slow = [], []
+
+    def trickle():
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.connect(str(tmp_path / "c.sock"))
+            started = time.monotonic()
+            try:
+                for byte in b'{"command": "status"}'[:-1]:  # never the newline
+                    s.sendall(bytes([byte]))
+                    time.sleep(0.5)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # cut off
+            slow_replies.append((json.loads(s.recv(65536)), time.monotonic() - started))
+
+    slow = [threading.Thread(target=trickle) for _ in range(MAX_CLIENTS - 1)]
     try:
-        idle = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        idle.connect(str(tmp_path / "c.sock"))
-        t0 = time.monotonic()
-        assert request(tmp_path / "c.sock", "status")["ok"]
-        assert time.monotonic() - t0 < 3.0  # the silent client timed out after 2 s
-        idle.close()
+        for t in slow:
+            t.start()
+        time.sleep(0.3)
+        while any(t.is_alive() for t in slow):
+            answered_while_slow.append(request(tmp_path / "c.sock", "status", timeout=READ_S)["seen"])
+            time.sleep(0.2)
+        for t in slow:
+            t.join()
     finally:
         server.stop()
+    assert answered_while_slow and set(answered_while_slow) == {"status"}
+    assert len(slow_replies) == MAX_CLIENTS - 1
+    for reply, took in slow_replies:
+        assert reply == {"ok": False, "error": f"the request did not arrive within {READ_S:g} s; expected one JSON line, "
+                                               'e.g. {"command": "status"}'}
+        assert took < 21 * 0.5  # cut off before it finished trickling: a deadline per request, not per read
+
+
+def test_more_clients_than_slots_are_told_to_try_again(tmp_path):
+    release = threading.Event()
+    server = ControlServer(tmp_path / "c.sock", lambda req: release.wait(30) and {"ok": True})
+    server.start()
+    try:
+        held = [threading.Thread(target=request, args=(tmp_path / "c.sock", "status")) for _ in range(MAX_CLIENTS)]
+        for t in held:
+            t.start()
+        deadline = time.monotonic() + 10
+        while server.slots._value and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert request(tmp_path / "c.sock", "status") == {"ok": False, "error": f"busy: {MAX_CLIENTS} requests are being served; try again"}
+        release.set()
+        for t in held:
+            t.join(10)
+        assert request(tmp_path / "c.sock", "status") == {"ok": True}
+    finally:
+        release.set()
+        server.stop()
+
+
+def as_user(path, args: str, groups: str = "--clear-groups") -> subprocess.CompletedProcess:
+    """`earmuff.control.request(path, ...)` run as the user nobody (a real second uid) with `groups`."""
+    code = f"import json, sys; from earmuff.control import request; print(json.dumps(request(sys.argv[1], {args})))"
+    firmware = os.path.dirname(os.path.dirname(os.path.abspath(sys.modules["earmuff"].__file__)))
+    return subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", groups, sys.executable, "-c", code, str(path)],
+                          capture_output=True, text=True, timeout=60, env=dict(os.environ, PYTHONPATH=firmware))
+
+
+@pytest.fixture
+def open_dir():
+    """A folder any user may reach (pytest's tmp_path is root's alone)."""
+    import tempfile, shutil
+
+    path = tempfile.mkdtemp(prefix="earmuff-ctl-")
+    os.chmod(path, 0o755)
+    yield Path(path)
+    shutil.rmtree(path)
+
+
+def test_peer_credentials_decide_who_may_ask(open_dir):
+    """Root and members of the admin group are served; another user is refused with a reply naming the rule,
+    before the server reads a byte of the request."""
+    import grp
+
+    calls = []
+    group = grp.getgrgid(100).gr_name  # 'users': an existing group stands in for earmuff-admin
+    server = ControlServer(open_dir / "c.sock", lambda req: calls.append(req["command"]) or {"ok": True}, admin_group=group)
+    server.start()
+    try:
+        assert request(open_dir / "c.sock", "status") == {"ok": True}  # root
+        outsider = as_user(open_dir / "c.sock", "'pause', minutes=60")
+        assert outsider.returncode == 0, outsider.stderr
+        nobody = pwd_uid("nobody")
+        assert json.loads(outsider.stdout) == {"ok": False, "error": (
+            f"uid {nobody} (pid {json.loads(outsider.stdout)['error'].split('(pid ')[1].split(')')[0]}) may not use "
+            f"earmuff's control socket; expected root, the service's user (uid 0) or members of the group '{group}'")}
+        member = as_user(open_dir / "c.sock", "'pause', minutes=60", groups="--groups=100")
+        assert member.returncode == 0 and json.loads(member.stdout) == {"ok": True}, member.stderr
+    finally:
+        server.stop()
+    assert calls == ["status", "pause"]  # the outsider's pause never reached the daemon
+
+
+def pwd_uid(name: str) -> int:
+    import pwd
+
+    return pwd.getpwnam(name).pw_uid
 
 
 def test_client_says_plainly_when_the_daemon_is_not_running(tmp_path):
@@ -167,3 +271,93 @@ def test_real_daemon_status_pause_resume_reload_and_garbage(pulse, earmuff_home,
     assert marks["pause"] < a < marks["paused"] + 1.0 and marks["resume"] < b < marks["resumed"] + 1.0, (spans, marks)
     assert daemonlib.without_underruns(quiet_spans(x[int(marks["reload"] * 16000) :]), log) == []  # no gap at the reload
     assert "Traceback" not in log
+
+
+@needs_pulse
+def test_real_daemon_withstands_the_abuses_and_the_noise_never_stops(pulse, open_dir, tmp_path):
+    """Issue 17's abuses of the socket, against the real daemon on the null sink: slow clients, deep nesting,
+    a huge `since`, a user outside the admin group, a pause flood. The sink monitor hears the noise throughout,
+    except the two pauses the limit allows."""
+    home = open_dir / "home"
+    home.mkdir()
+    (home / "config.toml").write_text('[control]\nadmin_group = "users"\n[pause]\nmax_per_hour = 2\n[window]\nlease_s = 2.0\n')
+    proc = daemonlib.start(pulse, home)
+    sock, marks = home / "control.sock", {}
+    try:
+        daemonlib.wait_ready(home)
+        rec = SinkRecorder(pulse, tmp_path / "rec.raw")
+        time.sleep(1.0)
+        marks["abuse"] = rec.now()
+        # Slow clients trickling bytes hold their own threads; status answers meanwhile.
+        trickling = []
+
+        def trickle():
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                s.connect(str(sock))
+                try:
+                    for byte in b'{"command": "pause"':
+                        s.sendall(bytes([byte]))
+                        time.sleep(0.3)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+                trickling.append(json.loads(s.recv(65536)))
+
+        slow = [threading.Thread(target=trickle) for _ in range(3)]
+        for t in slow:
+            t.start()
+        time.sleep(0.5)
+        states = []
+        while any(t.is_alive() for t in slow):
+            reply = request(sock, "status", timeout=READ_S)
+            assert reply["ok"], reply
+            states.append(reply["state"])
+            time.sleep(0.2)
+        for t in slow:
+            t.join()
+        assert states and set(states) == {"jamming"} and len(trickling) == 3, (states, trickling)
+        assert all("did not arrive within" in r["error"] for r in trickling), trickling
+        assert "request nested 4000 levels deep" in raw(sock, b"[" * 4000 + b"\n")["error"]
+        huge = request(sock, "listen", seconds=10, since=10**18)
+        assert huge["ok"] is False and huge["error"].startswith(f"since = {10**18}: expected a sample number from "), huge
+        outsider = as_user(sock, "'pause', minutes=60")
+        assert "may not use earmuff's control socket" in json.loads(outsider.stdout)["error"], outsider
+        member = as_user(sock, "'status'", groups="--groups=100")
+        assert json.loads(member.stdout)["state"] == "jamming", member
+        assert cli(pulse, home, "status").returncode == 0
+        marks["abuse_end"] = rec.now()
+        for n in range(2):  # the two pauses an hour that the limit allows
+            assert request(sock, "pause", minutes=1)["ok"]
+            time.sleep(1.0)
+            assert request(sock, "resume")["ok"]
+            time.sleep(1.0)
+        marks["flood"] = rec.now()
+        flood, turned_away = [], []
+
+        def pause():
+            try:
+                flood.append(request(sock, "pause", minutes=60))
+            except BlockingIOError:
+                turned_away.append(1)  # the listen backlog was full: the kernel refused the connection
+
+        threads = [threading.Thread(target=pause) for _ in range(20)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        time.sleep(1.0)
+        marks["flood_end"] = rec.now()
+        assert len(flood) + len(turned_away) == 20 and flood and all(r["ok"] is False for r in flood), flood
+        assert {r["error"].split(";")[0] for r in flood} <= {
+            "pause refused: 2 pauses in the last hour is the limit ([pause] max_per_hour)",
+            f"busy: {MAX_CLIENTS} requests are being served"}, flood
+        r = cli(pulse, home, "pause")
+        assert r.returncode == 1 and "pause refused: 2 pauses in the last hour" in r.stderr and "the noise stays on" in r.stderr
+        assert request(sock, "status")["state"] == "jamming"
+        x = rec.stop()
+    finally:
+        code = daemonlib.stop(proc)
+    assert code == 0
+    log = (home / "daemon.log").read_text()
+    spans = daemonlib.without_underruns(quiet_spans(x), log)
+    assert len(spans) == 2 and all(marks["abuse_end"] < a < b < marks["flood"] for a, b in spans), (spans, marks)
+    assert "Traceback" not in log and "RecursionError" not in log

@@ -84,6 +84,7 @@ class PauseConfig:
     """The owner's pause (long button press, `earmuff pause`): noise off for a bounded time."""
 
     default_minutes: float = field(default=10.0, metadata=_range(1.0, 60.0))
+    max_per_hour: int = field(default=6, metadata=_range(1, 60))  # pauses the control socket grants per hour
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,7 @@ class ControlConfig:
     """Where the daemon listens for `earmuff status|pause|resume|reload`."""
 
     socket: str = ""  # empty: control.sock in the runtime directory (/run/earmuff)
+    admin_group: str = "earmuff-admin"  # its members may use the socket, besides root and the service's user
 
 
 @dataclass(frozen=True)

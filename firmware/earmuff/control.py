@@ -1,4 +1,9 @@
-"""The control socket: one JSON object per line over a Unix stream socket, served by a daemon thread."""
+"""The control socket: one JSON object per line over a Unix stream socket, a thread per connection.
+
+Who may ask is decided per request from the kernel's peer credentials (SO_PEERCRED, SO_PEERGROUPS): root, the
+service's own user, or a member of [control] admin_group. Anyone may connect (mode 0666): the reply to anyone
+else is a refusal naming the rule, sent before a byte of their request is read.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,10 @@ import json
 import logging
 import os
 import socket
+import struct
 import threading
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -16,8 +24,13 @@ from .config import Config, runtime_dir
 log = logging.getLogger(__name__)
 
 MAX_REQUEST = 4096  # bytes; a request is a few dozen
+MAX_DEPTH = 4  # nesting of [ and {; a request is one flat object
 COMMANDS = ("status", "pause", "resume", "reload", "listen", "forget_room")
-CLIENT_TIMEOUT_S = 2.0
+READ_S = 2.0  # the whole request must arrive within this, however it is sliced
+SEND_S = 5.0  # the whole reply must be taken within this
+MAX_CLIENTS = 8  # connections served at once; more are told to try again
+SO_PEERGROUPS = getattr(socket, "SO_PEERGROUPS", 59)  # Linux 4.13; Python names it from 3.14 on
+MAX_GROUPS = 256  # getsockopt returns at most 1024 bytes; a peer in more groups is refused with the reason
 
 
 class ControlError(RuntimeError):
@@ -37,6 +50,8 @@ def decode(data: bytes) -> dict[str, Any]:
     """Parse one request, or raise ValueError with a sentence for the reply."""
     if len(data) > MAX_REQUEST:
         raise ValueError(f"request of more than {MAX_REQUEST} bytes; expected one short JSON line")
+    if (depth := nesting(data)) > MAX_DEPTH:  # json recurses per level: bounded here, never a RecursionError
+        raise ValueError(f"request nested {depth} levels deep; expected one flat JSON object, e.g. {{\"command\": \"status\"}}")
     try:
         req = json.loads(data.decode())
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -47,24 +62,79 @@ def decode(data: bytes) -> dict[str, Any]:
     return req
 
 
-class ControlServer:
-    """Accepts one connection at a time; each gets one reply; nothing a client sends can stop the noise."""
+def nesting(data: bytes) -> int:
+    """The deepest nesting of brackets outside strings in JSON text `data` (linear, no recursion)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in data:
+        if in_string:
+            escaped, in_string = (False, True) if escaped else (byte == 0x5C, byte != 0x22)
+        elif byte == 0x22:
+            in_string = True
+        elif byte in b"[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in b"]}":
+            depth -= 1
+    return deepest
 
-    def __init__(self, path: Path, handle: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+
+@dataclass(frozen=True)
+class Peer:
+    """Who is on the other end of a connection, as the kernel says."""
+
+    pid: int
+    uid: int
+    gids: frozenset[int]
+
+
+def peer(conn: socket.socket) -> Peer:
+    """The connecting process's pid, uid and groups (primary and supplementary) from the kernel."""
+    pid, uid, gid = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
+    raw = conn.getsockopt(socket.SOL_SOCKET, SO_PEERGROUPS, 4 * MAX_GROUPS)
+    return Peer(pid, uid, frozenset(struct.unpack(f"{len(raw) // 4}I", raw)) | {gid})
+
+
+def admin_gid(group: str) -> int | None:
+    """The gid of the admin group, or None when it is unset or does not exist here."""
+    try:
+        return grp.getgrnam(group).gr_gid if group else None
+    except KeyError:
+        return None
+
+
+def refusal(who: Peer, group: str) -> str | None:
+    """Why `who` may not use the socket, or None: root, the service's own user and the admin group may."""
+    if who.uid in (0, os.geteuid()):
+        return None
+    gid = admin_gid(group)
+    if gid is not None and gid in who.gids:
+        return None
+    if not group:
+        others = "nobody else ([control] admin_group is empty)"
+    else:
+        others = f"members of the group '{group}'" + (" (no such group here)" if gid is None else "")
+    return (f"uid {who.uid} (pid {who.pid}) may not use earmuff's control socket; expected root, "
+            f"the service's user (uid {os.geteuid()}) or {others}")
+
+
+class ControlServer:
+    """Serves each connection in its own thread, at most MAX_CLIENTS at once; each gets one reply within a
+    deadline; nothing a client sends can stop the noise."""
+
+    def __init__(self, path: Path, handle: Callable[[dict[str, Any]], dict[str, Any]], admin_group: str = "") -> None:
         self.path = path
         self.handle = handle
+        self.admin_group = admin_group
         path.parent.mkdir(parents=True, exist_ok=True)
         path.unlink(missing_ok=True)  # left over from a killed daemon
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
         self.sock.bind(os.fspath(path))
-        os.chmod(path, 0o660)
-        try:
-            os.chown(path, -1, grp.getgrnam("earmuff").gr_gid)
-        except (KeyError, PermissionError):
-            pass  # no earmuff group on a development machine, or not ours to give
-        self.sock.listen(8)
+        os.chmod(path, 0o666)  # the peer credentials decide, with a reply that says why
+        self.sock.listen(16)
         self.sock.settimeout(0.5)
         self.stopping = threading.Event()
+        self.slots = threading.BoundedSemaphore(MAX_CLIENTS)
         self.thread = threading.Thread(target=self._serve, name="earmuff-control", daemon=True)
 
     def start(self) -> None:
@@ -87,37 +157,67 @@ class ControlServer:
             except OSError as exc:
                 log.error("control socket: %s", exc)
                 continue
-            with conn:
+            try:
+                why = refusal(peer(conn), self.admin_group)
+            except OSError as exc:
+                why = f"cannot read the peer's credentials ({exc}); refused"
+            if why is None and self.slots.acquire(blocking=False):
+                threading.Thread(target=self._connection, args=(conn,), name="earmuff-control-client", daemon=True).start()
+                continue
+            with conn:  # refused or busy: answered at once from this thread, nothing read
                 try:
-                    self._one(conn)
-                except Exception:  # one bad client must not end the service
-                    log.exception("control request failed")
+                    _reply(conn, {"ok": False, "error": why or f"busy: {MAX_CLIENTS} requests are being served; try again"}, 0.2)
+                    conn.recv(MAX_REQUEST + 1, socket.MSG_DONTWAIT)  # what already came: closing on it resets the reply
+                except OSError:
+                    pass
+                if why:
+                    log.warning("control socket: %s", why)
+
+    def _connection(self, conn: socket.socket) -> None:
+        try:
+            with conn:
+                self._one(conn)
+        except Exception:  # one bad client must not end the service
+            log.exception("control request failed")
+        finally:
+            self.slots.release()
 
     def _one(self, conn: socket.socket) -> None:
-        conn.settimeout(CLIENT_TIMEOUT_S)
-        data = b""
+        data, deadline = b"", time.monotonic() + READ_S
         try:
             while b"\n" not in data and len(data) <= MAX_REQUEST:
+                conn.settimeout(max(0.0, deadline - time.monotonic()) or 1e-3)
                 chunk = conn.recv(MAX_REQUEST + 1)
                 if not chunk:
                     break
                 data += chunk
-        except TimeoutError:
-            pass
+        except TimeoutError:  # a deadline for the whole request: trickling bytes does not extend it
+            _reply(conn, {"ok": False, "error": f"the request did not arrive within {READ_S:g} s; "
+                                                "expected one JSON line, e.g. {\"command\": \"status\"}"}, SEND_S)
+            return
         try:
             reply = self.handle(decode(data.split(b"\n")[0] if len(data) <= MAX_REQUEST else data))
         except ValueError as exc:
             reply = {"ok": False, "error": str(exc)}
-        conn.sendall(json.dumps(reply).encode() + b"\n")
-        conn.shutdown(socket.SHUT_WR)
+        _reply(conn, reply, SEND_S)
         _drain(conn)
+
+
+def _reply(conn: socket.socket, reply: dict[str, Any], seconds: float) -> None:
+    """Send one reply line and end the stream; a client that does not take it within `seconds` loses it."""
+    conn.settimeout(seconds)  # sendall's timeout bounds the whole send
+    conn.sendall(json.dumps(reply).encode() + b"\n")
+    conn.shutdown(socket.SHUT_WR)
 
 
 def _drain(conn: socket.socket, limit: int = 1 << 20) -> None:
     """Read what an oversized request still sends, so closing does not reset the reply away; bounded."""
-    conn.settimeout(0.2)
+    deadline = time.monotonic() + 0.2
     try:
-        while limit > 0 and (chunk := conn.recv(65536)):
+        while limit > 0 and (left := deadline - time.monotonic()) > 0:
+            conn.settimeout(left)
+            if not (chunk := conn.recv(65536)):
+                break
             limit -= len(chunk)
     except OSError:
         pass
@@ -133,10 +233,14 @@ def request(path: Path, command: str, timeout: float = 30.0, **fields: Any) -> d
             raise NotRunning(f"earmuff is not running (no daemon listening on {path}); "
                              "start it with: sudo systemctl start earmuff") from None
         except PermissionError:
-            raise ControlError(f"no permission to use {path}; expected to be root or in the group 'earmuff'") from None
+            raise ControlError(f"no permission to use {path}; expected root, the service's user "
+                               "or a member of its [control] admin_group") from None
         data = b""
         try:
-            s.sendall(json.dumps({"command": command, **fields}).encode() + b"\n")
+            try:
+                s.sendall(json.dumps({"command": command, **fields}).encode() + b"\n")
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # refused before it read the request: the reply says why
             while not data.endswith(b"\n"):
                 chunk = s.recv(65536)
                 if not chunk:

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import deque
 from typing import Any
 
 from . import config as config_mod
@@ -28,6 +29,7 @@ from .device import Device, JamOnly, realtime_wait
 from .faults import FaultInjector
 from .room_learning import RoomLearning
 from .sdnotify import Heartbeat, notify
+from .self_check import calibrated
 from .shared import AttachError, SharedAudio, held, hold
 from .state_machine import MAX_PAUSE_S
 from .wakeword import background, room_bank
@@ -41,7 +43,9 @@ os.environ["ORT_DISABLE_TELEMETRY"] = "1"
 TICK_S = 0.25
 STALE_S = 1.0  # the audio process has played nothing for this long: a fault
 HUNG_S = 2.0  # the worker has not finished a block for this long while audio arrives: a fault
-MAX_LISTEN_S = 10.0  # one take for `wakeword record`; the control socket answers nothing else meanwhile
+MAX_LISTEN_S = 10.0  # one take for `wakeword record`; one take at a time
+LISTEN_BACK_S = 10.0  # a take may start this far back (the live meter follows on from its last take) ...
+LISTEN_AHEAD_S = 1.0  # ... or this far ahead of the sample playing now
 ENROLL_HOLD_S = 2.0  # detection stays off this long after a take: a name said at its very end must not fire
 ATTACH_WAIT_S = 0.1
 NICE = 5  # the listener yields the CPU to the audio process (and to the sound server): a late listener costs
@@ -79,7 +83,10 @@ class Daemon:
         self.fault: str | None = None
         self.wake_fault: str | None = None
         self.stop = threading.Event()
-        self.reload_lock = threading.Lock()
+        self.reload_lock = threading.Lock()  # one reload or forget_room at a time (requests are served at once)
+        self.take_lock = threading.Lock()  # one take at a time: the device has one listen tap
+        self.pause_lock = threading.Lock()
+        self.pauses: deque[float] = deque()  # when the control socket granted its recent pauses (monotonic s)
         self.lock: int | None = None  # the listener lock's file descriptor, held until the process exits
         self.detector: Any = JamOnly()
         self.audio: SharedAudio | None = None  # until attached: an in-process device, which only tests drive
@@ -93,7 +100,7 @@ class Daemon:
     def _device(self, cfg: Config, detector: Any) -> Device:
         block = self.audio.ring.data.shape[1] if self.audio else cfg.audio.block
         return Device(cfg, self._event, self.faults, max_block=block, detector=detector,
-                      room=room_bank.collector(cfg), audio=self.audio)
+                      room=room_bank.collector(cfg), audio=self.audio, expected=calibrated())
 
     @staticmethod
     def _event(t: float, name: str, **fields: object) -> None:
@@ -133,7 +140,7 @@ class Daemon:
         notify("READY=1\nSTATUS=jamming (loading the wake word)")
         threading.Thread(target=self._load_detector, name="earmuff-load", daemon=True).start()
         try:
-            self.server = ControlServer(socket_path(self.cfg), self.handle)
+            self.server = ControlServer(socket_path(self.cfg), self.handle, self.cfg.control.admin_group)
             self.server.start()
         except OSError as exc:
             log.error("control socket %s: %s; running without it", socket_path(self.cfg), exc)
@@ -195,10 +202,12 @@ class Daemon:
             state = self.state()
             if self.panel is not None:
                 self.panel.show("training" if state == "jamming" and self.learning.training else state, tick)
-            status = f"STATUS={state}" + (f" ({self.fault or self.wake_fault})" if state == "fault" else "")
+            status = f"STATUS={state}" + (f" ({self.problem()})" if state == "fault" else "")
             if status != self.last_status:
                 self.last_status = status
                 notify(status)
+                if device.check.fault:
+                    log.error("self-check: %s", device.check.fault)
         return 0
 
     def state(self) -> str:
@@ -206,9 +215,13 @@ class Daemon:
         gate = self.device.gate
         if self.fault == "audio stopped" or not gate.is_open and not gate.playing:
             return "fault"  # the audio process says nothing plays: never "jamming"
-        if self.fault or self.wake_fault:
+        if self.problem():
             return "fault" if not gate.is_open else self.device.state()[0]
         return self.device.state()[0]
+
+    def problem(self) -> str | None:
+        """What needs the owner's attention, most urgent first; None when nothing does."""
+        return self.fault or self.device.check.fault or self.wake_fault
 
     def shutdown(self) -> None:
         """Revoke any lease (the noise returns at once), then stop the socket, GPIO and worker."""
@@ -234,6 +247,8 @@ class Daemon:
             minutes = req.get("minutes", self.cfg.pause.default_minutes)
             if isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or not 0 < minutes <= MAX_PAUSE_S / 60:
                 return {"ok": False, "error": f"minutes = {minutes!r}: expected a number above 0 and at most {MAX_PAUSE_S / 60:.0f}"}
+            if refused := self.pause_allowed():
+                return {"ok": False, "error": refused}
             self.device.requests.put(("pause", float(minutes) * 60))
             return {"ok": True, "message": f"paused for {minutes:g} min; the noise returns by itself after that"}
         if command == "resume":
@@ -242,8 +257,22 @@ class Daemon:
         if command == "listen":
             return self.listen(req.get("seconds"), req.get("since"))
         if command == "forget_room":
-            return self.forget_room()
+            with self.reload_lock:
+                return self.forget_room()
         return self.reload()
+
+    def pause_allowed(self) -> str | None:
+        """Count a pause asked over the socket; why it is refused, or None. The button is not limited."""
+        limit, now = self.cfg.pause.max_per_hour, time.monotonic()
+        with self.pause_lock:
+            while self.pauses and self.pauses[0] <= now - 3600:
+                self.pauses.popleft()
+            if len(self.pauses) >= limit:
+                wait = self.pauses[0] + 3600 - now
+                return (f"pause refused: {limit} pauses in the last hour is the limit ([pause] max_per_hour); "
+                        f"the noise stays on; the next pause is possible in {wait / 60:.0f} min")
+            self.pauses.append(now)
+        return None
 
     def status(self) -> dict[str, Any]:
         """What `earmuff status` prints."""
@@ -260,7 +289,8 @@ class Daemon:
             "late_frames": counters["xruns"] + counters["dropped_blocks"],
             "detector_errors": counters["detector_errors"],
             "restarts": self.previous_starts + self.worker_restarts + self.audio_restarts,
-            "fault": self.fault or self.wake_fault,
+            "fault": self.problem(),
+            "self_check": device.check.describe(),
             "config_note": self.config_note,
             "training": background.describe(self.cfg.wake.wake_word),
         }
@@ -271,14 +301,23 @@ class Daemon:
 
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds <= MAX_LISTEN_S:
             return {"ok": False, "error": f"seconds = {seconds!r}: expected a number above 0 and at most {MAX_LISTEN_S}"}
-        if since is not None and (isinstance(since, bool) or not isinstance(since, int) or since < 0):
-            return {"ok": False, "error": f"since = {since!r}: expected a sample number, 0 or more"}
-        take, device = Take(seconds, since), self.device
-        # A lease in samples, not a flag: it covers the take's last frames whenever the worker gets to them,
-        # bridges the gaps between the live meter's takes, and ends by itself.
-        until = device.gate.counter + len(take.audio) + int(ENROLL_HOLD_S * SAMPLE_RATE)
-        device.enroll_until = max(device.enroll_until, until)
-        audio = take.record(device)
+        device = self.device
+        now = device.gate.counter
+        lo, hi = max(0, now - int(LISTEN_BACK_S * SAMPLE_RATE)), now + int(LISTEN_AHEAD_S * SAMPLE_RATE)
+        if since is not None and (isinstance(since, bool) or not isinstance(since, int) or not lo <= since <= hi):
+            return {"ok": False, "error": f"since = {since!r}: expected a sample number from {lo} to {hi} "
+                                          f"(at most {LISTEN_BACK_S:g} s back or {LISTEN_AHEAD_S:g} s ahead of sample {now})"}
+        if not self.take_lock.acquire(blocking=False):
+            return {"ok": False, "error": "listen: another take is being recorded; expected one at a time, try again"}
+        try:
+            take = Take(seconds, since)
+            # A lease in samples, not a flag: it covers the take's last frames whenever the worker gets to them,
+            # bridges the gaps between the live meter's takes, and ends by itself.
+            until = device.gate.counter + len(take.audio) + int(ENROLL_HOLD_S * SAMPLE_RATE)
+            device.enroll_until = max(device.enroll_until, until)
+            audio = take.record(device)
+        finally:
+            self.take_lock.release()
         if audio is None:
             return {"ok": False, "error": f"no audio from the microphone for {seconds + GRACE_S:g} s"}
         return {"ok": True, "audio": encode_take(audio), "end": take.since + len(audio)}

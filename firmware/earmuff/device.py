@@ -28,6 +28,7 @@ from .ring import BlockRing
 from .shared import GateView, SharedAudio
 from .state_machine import Command, WindowStateMachine
 from .noise_level import AdaptiveLevel
+from .self_check import Expected, SelfCheck
 from .vad import is_voice, level_dbfs
 from .wakeword.room_bank import Collector
 
@@ -57,6 +58,7 @@ class Device:
         detector: "Detector | JamOnly | None" = None,
         room: "Collector | None" = None,
         audio: SharedAudio | None = None,
+        expected: Expected | None = None,
     ) -> None:
         self.cfg = cfg
         self.events = events
@@ -81,6 +83,7 @@ class Device:
         self.canceller = make_canceller(cfg.audio.echo_cancel, channels=channels)
         self.clock_drift = ClockDrift(channels) if cfg.audio.echo_cancel != "none" else None
         self.noise_level = AdaptiveLevel(cfg.noise, FRAME / SAMPLE_RATE)
+        self.check = SelfCheck(expected, cfg.audio.block)  # expected: what calibration measured, if it ran
         self.machine = WindowStateMachine(cfg.window, trigger_len)
         self.machine.window = self.gate.window  # a window the gate has closed stays closed: number on from it
         self.frame = np.zeros(FRAME, np.float32)
@@ -155,6 +158,7 @@ class Device:
     def _process(self, start: int, rows: np.ndarray) -> None:
         """Echo-cancel contiguous rows (mic, played...) from sample `start` and step the detector frame by frame."""
         self.faults.check("worker", start, self.events)
+        self.check.feed(rows)
         played = self.clock_drift.align(rows[:, 0], rows[:, 1:]) if self.clock_drift else rows[:, 1:]
         clean = self.canceller.process(rows[:, 0], played)
         if self.listen_tap:
@@ -191,7 +195,9 @@ class Device:
             self.last_voice = end
         if not machine.is_open:  # the level follows the room's speech while jamming; a window has no noise
             self.noise_level.update(level, voice)
-        self.gate.set_level(self.noise_level.level, end + LEVEL_LEASE)
+        # Lower than the full level only while the microphone is heard to work: a dead one hears a quiet room.
+        level = self.noise_level.level if self.check.healthy else self.cfg.noise.level_dbfs
+        self.gate.set_level(level, end + LEVEL_LEASE)
         cmd = machine.step(end, detection is not None or wake, voice, lapsed)
         if (detection or wake) and not was_open:
             self.detections += 1

@@ -7,12 +7,15 @@ from dataclasses import dataclass
 
 from .config import SAMPLE_RATE
 
-KINDS = ("detector_raise", "detector_hang", "worker_stall")
+# The hardware's faults act on the virtual room's paths (simulate.py): the speakers' output times a gain (a dead
+# amplifier, a mixer turned down 20 dB), or the microphone's (dead: zeros).
+HARDWARE = {"amp_dead": ("speakers", 0.0), "mixer_low": ("speakers", 0.1), "mic_dead": ("microphone", 0.0)}
+KINDS = ("detector_raise", "detector_hang", "worker_stall", *HARDWARE)
 
 
 @dataclass(frozen=True)
 class Fault:
-    """One injected fault: what, when (audio time) and for how long (raise: audio time; hang, stall: wall time)."""
+    """One injected fault: what, when (audio time) and for how long (raise, hardware: audio time; hang, stall: wall time)."""
 
     kind: str
     at_s: float
@@ -44,3 +47,12 @@ class FaultInjector:
                 raise InjectedFault(f"injected detector_raise at {f.at_s} s")
             if first and f.kind in ("detector_hang", "worker_stall"):
                 time.sleep(f.duration_s)
+
+
+def path_gain(faults: tuple[Fault, ...], path: str, t: float) -> float:
+    """The gain of the virtual room's `path` ('speakers' or 'microphone') at audio time `t` under hardware faults."""
+    gain = 1.0
+    for f in faults:
+        if f.kind in HARDWARE and HARDWARE[f.kind][0] == path and f.at_s <= t < f.at_s + f.duration_s:
+            gain *= HARDWARE[f.kind][1]
+    return gain

@@ -13,9 +13,10 @@ import numpy as np
 from .audio_io import read_audio, write_wav
 from .config import SAMPLE_RATE, Config
 from .device import Device
-from .faults import FaultInjector
+from .faults import FaultInjector, path_gain
 from .room import Room
 from .scene import Scene
+from .self_check import Expected
 from .wakeword.room_bank import Collector
 
 
@@ -43,11 +44,13 @@ class Timeline:
         self.items.append({"t": round(t - self.offset_s, 3), "event": event, **fields})
 
 
-WARMUP_S = 6.0  # the device has been running this long when the scene starts: its echo canceller has adapted
+WARMUP_S = 8.0  # the device has been running this long when the scene starts: its echo canceller has adapted
+# and its self-check has heard the noise (until then the noise plays at its full level)
 
 
-def simulate(scene: Scene, cfg: Config, collector: Collector | None = None) -> SimResult:
-    """Play the scene through the room and the device (its real threads; `collector` learns what it hears)."""
+def simulate(scene: Scene, cfg: Config, collector: Collector | None = None, expected: Expected | None = None) -> SimResult:
+    """Play the scene through the room and the device (its real threads; `collector` learns what it hears;
+    `expected`: what calibration measured, for its self-check)."""
     block = cfg.audio.block
     warm = int(np.ceil(WARMUP_S * SAMPLE_RATE / block)) * block
     n = warm + int(np.ceil(scene.duration_s * SAMPLE_RATE / block)) * block
@@ -59,21 +62,26 @@ def simulate(scene: Scene, cfg: Config, collector: Collector | None = None) -> S
         cfg = dataclasses.replace(cfg, wake=dataclasses.replace(cfg.wake, wake_word=scene.wake_word))
     timeline = Timeline(offset_s=warm / SAMPLE_RATE)
     device = None
+    faults = tuple(dataclasses.replace(f, at_s=f.at_s + warm / SAMPLE_RATE) for f in scene.faults)
     if scene.jam:
-        faults = tuple(dataclasses.replace(f, at_s=f.at_s + warm / SAMPLE_RATE) for f in scene.faults)
-        device = Device(cfg, timeline, FaultInjector(faults), max_block=block, seed=scene.seed, room=collector)
+        device = Device(cfg, timeline, FaultInjector(faults), max_block=block, seed=scene.seed, room=collector,
+                        expected=expected)
         device.start_worker(lambda: time.sleep(0.0003))
     echo, mic, heard = np.zeros(n, np.float32), np.zeros(n, np.float32), np.zeros(n, np.float32)
     out = np.zeros((n, channels), np.float32)
     if device:
         device.listen_tap = lambda start, x: heard.__setitem__(slice(start, start + len(x)), x)
-    started = time.perf_counter()
+    started, fault = time.perf_counter(), None
     for n0 in range(0, n, block):
-        mic[n0 : n0 + block] = room.device_mic(n0, block)
+        t = n0 / SAMPLE_RATE
+        mic[n0 : n0 + block] = room.device_mic(n0, block) * path_gain(faults, "microphone", t)
         if device:
             device.callback(mic[n0 : n0 + block], out[n0 : n0 + block])
             _wait_for_worker(device, block / SAMPLE_RATE)
-        room.play(n0, out[n0 : n0 + block])
+            if (device.check.fault is None) != (fault is None):  # raised or cleared
+                fault = device.check.fault
+                timeline(t, "self_check", fault=fault)
+        room.play(n0, out[n0 : n0 + block] * path_gain(faults, "speakers", t))
         echo[n0 : n0 + block] = room.echo_mic(n0, block)
     wall = time.perf_counter() - started
     summary = {"duration_s": (n - warm) / SAMPLE_RATE, "wall_s": round(wall, 3), "jam": scene.jam}
