@@ -3,17 +3,24 @@ the command into the smart speaker's microphone, and forgets it."""
 
 import dataclasses
 import logging
+import subprocess
+import time
 
 import numpy as np
 import pytest
 
-from conftest import assert_fail_closed, frame_scores, max_in, speech_span, synth
-from earmuff.audio_io import read_audio
+import daemonlib
+from conftest import SinkRecorder, assert_fail_closed, frame_scores, max_in, needs_pulse, quiet_spans, speech_span, synth
+from earmuff.audio_io import read_audio, write_wav
+from earmuff.control import request
 from earmuff.config import SAMPLE_RATE, Config, WindowConfig
 from earmuff.noise_gate import NoiseGate, NoiseTable
+from earmuff.relay import Recorder
+from earmuff.room import active_rms
 from earmuff.scene import load_scene
 from earmuff.shared import GateView, SharedAudio
 from earmuff.simulate import simulate
+from earmuff.vad import level_dbfs
 
 AT = 1.0
 RELAY = Config(window=WindowConfig(relay=True))
@@ -134,3 +141,76 @@ def test_shared_memory_holds_the_clip_only_until_it_is_played(earmuff_home):
     assert not np.any(on_disk)
     codes = [int(c) for c in audio.gate.events[: gate.events_written, 1]]
     assert codes == [1, 3, 4, 5, 6]  # jam_off, trigger_start, trigger_end, relay_start, relay_end
+
+
+@needs_pulse
+def test_the_real_processes_relay_over_shared_memory_and_forget_it(pulse, earmuff_home, tmp_path):
+    said = synth(tmp_path / "said.wav", "hey jarvis, what is the weather tomorrow", "flite", "kal16")
+    name = synth(tmp_path / "name.wav", "hey jarvis", "flite", "kal16")
+    x = read_audio(said)
+    # A new stream changes the null sink's latency, and so the echo path: 6 s of silence first let the echo
+    # canceller settle on it. Then the owner, about as loud as the noise (the sink mixes them).
+    lead = np.zeros(6 * SAMPLE_RATE, np.float32)
+    write_wav(tmp_path / "play.wav", np.concatenate([lead, x * 10 ** (-28 / 20) / active_rms(x)]))
+    # Steady noise at the adaptive level's quiet minimum: every block of it stays far above "quiet" (-50 dBFS).
+    (earmuff_home / "config.toml").write_text("[noise]\nlevel_dbfs = -30.0\nquiet_level_dbfs = -30.0\n"
+                                              "[window]\nrelay = true\n")
+    proc = daemonlib.start(pulse, earmuff_home)
+    sock = earmuff_home / "control.sock"
+    try:
+        daemonlib.wait_ready(earmuff_home, timeout=60)
+        rec = SinkRecorder(pulse, tmp_path / "rec.raw")
+        time.sleep(1.0)
+        for _ in range(3):  # a loaded machine's sound server may drop blocks of the name: say it again
+            subprocess.run(["paplay", "-d", "jam", str(tmp_path / "play.wav")], env=pulse, check=True)
+            spoken_end = rec.now()
+            while rec.now() < spoken_end + 3.0 and not request(sock, "status")["detections"]:
+                time.sleep(0.1)  # a worker behind on a loaded machine decides late
+            if request(sock, "status")["detections"]:
+                break
+        wait_until = rec.now() + 25.0  # on the recording's own clock: the relay and its window are over by then
+        log = earmuff_home / "daemon.log"
+        while "jam_on" not in log.read_text().split("relay_end")[-1] or request(sock, "status")["state"] != "jamming":
+            assert rec.now() < wait_until, (request(sock, "status"), log.read_text())
+            time.sleep(0.1)
+        time.sleep(1.0)
+        x = rec.stop()
+        status = request(sock, "status")
+        assert not np.any(SharedAudio.attach().gate.clip)  # nothing of the command is left in the shared memory
+    finally:
+        daemonlib.stop(proc)
+    log = log.read_text()
+    assert status["last_relay"]["cut"] is False and status["detections"] == 1, status
+    assert "relay_recorded" in log and "relay_end" in log, log
+    spans = daemonlib.without_underruns(quiet_spans(x), log)
+    assert spans and spans[0][0] > spoken_end + 1.0, spans  # the noise stayed on while the owner spoke and was recorded
+    assert spans[-1][1] - spans[0][0] < 20.0, spans  # one window (quiet before the trigger, between it and the
+    # command, after the command), no longer than the cap
+    window = x[int(spans[0][0] * SAMPLE_RATE) : int(spans[-1][1] * SAMPLE_RATE), 0].astype(np.float64)
+    split = int((speech_span(name)[1] + 0.1) * SAMPLE_RATE)
+    spoken = read_audio(said).astype(np.float64)
+    assert best_correlation(spoken[split:], window)[0] > 0.5  # the command, clean, in the window ...
+    assert best_correlation(spoken[:split], window)[0] < 0.3  # ... and not the owner's wake name
+
+
+def test_a_residual_that_rises_during_the_command_still_ends_it_before_the_cap():
+    """An echo canceller upset by the owner's voice leaves a loud steady residual: it must not hold the recording open."""
+    rng = np.random.default_rng(1)
+    rec = Recorder(cap=8 * SAMPLE_RATE, quiet=int(1.5 * SAMPLE_RATE))
+    frames = [(10 ** (-85 / 20), 120), (10 ** (-40 / 20), 15), (10 ** (-52 / 20), 100)]  # quiet, voice, residual
+    now, outcome, threshold = 0, None, -72.0
+    for amplitude, count in frames:
+        for _ in range(count):
+            frame = (amplitude * rng.standard_normal(1280)).astype(np.float32)
+            now += 1280
+            rec.hear(frame, level_dbfs(frame))
+            if not rec.active and count == 15:
+                rec.start(now)
+            if rec.active:
+                outcome = rec.step(now, level_dbfs(frame), threshold)
+            if outcome:
+                break
+        if outcome:
+            break
+    assert outcome == "relay" and not rec.cut
+    assert rec.length < 5 * SAMPLE_RATE  # 1.2 s of voice, then the quiet time twice at most

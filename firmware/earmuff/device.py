@@ -188,13 +188,13 @@ class Device:
         self.gate.set_level(self.noise_level.level, end + LEVEL_LEASE)
         opens, relay = detection is not None or wake, 0
         if self.recorder is not None:
-            self.recorder.hear(self.frame)
+            self.recorder.hear(self.frame, level)
             if was_open:
                 self.recorder.clear()  # an owner's pause began while the command was being recorded
             else:
                 if self.recorder.active:
                     detection, wake = None, False  # the name was heard already: what follows is the command
-                opens, relay = self._relay(end, opens, voice)
+                opens, relay = self._relay(end, opens, level)
         cmd = machine.step(end, opens, voice, lapsed, relay)
         if (detection or wake) and not was_open:
             self.detections += 1
@@ -226,7 +226,7 @@ class Device:
                 self.room.window_closed(end, self.command_heard)
                 self.prelude_end = None
 
-    def _relay(self, end: int, heard: bool, voice: bool) -> tuple[bool, int]:
+    def _relay(self, end: int, heard: bool, level: float) -> tuple[bool, int]:
         """Relay mode, while jamming: record after the wake name; then (open, samples of the command to relay)."""
         rec = self.recorder
         assert rec is not None
@@ -234,7 +234,7 @@ class Device:
             if heard:
                 rec.start(end)
             return False, 0
-        outcome = rec.step(end, voice)
+        outcome = rec.step(end, level, self.cfg.window.voice_threshold_dbfs)
         if outcome is None:
             return False, 0
         if outcome == "pass":

@@ -20,6 +20,10 @@ EDGE_DB = 35.0  # at the ends of the clip, 10 ms steps this far below its loudes
 FLOOR_DB = 12.0  # ... and so are those this close to its floor (the residual of the noise, the room's hum)
 MARGIN = int(0.05 * SAMPLE_RATE)  # kept around the speech when trimming
 PEAK = 0.9  # the levelled clip never clips
+FLOOR_FRAMES = 125  # the quietest 80 ms frame of the last 10 s before the name: the residual of the noise ...
+ABOVE_FLOOR_DB = 10.0  # ... which a frame of the command exceeds by this much (the noise stays on meanwhile).
+# A residual that rises during the recording (an echo canceller upset by loud speech) is a floor too once it has
+# lasted the quiet time: a command always ends, by quiet or by the cap.
 
 WAITING, RECORDING = "waiting", "recording"  # before the first voice after the name, and after it
 
@@ -31,6 +35,10 @@ class Recorder:
         self.cap = cap
         self.quiet = quiet
         self.history = np.zeros(LOOKBACK, np.float32)
+        self.levels = np.zeros(FLOOR_FRAMES)  # dBFS of the last frames (numbers, not audio)
+        self.heard = 0
+        self.frame = 1
+        self.floor = 0.0
         self.buf = np.zeros(cap, np.float32)
         self.length = 0
         self.state: str | None = None  # None: not recording
@@ -43,8 +51,11 @@ class Recorder:
         """Recording (or waiting for the command) after a wake name."""
         return self.state is not None
 
-    def hear(self, frame: np.ndarray) -> None:
-        """Every frame of the echo-cancelled microphone: into the look-back, and into the clip while recording."""
+    def hear(self, frame: np.ndarray, level: float) -> None:
+        """Every frame of the echo-cancelled microphone (`level` dBFS): into the look-back, and into the clip
+        while recording."""
+        self.levels[self.heard % FLOOR_FRAMES] = level
+        self.heard, self.frame = self.heard + 1, len(frame)
         if self.state is None:
             n = min(len(frame), LOOKBACK)
             self.history[:-n] = self.history[n:]
@@ -57,15 +68,21 @@ class Recorder:
     def start(self, now: int) -> None:
         """The wake name was detected at sample `now`: keep what followed its end, and record on."""
         self.state, self.since, self.last_voice, self.cut, self.length = WAITING, now, now, False, 0
+        self.floor = float(self.levels[: min(self.heard, FLOOR_FRAMES)].min()) if self.heard else -120.0
         begun = command_start(self.history)
         if begun is not None:
             self.length = LOOKBACK - begun
             self.buf[: self.length] = self.history[begun:]
             self.state = RECORDING
 
-    def step(self, now: int, voice: bool) -> str | None:
-        """After the frame ending at `now`: 'pass' (nothing said), 'relay' (the command ended or hit the cap), or None."""
-        if voice:
+    def step(self, now: int, level: float, threshold: float) -> str | None:
+        """After the frame ending at `now` at `level` dBFS: 'pass' (nothing said), 'relay' (the command ended or hit
+        the cap), or None. Voice: louder than `threshold` and than the noise's residual by ABOVE_FLOOR_DB."""
+        floor = self.floor
+        if self.state == RECORDING:
+            recent = self.levels[(self.heard - np.arange(1, max(1, self.quiet // self.frame) + 1)) % FLOOR_FRAMES]
+            floor = max(floor, float(recent.min()))
+        if level > max(threshold, floor + ABOVE_FLOOR_DB):
             self.state, self.last_voice = RECORDING, now
         if self.state == WAITING and now >= self.since + WAIT:
             self.clear()
