@@ -214,3 +214,18 @@ def test_a_residual_that_rises_during_the_command_still_ends_it_before_the_cap()
             break
     assert outcome == "relay" and not rec.cut
     assert rec.length < 5 * SAMPLE_RATE  # 1.2 s of voice, then the quiet time twice at most
+
+
+def test_a_worker_stalled_mid_relay_brings_the_noise_back_and_the_rest_is_erased(one_breath, tmp_path):
+    said = one_breath[1]
+    stall = round(at(one_breath[0].events, "relay_start")["t"] + 0.3, 2)
+    fault = f'[[fault]]\nkind = "worker_stall"\nat_s = {stall}\nduration_s = 2.0\n'
+    scene = tmp_path / "scene.toml"
+    scene.write_text(f'duration_s = 16.0\nseed = 4\nwake_word = "hey jarvis"\n[[source]]\nfile = "{said}"\n'
+                     f'start_s = {AT}\ndistance_m = 0.5\nlevel_db_spl = 70.0\n' + fault)
+    result = simulate(load_scene(scene), RELAY)
+    jam_on = at(result.events, "jam_on")
+    assert jam_on["reason"] == "lease_expired" and jam_on["t"] <= stall + 0.4 + 0.1, result.events
+    assert at(result.events, "relay_end")["t"] == pytest.approx(jam_on["t"], abs=0.02)  # cut short with the window
+    assert_fail_closed(result, max_window_s=20.0)
+    assert not np.any(result.device.gate.arrays.clip)

@@ -69,7 +69,7 @@ class WindowConfig:
     lease_s: float = field(default=0.4, metadata=_range(0.2, 2.0))
     voice_threshold_dbfs: float = field(default=-72.0, metadata=_range(-100.0, -20.0))
     # Relay: after the wake name keep jamming, record the command, then play "Alexa" and the command into the cups.
-    relay: bool = False
+    relay: bool = True  # measured better than pass-through for one-breath commands: docs/benchmarks.md, relay
     relay_max_s: float = field(default=8.0, metadata=_range(2.0, 15.0))  # a longer command is cut here (and says so)
 
 

@@ -189,11 +189,12 @@ class Device:
         opens, relay = detection is not None or wake, 0
         if self.recorder is not None:
             self.recorder.hear(self.frame, level)
-            if was_open:
-                self.recorder.clear()  # an owner's pause began while the command was being recorded
+            if was_open or wake:
+                if self.recorder.active:
+                    self.recorder.clear()  # a pause began, or the button opens a window now, as without relay
             else:
                 if self.recorder.active:
-                    detection, wake = None, False  # the name was heard already: what follows is the command
+                    detection = None  # the name was heard already: what follows is the command
                 opens, relay = self._relay(end, opens, level)
         cmd = machine.step(end, opens, voice, lapsed, relay)
         if (detection or wake) and not was_open:
