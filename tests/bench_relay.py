@@ -17,7 +17,9 @@ from bench_noise import DECODER_OPTIONS, word_recall
 from benchlib import (Utterance, command_line, fmt_pct, mww_scores, oww_scores, scene_text, speech_end, synth,
                       window_max, workdir, write_section)
 from conftest import speech_span
+from earmuff.audio_io import trigger_audio
 from earmuff.config import SAMPLE_RATE, Config, WindowConfig
+from earmuff.noise_gate import RELAY_GAP
 from earmuff.room import Acoustics
 from earmuff.scene import load_scene
 from earmuff.simulate import simulate
@@ -137,6 +139,35 @@ def summary_row(condition: str, rows: list[dict]) -> str:
             f"{leak} | {sum(r['fallback'] for r in rows)} / {sum(r['cut'] for r in rows)} |")
 
 
+def verdict(table: dict[str, list[dict]]) -> str:
+    """The goals of the relay against the figures, on the sentences whose name earmuff detected in relay."""
+    relay, passed, off = (table[c] for c in CONDITIONS)
+    named = [i for i, r in enumerate(relay) if r["name"]]
+    if not named:
+        return "earmuff detected none of the wake names: nothing to judge."
+
+    def words(rows: list[dict]) -> float:
+        return sum(rows[i]["found"] for i in named) / sum(rows[i]["total"] for i in named)
+
+    trigger = np.mean([relay[i]["oww"] and relay[i]["mww"] for i in named])
+    over = float(np.median([r["over"] for r in relay if "over" in r]))
+    w = WindowConfig()
+    fixed = w.quiet_s + w.pre_roll_s + len(trigger_audio(w.trigger)) / SAMPLE_RATE + RELAY_GAP / SAMPLE_RATE
+    better = trigger >= np.mean([passed[i]["oww"] and passed[i]["mww"] for i in named]) and words(relay) > words(passed)
+    return (
+        f"On the {len(named)} sentences whose wake name earmuff detected in relay (the relay changes nothing before the name is\n"
+        "detected; the name's recall through the noise: section \"Recall of the owner's wake name\"):\n\n"
+        f"- Trigger heard by both detectors: relay {fmt_pct(trigger)} (goal >= 95 %: {'met' if trigger >= 0.95 else 'not met'}).\n"
+        f"- Command words found: relay {fmt_pct(words(relay))}, pass-through {fmt_pct(words(passed))}, shield off "
+        f"{fmt_pct(words(off))} (goal: relay at least the shield-off reference: {'met' if words(relay) >= words(off) else 'not met'}).\n"
+        f"- End of speech to end of relay: median {over:+.2f} s over the command's own length (goal <= +0.5 s: "
+        f"{'met' if over <= 0.5 else 'not met'}). {fixed:.2f} s of it is fixed: the quiet time that ends the recording\n"
+        f"  ({w.quiet_s:g} s, the window's), the pre-roll ({w.pre_roll_s:g} s), \"Alexa\" and the gap after it.\n"
+        f"- Relay {'is' if better else 'is not'} better than pass-through on both the trigger and the words: "
+        f"`[window] relay` defaults to {'true' if better else 'false'}.\n"
+    )
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true")
@@ -167,7 +198,8 @@ def main() -> None:
         "| condition | sentences | name detected | trigger oww | trigger mww | both | command words | both / words when the name was detected | delay / over the command's length (median, max) | relay leakage at 1 m | fall-backs / cut |\n"
         "|---|---|---|---|---|---|---|---|---|---|---|\n"
         + "\n".join(summary_row(c, table[c]) for c in CONDITIONS)
-        + "\n\nPer sentence (T: the trigger heard by both detectors; words found / said):\n\n"
+        + "\n\n" + verdict(table)
+        + "\nPer sentence (T: the trigger heard by both detectors; words found / said):\n\n"
         "| voice | place | command | relay | pass-through | shield off |\n|---|---|---|---|---|---|\n"
         + "\n".join(detail) + "\n\n"
         + "Blocks the simulated device's worker dropped or got late (a loaded machine): "
