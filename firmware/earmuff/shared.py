@@ -1,8 +1,8 @@
 """The memory the audio process shares with the listener: a file in the runtime directory, mapped by both.
 
 Layout (native int64 unless said, in this order): header [magic+version, audio pid, slots, max block, width,
-listener pid, relay capacity, spare]; the gate's lease [seq, open until, window, speak, level until, relay] and level (float64,
-dBFS), both written by the listener; the gate's state [counter, is open, window, events written, xruns,
+listener pid, relay capacity, spare]; the gate's lease [seq, open until, window, speak, level until, relay]
+and level (float64, dBFS), both written by the listener; the gate's state [counter, is open, window, events written, xruns,
 gain x 1000] and events (256 x [sample, code, window]), written by the audio process; the ring's head
 [written, taken, dropped] and per slot [block number], [first sample], [length], then the rows (float32,
 slots x max block x (1 + channels): microphone, then what was played); the command to relay (float32,
