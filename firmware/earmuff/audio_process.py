@@ -54,6 +54,11 @@ def scaled_trigger(cfg: Config) -> np.ndarray:
     return trigger * (10 ** (cfg.window.trigger_level_dbfs / 20) / (np.sqrt(np.mean(trigger**2)) + 1e-12))
 
 
+def relay_samples(cfg: Config) -> int:
+    """Room for the longest command a relay plays."""
+    return int(cfg.window.relay_max_s * SAMPLE_RATE)
+
+
 def make_noise(cfg: Config, seed: int = 0) -> tuple[NoiseGenerator, NoiseTable]:
     """The noise generator and a table of its noise that the gate loops and the generator keeps refilling."""
     noise = NoiseGenerator(cfg.audio.channels, cfg.noise.level_dbfs, cfg.noise.modulation_depth, seed, cfg.noise.kind)
@@ -65,7 +70,8 @@ def build_gate(cfg: Config, trigger: np.ndarray, table: NoiseTable, max_block: i
     """The gate as configured."""
     return NoiseGate(table, trigger, pre_roll=int(cfg.window.pre_roll_s * SAMPLE_RATE),
                      ramp=max(1, int(cfg.noise.ramp_ms * SAMPLE_RATE / 1000)), max_block=max_block,
-                     table_dbfs=cfg.noise.level_dbfs, arrays=arrays, max_lease=max_lease)
+                     table_dbfs=cfg.noise.level_dbfs, arrays=arrays or GateArrays.private(relay_samples(cfg)),
+                     max_lease=max_lease)
 
 
 def play_block(gate: NoiseGate, ring: BlockRing, rows: np.ndarray, mic: np.ndarray, out: np.ndarray,
@@ -139,7 +145,7 @@ class AudioProcess:
     def activate(self) -> None:
         """Put this process's shared memory in place, with the gate and the ring on it."""
         block, width = self.cfg.audio.block, 1 + self.cfg.audio.channels
-        self.shared = SharedAudio.create(ring_slots(block), block, width)
+        self.shared = SharedAudio.create(ring_slots(block), block, width, relay_samples(self.cfg))
         self.gate = build_gate(self.cfg, self.trigger, self.table, block, self.shared.gate,
                                max_lease=int(MAX_LEASE_S * SAMPLE_RATE))
         self.ring = BlockRing(0, 0, 0, self.shared.ring)

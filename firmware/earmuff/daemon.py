@@ -288,6 +288,7 @@ class Daemon:
             "detections": counters["detections"],
             "late_frames": counters["xruns"] + counters["dropped_blocks"],
             "detector_errors": counters["detector_errors"],
+            "last_relay": device.last_relay,  # {"seconds", "cut"}: a cut command says so here and in the log
             "restarts": self.previous_starts + self.worker_restarts + self.audio_restarts,
             "fault": self.problem(),
             "self_check": device.check.describe(),

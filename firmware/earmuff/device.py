@@ -17,13 +17,14 @@ from typing import Callable, Protocol
 import numpy as np
 
 from .audio_io import AudioFileError, trigger_audio
-from .audio_process import build_gate, make_noise, play_block, ring_slots, scaled_trigger
+from .audio_process import build_gate, make_noise, play_block, relay_samples, ring_slots, scaled_trigger
 from .config import FRAME, SAMPLE_RATE, Config
 from .clock_drift import ClockDrift
 from .detector import Detection, Detector
 from .echo_cancel import make_canceller
 from .faults import FaultInjector
 from .noise_gate import EVENT_NAMES, JAM_ON
+from .relay import Recorder
 from .ring import BlockRing
 from .shared import GateView, SharedAudio
 from .state_machine import Command, WindowStateMachine
@@ -75,6 +76,7 @@ class Device:
             self.ring = BlockRing(0, 0, 0, audio.ring)
             self.ring.skip()
             self.gate.revoke()  # a lease left by a listener that died ends now
+            self.gate.arrays.clip.fill(0.0)  # and the rest of a command it was relaying is forgotten
             try:
                 trigger_len = len(trigger_audio(cfg.window.trigger))
             except AudioFileError:
@@ -104,6 +106,11 @@ class Device:
         self.prelude_end: int | None = None  # in an open wake-word window: when the owner's command may start
         self.command_heard = False
         self.last_voice = 0  # sample at which the room last had voice (the supervisor reads it)
+        self.recorder = None  # relay mode: records the command after the wake name
+        if cfg.window.relay:
+            cap = min(relay_samples(cfg), len(self.gate.arrays.clip))
+            self.recorder = Recorder(cap, self.machine.quiet)
+        self.last_relay: dict[str, object] | None = None  # the last relayed command's length and whether it was cut
 
     # --- audio callback side: copies only -------------------------------------------------------
 
@@ -196,9 +203,19 @@ class Device:
         if not machine.is_open:  # the level follows the room's speech while jamming; a window has no noise
             self.noise_level.update(level, voice)
         # Lower than the full level only while the microphone is heard to work: a dead one hears a quiet room.
-        level = self.noise_level.level if self.check.healthy else self.cfg.noise.level_dbfs
-        self.gate.set_level(level, end + LEVEL_LEASE)
-        cmd = machine.step(end, detection is not None or wake, voice, lapsed)
+        jam_level = self.noise_level.level if self.check.healthy else self.cfg.noise.level_dbfs
+        self.gate.set_level(jam_level, end + LEVEL_LEASE)
+        opens, relay = detection is not None or wake, 0
+        if self.recorder is not None:
+            self.recorder.hear(self.frame, level)
+            if was_open or wake:
+                if self.recorder.active:
+                    self.recorder.clear()  # a pause began, or the button opens a window now, as without relay
+            else:
+                if self.recorder.active:
+                    detection = None  # the name was heard already: what follows is the command
+                opens, relay = self._relay(end, opens, level)
+        cmd = machine.step(end, opens, voice, lapsed, relay)
         if (detection or wake) and not was_open:
             self.detections += 1
             if detection:
@@ -207,19 +224,21 @@ class Device:
                 self.events(end / SAMPLE_RATE, "button_pressed")
         if self.room is not None and end >= self.enroll_until:
             try:
-                self._learn_room(end, detection is not None and not was_open, voice, cmd)
+                opened = machine.is_open and not was_open and not machine.paused
+                self._learn_room(end, detection is not None and not was_open, opened, voice, cmd)
             except Exception:  # learning is optional; detection and the noise are not
                 log.exception("room learning failed; it is off until the next restart")
                 self.room = None
         self._apply(cmd)
 
-    def _learn_room(self, end: int, opened: bool, voice: bool, cmd: Command) -> None:
+    def _learn_room(self, end: int, detected: bool, opened: bool, voice: bool, cmd: Command) -> None:
         """Tell the room collector what was heard, and whether a wake-word window carried a command."""
         assert self.room is not None
         self.room.observe(self.detector.last_score, end, voice, self.detector.window)
-        if opened and self.machine.is_open:
+        if detected:
             self.room.detected(end)
-            self.prelude_end, self.command_heard = self.machine.last_voice, False
+        if opened:  # with the detection, or after the command was recorded to be relayed
+            self.prelude_end, self.command_heard = self.machine.last_voice, self.machine.relay > 0
         elif self.prelude_end is not None:
             # An owner speaks the command right after "Alexa"; talk that merely goes on may start later.
             self.command_heard |= voice and self.prelude_end < end <= self.prelude_end + COMMAND_START
@@ -227,13 +246,38 @@ class Device:
                 self.room.window_closed(end, self.command_heard)
                 self.prelude_end = None
 
+    def _relay(self, end: int, heard: bool, level: float) -> tuple[bool, int]:
+        """Relay mode, while jamming: record after the wake name; then (open, samples of the command to relay)."""
+        rec = self.recorder
+        assert rec is not None
+        if not rec.active:
+            if heard:
+                rec.start(end)
+            return False, 0
+        outcome = rec.step(end, level, self.cfg.window.voice_threshold_dbfs)
+        if outcome is None:
+            return False, 0
+        if outcome == "pass":
+            self.events(end / SAMPLE_RATE, "relay_fallback", reason="nothing said after the name")
+            return True, 0
+        cut = rec.cut
+        n = rec.take(self.gate.arrays.clip, self.cfg.window.trigger_level_dbfs)
+        self.last_relay = {"seconds": round(n / SAMPLE_RATE, 2), "cut": cut}
+        self.events(end / SAMPLE_RATE, "relay_recorded", seconds=round(n / SAMPLE_RATE, 2), cut=cut)
+        if cut:
+            log.warning("the command was longer than [window] relay_max_s = %g s: relayed its first %g s",
+                        self.cfg.window.relay_max_s, rec.cap / SAMPLE_RATE)
+        return True, n
+
     def _apply(self, cmd: Command) -> None:
         """Hand a state-machine command to the gate: a lease, or the noise back now."""
         if cmd.open_until:
-            self.gate.grant(cmd.open_until, cmd.window, cmd.speak)
+            self.gate.grant(cmd.open_until, cmd.window, cmd.speak, cmd.relay)
         elif cmd.reason:
             self.close_reasons[cmd.window] = cmd.reason
             self.gate.revoke()
+            if self.recorder is not None:
+                self.gate.arrays.clip.fill(0.0)  # a relay cut short by the window's end is forgotten too
 
     def _owner_requests(self, end: int) -> bool:
         """Apply pause and resume requests; True when the owner's button asked for a window."""

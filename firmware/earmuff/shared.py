@@ -1,11 +1,12 @@
 """The memory the audio process shares with the listener: a file in the runtime directory, mapped by both.
 
 Layout (native int64 unless said, in this order): header [magic+version, audio pid, slots, max block, width,
-listener pid, 2 spare]; the gate's lease [seq, open until, window, speak, level until] and level (float64,
-dBFS), both written by the listener; the gate's state [counter, is open, window, events written, xruns,
+listener pid, relay capacity, spare]; the gate's lease [seq, open until, window, speak, level until, relay]
+and level (float64, dBFS), both written by the listener; the gate's state [counter, is open, window, events written, xruns,
 gain x 1000] and events (256 x [sample, code, window]), written by the audio process; the ring's head
 [written, taken, dropped] and per slot [block number], [first sample], [length], then the rows (float32,
-slots x max block x (1 + channels): microphone, then what was played).
+slots x max block x (1 + channels): microphone, then what was played); the command to relay (float32,
+relay capacity samples), written by the listener before the lease that plays it, cleared as it is played.
 
 Each audio process start writes a new file and renames it into place, so a listener never maps a half-made
 one, and a listener notices a restarted audio process by the file's inode changing. numpy and stdlib only.
@@ -24,7 +25,7 @@ from .config import runtime_dir
 from .noise_gate import EVENT_SLOTS, LEASE_FIELDS, STATE_FIELDS, GateArrays, LeaseWriter
 from .ring import HEAD_FIELDS, RingArrays
 
-MAGIC = 0x6561726D75660001  # "earmuf", layout version 1
+MAGIC = 0x6561726D75660002  # "earmuf", layout version 2
 HEADER_FIELDS = 8
 
 
@@ -41,11 +42,12 @@ def shm_path() -> Path:
     return runtime_dir() / "audio.shm"
 
 
-def _layout(slots: int, max_block: int, width: int) -> list[tuple[str, type, tuple[int, ...]]]:
+def _layout(slots: int, max_block: int, width: int, clip: int) -> list[tuple[str, type, tuple[int, ...]]]:
     return [("header", np.int64, (HEADER_FIELDS,)), ("lease", np.int64, (LEASE_FIELDS,)), ("level", np.float64, (1,)),
             ("state", np.int64, (STATE_FIELDS,)), ("events", np.int64, (EVENT_SLOTS, 3)),
             ("head", np.int64, (HEAD_FIELDS,)), ("number", np.int64, (slots,)), ("start", np.int64, (slots,)),
-            ("length", np.int64, (slots,)), ("data", np.float32, (slots, max_block, width))]
+            ("length", np.int64, (slots,)), ("data", np.float32, (slots, max_block, width)),
+            ("clip", np.float32, (clip,))]
 
 
 def _size(layout) -> int:
@@ -65,8 +67,8 @@ class SharedAudio:
         if size < HEADER_FIELDS * 8 or int(header[0]) != MAGIC:
             raise AttachError(f"{path}: not earmuff's shared memory of layout version {MAGIC & 0xFFFF} "
                               "(the audio process is from another version: restart it with systemctl restart earmuff)")
-        slots, max_block, width = (int(v) for v in header[2:5])
-        layout = _layout(slots, max_block, width)
+        slots, max_block, width, clip = (int(header[i]) for i in (2, 3, 4, 6))
+        layout = _layout(slots, max_block, width, clip)
         if size != _size(layout):
             raise AttachError(f"{path}: {size} bytes, expected {_size(layout)} for {slots} slots of {max_block} x {width}")
         views, offset = {}, 0
@@ -75,19 +77,19 @@ class SharedAudio:
             views[name] = np.frombuffer(self.map, kind, count, offset).reshape(shape)
             offset += count * np.dtype(kind).itemsize
         self.header = views["header"]
-        self.gate = GateArrays(views["lease"], views["level"], views["state"], views["events"])
+        self.gate = GateArrays(views["lease"], views["level"], views["state"], views["events"], views["clip"])
         self.ring = RingArrays(views["head"], views["number"], views["start"], views["length"], views["data"])
 
     @classmethod
-    def create(cls, slots: int, max_block: int, width: int, path: Path | None = None) -> "SharedAudio":
-        """A fresh file for this audio process, renamed into place whole (audio side)."""
+    def create(cls, slots: int, max_block: int, width: int, clip: int = 0, path: Path | None = None) -> "SharedAudio":
+        """A fresh file for this audio process with room for a `clip`-sample relay, renamed into place whole."""
         path = path or shm_path()
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o660)
         try:
-            os.ftruncate(fd, _size(_layout(slots, max_block, width)))
-            header = np.array([MAGIC, os.getpid(), slots, max_block, width, 0, 0, 0], np.int64)
+            os.ftruncate(fd, _size(_layout(slots, max_block, width, clip)))
+            header = np.array([MAGIC, os.getpid(), slots, max_block, width, 0, clip, 0], np.int64)
             os.pwrite(fd, header.tobytes(), 0)
             shared = cls(path, os.dup(fd))
             shared.ring.number[:] = -1

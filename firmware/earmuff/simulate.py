@@ -30,6 +30,7 @@ class SimResult:
     speaker_out: np.ndarray
     heard: np.ndarray  # earmuff's microphone after echo cancellation: what its detector hears
     summary: dict
+    device: Device | None = None  # the firmware as the scene left it (None with the shield switched off)
 
 
 class Timeline:
@@ -94,7 +95,7 @@ def simulate(scene: Scene, cfg: Config, collector: Collector | None = None, expe
         summary.update(device.counters())
         summary["leakage_db_spl_at_1m"] = round(room.leakage_db_spl(out[warm:]), 1)
     events = sorted((e for e in timeline.items if e["t"] >= 0), key=lambda e: e["t"])
-    return SimResult(events, echo[warm:], mic[warm:], out[warm:, 0].copy(), heard[warm:], summary)
+    return SimResult(events, echo[warm:], mic[warm:], out[warm:, 0].copy(), heard[warm:], summary, device)
 
 
 def _wait_for_worker(device: Device, block_s: float) -> None:
