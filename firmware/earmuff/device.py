@@ -149,10 +149,12 @@ class Device:
             self.drain_gate_events()
             return False
         start, rows = block
+        self.check.feed(rows)  # block by block: it measures the microphone a number of blocks after the noise
         # One pass over the blocks that followed on costs less than a pass each (warm caches, fewer calls).
         parts, taken = [rows], 1
         while taken < BATCH and (nxt := self.ring.get()) is not None:
             taken += 1
+            self.check.feed(nxt[1])
             if nxt[0] != start + sum(len(r) for r in parts):  # blocks were dropped: keep the timeline exact
                 self._process(start, np.concatenate(parts))
                 start, parts = nxt[0], []
@@ -165,7 +167,6 @@ class Device:
     def _process(self, start: int, rows: np.ndarray) -> None:
         """Echo-cancel contiguous rows (mic, played...) from sample `start` and step the detector frame by frame."""
         self.faults.check("worker", start, self.events)
-        self.check.feed(rows)
         played = self.clock_drift.align(rows[:, 0], rows[:, 1:]) if self.clock_drift else rows[:, 1:]
         clean = self.canceller.process(rows[:, 0], played)
         if self.listen_tap:
