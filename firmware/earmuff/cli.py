@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import pwd
 import sys
 from pathlib import Path
 
@@ -168,15 +169,56 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+SERVICE_USER = "earmuff"
+# Commands that write /etc/earmuff, /var/lib/earmuff or /run/earmuff: as root they run as the service's user.
+WRITERS = ("wakeword", "calibrate", "run", "audio", "listen")
+
+
+def become_service_user(command: str) -> None:
+    """As root on an installed system, drop to the service's user for a command that writes its files.
+
+    One owner of the files: everything the service reads is then the service's own (a root-owned model or
+    recording is one the service cannot read). Dropped in this process (setgroups, setgid, setuid): no other
+    program, and nothing can take root back. Input files must then be readable by that user.
+    """
+    if os.geteuid() != 0 or config_mod.home() is not None or command not in WRITERS:
+        return
+    try:
+        pw = pwd.getpwnam(SERVICE_USER)
+    except KeyError:
+        return  # not installed (a development machine): nothing of the service's to own
+    os.initgroups(SERVICE_USER, pw.pw_gid)  # audio, gpio, spi: what the service's units give it
+    os.setgid(pw.pw_gid)
+    os.setuid(pw.pw_uid)
+    os.environ.update(HOME=pw.pw_dir, USER=SERVICE_USER, LOGNAME=SERVICE_USER)
+    os.umask(0o007)  # the units' UMask=
+
+
+def _absolute(args: argparse.Namespace) -> None:
+    """Paths the user typed, relative to a folder the service's user may not be able to search."""
+    for key in ("files", "model", "file", "scene", "out"):
+        value = getattr(args, key, None)
+        if isinstance(value, list):
+            setattr(args, key, [os.path.abspath(v) for v in value])
+        elif isinstance(value, str):
+            setattr(args, key, os.path.abspath(value))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run a subcommand, turning expected errors into one clear line and exit code 2."""
     os.environ["ORT_DISABLE_TELEMETRY"] = "1"  # onnxruntime's telemetry; see daemon.py
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     args = build_parser().parse_args(argv)
     try:
+        _absolute(args)
+        become_service_user(args.command)
         return args.func(args)
     except KeyboardInterrupt:
         return 130
+    except PermissionError as exc:
+        print(f"earmuff: error: {exc.filename or exc}: permission denied for user {config_mod.user_name()}; expected root "
+              f"(sudo earmuff ..., which acts as the service's user '{SERVICE_USER}') or that user", file=sys.stderr)
+        return 2
     except Exception as exc:
         # OSError: a full disk, a missing program: the file and the reason, not a traceback
         if isinstance(exc, OSError) or any(isinstance(exc, getattr(sys.modules[m], name))
