@@ -28,8 +28,9 @@ def test_dry_run_lists_the_install_and_changes_nothing():
     text = "\n".join(actions)
     assert "python3 -m venv /opt/earmuff/venv" in text or os.path.exists("/opt/earmuff/venv/bin/python")
     for part in ("/opt/earmuff/venv/bin/python -m pip install -q /opt/earmuff/src",
-                 "install -d -m 0750 -o root -g earmuff /etc/earmuff",
-                 "install -d -m 0750 -o earmuff -g earmuff /var/lib/earmuff",
+                 "install -d -m 0750 -o earmuff -g earmuff /etc/earmuff /var/lib/earmuff",
+                 "chown -R earmuff:earmuff /etc/earmuff /var/lib/earmuff",
+                 "ln -sfn /opt/earmuff/venv/bin/earmuff /usr/local/bin/earmuff",
                  "install -m 0644", "/etc/systemd/system/earmuff.service", "/etc/systemd/system/earmuff-standby.service",
                  "/etc/systemd/system/earmuff-listener.service"):
         assert part in text, r.stdout

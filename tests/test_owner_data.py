@@ -14,6 +14,7 @@ from earmuff import config, memory
 from earmuff.cli import main
 from earmuff.room_learning import RoomLearning, refit_stamp
 from earmuff.wakeword import room_bank, samples
+from test_wakeword_room_bank import trained_a_minute_ago
 from test_wakeword_store import install
 
 S = 16000
@@ -128,12 +129,7 @@ def test_a_daemon_whose_bank_cannot_be_deleted_says_so_in_its_reply(earmuff_home
 
 def test_the_once_a_day_refit_limit_survives_a_restart(earmuff_home, monkeypatch):
     monkeypatch.setattr(memory, "available_mb", lambda: 2000.0)  # this machine's memory must not decide
-    folder = earmuff_home / "wakewords" / "hey_bramble"
-    folder.mkdir(parents=True)
-    (folder / "model.onnx").write_bytes(b"x")
-    os.utime(folder / "model.onnx", (time.time() - 60, time.time() - 60))
-    (folder / "model.json").write_text('{"phrase": "hey bramble", "language": "en-us"}')
-    cfg = config.Config(wake=config.WakeConfig(wake_word="hey bramble"))
+    cfg = trained_a_minute_ago(earmuff_home)
     room_bank.add(windows(cfg.wakeword.refit_min_windows), limit=100000)
     device = SimpleNamespace(gate=SimpleNamespace(counter=11 * 60 * S), last_voice=0, state=lambda: ("jamming", 0.0))
     now = time.monotonic()

@@ -174,44 +174,33 @@ SERVICE_USER = "earmuff"
 WRITERS = ("wakeword", "calibrate", "run", "audio", "listen")
 
 
-def become_service_user(command: str) -> None:
-    """As root on an installed system, drop to the service's user for a command that writes its files.
+def become_service_user(command: str, argv: list[str]) -> None:
+    """As root on an installed system, run a command that writes the service's files as the service's user.
 
-    One owner of the files: everything the service reads is then the service's own (a root-owned model or
-    recording is one the service cannot read). Dropped in this process (setgroups, setgid, setuid): no other
-    program, and nothing can take root back. Input files must then be readable by that user.
+    One owner of the files: everything the service reads is then its own (a root-owned model or recording is one
+    the service cannot read). The command starts afresh under util-linux's setpriv (always on Debian) as that user,
+    with its groups and no capabilities: it reads and writes only what the service itself could.
     """
     if os.geteuid() != 0 or config_mod.home() is not None or command not in WRITERS:
         return
     try:
-        pw = pwd.getpwnam(SERVICE_USER)
+        home = pwd.getpwnam(SERVICE_USER).pw_dir
     except KeyError:
         return  # not installed (a development machine): nothing of the service's to own
-    os.initgroups(SERVICE_USER, pw.pw_gid)  # audio, gpio, spi: what the service's units give it
-    os.setgid(pw.pw_gid)
-    os.setuid(pw.pw_uid)
-    os.environ.update(HOME=pw.pw_dir, USER=SERVICE_USER, LOGNAME=SERVICE_USER)
+    os.environ.update(HOME=home, USER=SERVICE_USER, LOGNAME=SERVICE_USER)
     os.umask(0o007)  # the units' UMask=
-
-
-def _absolute(args: argparse.Namespace) -> None:
-    """Paths the user typed, relative to a folder the service's user may not be able to search."""
-    for key in ("files", "model", "file", "scene", "out"):
-        value = getattr(args, key, None)
-        if isinstance(value, list):
-            setattr(args, key, [os.path.abspath(v) for v in value])
-        elif isinstance(value, str):
-            setattr(args, key, os.path.abspath(value))
+    os.execvp("setpriv", ["setpriv", f"--reuid={SERVICE_USER}", f"--regid={SERVICE_USER}", "--init-groups", "--",
+                          sys.executable, "-m", "earmuff", *argv])
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run a subcommand, turning expected errors into one clear line and exit code 2."""
     os.environ["ORT_DISABLE_TELEMETRY"] = "1"  # onnxruntime's telemetry; see daemon.py
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
     try:
-        _absolute(args)
-        become_service_user(args.command)
+        become_service_user(args.command, argv)
         return args.func(args)
     except KeyboardInterrupt:
         return 130
