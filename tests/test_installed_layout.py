@@ -29,11 +29,11 @@ FIRMWARE = ROOT / "firmware"
 CONFIG = """\
 [wakeword]
 background = false
-positives = 30
-negative_sentences = 30
+positives = 20
+negative_sentences = 20
 copies = 1
 rounds = 1
-voices = ["espeak-ng", "flite"]
+voices = ["espeak-ng"]
 
 [gpio]
 enabled = false
