@@ -44,7 +44,7 @@ class Timeline:
         self.items.append({"t": round(t - self.offset_s, 3), "event": event, **fields})
 
 
-# Peak memory measured (/usr/bin/time) of `earmuff simulate`: 258 MB for 60 s, 404 MB for 240 s (docs/virtual-room.md).
+# Peak memory of `earmuff simulate` (/usr/bin/time): 258 MB for 60 s, 404 MB for 240 s (docs/virtual-room.md).
 BASE_MB, MB_PER_S = 250.0, 0.85
 WARMUP_S = 6.0  # the device has been running this long when the scene starts: its echo canceller has adapted
 
@@ -98,7 +98,7 @@ def check_memory(seconds: float) -> None:
     need, free = BASE_MB + MB_PER_S * seconds, memory.available_mb()
     if free is not None and need > free:
         raise SceneError(f"scene of {seconds:.0f} s: needs about {need:.0f} MB of memory and {free:.0f} MB is available; "
-                         f"expected a scene of at most {(free - BASE_MB) / MB_PER_S:.0f} s here")
+                         f"expected a scene of at most {max(0.0, free - BASE_MB) / MB_PER_S:.0f} s here")
 
 
 def _wait_for_worker(device: Device, block_s: float) -> None:

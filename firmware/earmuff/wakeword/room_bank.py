@@ -144,7 +144,7 @@ def forget(kind: str | None = None) -> int:
         if folder().exists():
             shutil.rmtree(folder())
     except OSError as exc:  # never a silent "forgot": say what is still there
-        raise OSError(f"room bank {folder()}: could not delete {folder() / exc.filename} ({exc.strerror}); "
+        raise OSError(f"room bank {folder()}: could not delete {folder() / (exc.filename or '')} ({exc.strerror}); "
                       f"what could be deleted is gone, the rest is still there") from None
     return n
 
