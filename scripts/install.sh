@@ -2,12 +2,12 @@
 # Install earmuff as a service on Raspberry Pi OS Bookworm: apt packages, user and group earmuff,
 # a venv under /opt/earmuff, the systemd units (earmuff.service: the noise; earmuff-standby.service: a second
 # noise process ready to take over; earmuff-listener.service: the wake word, control socket, button and
-# light), enabled and started. Safe to run again: an upgrade restarts only the listener, so the noise never
-# stops.
+# light), enabled and started; `earmuff` on PATH (/usr/local/bin). Safe to run again: an upgrade restarts only
+# the listener, so the noise never stops.
 # Usage: sudo scripts/install.sh [--dry-run] [--no-mbrola] [--uninstall [--purge]]
 #   --dry-run    print every action and change nothing
 #   --no-mbrola  leave out the MBROLA training voices (they may not be sold or built into a sold product)
-#   --uninstall  remove the service, /opt/earmuff, the user and group; keep /etc/earmuff and the
+#   --uninstall  remove the service, /opt/earmuff, /usr/local/bin/earmuff, the user and group; keep /etc/earmuff and the
 #                owner's trained wake words in /var/lib/earmuff
 #   --purge      with --uninstall: remove /etc/earmuff and /var/lib/earmuff too
 set -euo pipefail
@@ -15,6 +15,7 @@ set -euo pipefail
 src="$(cd "$(dirname "$0")/.." && pwd)"
 prefix=/opt/earmuff
 units_dir=/etc/systemd/system
+bin_link=/usr/local/bin/earmuff  # the command on PATH
 units=(earmuff.service earmuff-standby.service earmuff-listener.service)
 # shellcheck source=scripts/voices.sh
 . "$src/scripts/voices.sh"
@@ -29,7 +30,7 @@ for arg in "$@"; do
         --uninstall) uninstall=1 ;;
         --purge) purge=1 ;;
         --no-mbrola) mbrola=0 ;;
-        -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
         *) echo "install.sh: unknown option '$arg'; expected --dry-run, --no-mbrola, --uninstall or --purge" >&2; exit 2 ;;
     esac
 done
@@ -81,8 +82,11 @@ install_all() {
     local extra=""
     grep -q "Raspberry Pi" /proc/device-tree/model 2>/dev/null && extra="[pi]"
     act "$prefix/venv/bin/python" -m pip install -q "$prefix/src$extra"
-    act install -d -m 0750 -o root -g earmuff /etc/earmuff
-    act install -d -m 0750 -o earmuff -g earmuff /var/lib/earmuff
+    # One owner of the files: the service's user. `sudo earmuff ...` acts as that user too (firmware/earmuff/cli.py);
+    # an older install left root-owned files here that the service could not read.
+    act install -d -m 0750 -o earmuff -g earmuff /etc/earmuff /var/lib/earmuff
+    act chown -R earmuff:earmuff /etc/earmuff /var/lib/earmuff
+    act ln -sfn "$prefix/venv/bin/earmuff" "$bin_link"
     local u
     for u in "${units[@]}"; do act install -m 0644 "$src/systemd/$u" "$units_dir/$u"; done
     if has_systemd; then
@@ -122,6 +126,7 @@ uninstall_all() {
         act systemctl disable --now earmuff.service || true
     fi
     for u in "${units[@]}"; do act rm -f "$units_dir/$u"; done
+    if [ "$(readlink "$bin_link" 2>/dev/null)" = "$prefix/venv/bin/earmuff" ]; then act rm -f "$bin_link"; fi
     if has_systemd; then act systemctl daemon-reload; fi
     act rm -rf "$prefix"
     if [ "$purge" -eq 1 ]; then

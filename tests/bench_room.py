@@ -77,7 +77,7 @@ def one_day(cfg, word, owner, day, owner_spans, pos, negs) -> dict:
     train_s = time.perf_counter() - t1
     collector = room_bank.Collector(room_bank.positive_kind(word))
     day_fa = day_in_the_room(before.model, day, owner_spans, collector)
-    written = collector.write(cfg.wakeword.room_bank_max)
+    written = collector.write(cfg.wakeword.room_bank_max, cfg.wakeword.room_bank_max_days)
     t1 = time.perf_counter()
     after = train(options_from(cfg, word, "en-us", owner_clips=owner, quiet=True,
                                extra_negatives=room_bank.load(room_bank.NEGATIVE),

@@ -1,6 +1,7 @@
 """scripts/install.sh: shellcheck clean; its dry run lists every action and changes nothing."""
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -28,14 +29,21 @@ def test_dry_run_lists_the_install_and_changes_nothing():
     text = "\n".join(actions)
     assert "python3 -m venv /opt/earmuff/venv" in text or os.path.exists("/opt/earmuff/venv/bin/python")
     for part in ("/opt/earmuff/venv/bin/python -m pip install -q /opt/earmuff/src",
-                 "install -d -m 0750 -o root -g earmuff /etc/earmuff",
-                 "install -d -m 0750 -o earmuff -g earmuff /var/lib/earmuff",
+                 "install -d -m 0750 -o earmuff -g earmuff /etc/earmuff /var/lib/earmuff",
+                 "chown -R earmuff:earmuff /etc/earmuff /var/lib/earmuff",
+                 "ln -sfn /opt/earmuff/venv/bin/earmuff /usr/local/bin/earmuff",
                  "install -m 0644", "/etc/systemd/system/earmuff.service", "/etc/systemd/system/earmuff-standby.service",
                  "/etc/systemd/system/earmuff-listener.service"):
         assert part in text, r.stdout
     if subprocess.run(["id", "earmuff"], capture_output=True).returncode != 0:
         assert "useradd --system --gid earmuff" in text and "--shell /usr/sbin/nologin" in text
     assert "dtoverlay=wm8960-soundcard" in r.stdout  # the overlay note, unless the boot config has it
+    # What `earmuff wakeword set` trains with on the device: the synthesizers, sox and every voice of scripts/voices.sh.
+    packages = next(l for l in r.stdout.splitlines() if "apt packages already installed" in l or "apt-get install" in l).split()
+    voices = (SCRIPT.parent / "voices.sh").read_text()
+    listed = re.findall(r"^(?:voice|mbrola)_packages\+?=\(([^)]*)\)", voices, re.M)
+    for p in ["espeak-ng", "flite", "sox", *" ".join(listed).split()]:
+        assert p in packages, (p, r.stdout)
     assert before == {p: os.path.exists(p) for p in before}
 
 

@@ -39,12 +39,12 @@ def test_units_verify_clean(tmp_path):
 
 
 @needs_systemd
-def test_units_exposure_at_most_2(tmp_path):
+def test_units_exposure_at_most_1(tmp_path):
     for unit in units_for_test(tmp_path):
         r = subprocess.run(["systemd-analyze", "security", "--offline=true", "--no-pager", str(unit)],
                            capture_output=True, text=True)
         level = float(re.search(rf"Overall exposure level for {unit.name}: ([0-9.]+)", r.stdout).group(1))
-        assert level <= 2.0, r.stdout
+        assert level <= 1.0, r.stdout
 
 
 def test_unit_settings():
@@ -61,6 +61,11 @@ def test_unit_settings():
     for line in ("After=sound.target earmuff.service", "PartOf=earmuff.service", "Nice=-10"):
         assert re.search(rf"^{re.escape(line)}$", standby, re.M), line
     assert re.search(r"^SupplementaryGroups=.*\bgpio\b", listener, re.M)
+    # /etc/earmuff: the mode scripts/install.sh gives it, and writable by the listener's refit under ProtectSystem=strict.
+    made = re.search(r"install -d -m (0\d+) -o earmuff -g earmuff /etc/earmuff", (UNITS.parent / "scripts/install.sh").read_text())
+    for text in (audio, standby, listener):
+        assert re.search(rf"^ConfigurationDirectoryMode={made.group(1)}$", text, re.M) and re.search(r"^ProtectSystem=strict$", text, re.M)
+    assert re.search(r"^ReadWritePaths=/etc/earmuff$", listener, re.M)
     # The noise starts first and pulls the listener in; stopping it stops the listener; a listener restart stays alone.
     assert re.search(r"^Wants=.*\bearmuff-listener.service\b", audio, re.M)
     for line in ("After=earmuff.service", "PartOf=earmuff.service"):

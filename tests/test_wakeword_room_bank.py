@@ -93,6 +93,16 @@ def test_a_detection_without_a_command_is_a_false_accept_kept_as_negative():
     assert {k for k, _ in got} == {"neg"} and sum(w[0, 0] == 5.0 for _, w in got) == 12
 
 
+def trained_a_minute_ago(home):
+    """A model of 'hey bramble' trained here a minute ago (only its time and sidecar matter), and a config using it."""
+    folder = home / "wakewords" / "hey_bramble"
+    folder.mkdir(parents=True)
+    (folder / "model.onnx").write_bytes(b"x")
+    os.utime(folder / "model.onnx", (time.time() - 60, time.time() - 60))
+    (folder / "model.json").write_text('{"phrase": "hey bramble", "language": "en-us"}')
+    return config.Config(wake=config.WakeConfig(wake_word="hey bramble"))
+
+
 def test_refit_waits_for_a_trained_model_quiet_enough_new_room_talk_and_memory(earmuff_home, monkeypatch):
     cfg = config.load()
     monkeypatch.setattr(memory, "available_mb", lambda: 2000.0)  # this machine's memory must not decide
@@ -101,12 +111,7 @@ def test_refit_waits_for_a_trained_model_quiet_enough_new_room_talk_and_memory(e
     quiet = int(cfg.wakeword.refit_idle_minutes * 60 * S)
     device.gate.counter = quiet + S
     assert not learning.due(cfg, device, now=0.0)  # the built-in wake word: nothing to refit
-    folder = earmuff_home / "wakewords" / "hey_bramble"
-    folder.mkdir(parents=True)
-    (folder / "model.onnx").write_bytes(b"x")
-    os.utime(folder / "model.onnx", (time.time() - 60, time.time() - 60))
-    (folder / "model.json").write_text('{"phrase": "hey bramble", "language": "en-us"}')
-    cfg = config.Config(wake=config.WakeConfig(wake_word="hey bramble"))
+    cfg = trained_a_minute_ago(earmuff_home)
     assert not learning.due(cfg, device, now=0.0)  # no room talk since the model was made
     room_bank.add(windows(cfg.wakeword.refit_min_windows), limit=100000)
     assert learning.due(cfg, device, now=0.0)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import wave
 from math import gcd
 from pathlib import Path
 
 import numpy as np
 
-from .config import SAMPLE_RATE
+from .config import SAMPLE_RATE, user_name
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 
@@ -17,18 +18,39 @@ class AudioFileError(ValueError):
     """An audio file is missing or cannot be decoded."""
 
 
-def read_audio(path: Path | str) -> np.ndarray:
-    """Read wav/flac at any rate, mix to mono, resample to 16 kHz float32."""
+def read_audio(path: Path | str, max_s: float | None = None) -> np.ndarray:
+    """Read wav/flac at any rate, mix to mono, resample to 16 kHz float32; longer than `max_s` is refused unread."""
     import soundfile as sf
 
     path = Path(path)
-    if not path.is_file():
-        raise AudioFileError(f"audio file {path}: does not exist")
+    check_readable(path, "audio file", "a wav or flac file")
     try:
+        if max_s is not None and (info := sf.info(path)).duration > max_s:
+            raise AudioFileError(f"audio file {path}: {info.duration:.1f} s long; expected at most {max_s:g} s")
         data, rate = sf.read(path, dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError) as exc:
         raise AudioFileError(f"audio file {path}: cannot be decoded ({exc}); expected wav or flac") from exc
     return resample(data.mean(axis=1), rate)
+
+
+def check_readable(path: Path, what: str, expected: str) -> None:
+    """Raise AudioFileError naming `path` unless it is a regular file this process may read."""
+    import stat
+
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise AudioFileError(f"{what} {path}: does not exist; expected {expected}") from None
+    except OSError as exc:
+        raise AudioFileError(f"{what} {path}: cannot be reached by user {user_name()} ({exc.strerror}); "
+                             f"expected {expected} it may read") from None
+    if stat.S_ISDIR(mode):
+        raise AudioFileError(f"{what} {path}: is a folder; expected {expected}")
+    if not stat.S_ISREG(mode):
+        raise AudioFileError(f"{what} {path}: is not a regular file (a device, pipe or socket); expected {expected}")
+    if not os.access(path, os.R_OK):
+        raise AudioFileError(f"{what} {path}: cannot be read by user {user_name()} (permission denied); "
+                             f"expected {expected} it may read")
 
 
 def resample(x: np.ndarray, rate: int, to: int = SAMPLE_RATE) -> np.ndarray:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import pwd
 import sys
 from pathlib import Path
 
@@ -168,15 +169,45 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+SERVICE_USER = "earmuff"
+# Commands that write /etc/earmuff, /var/lib/earmuff or /run/earmuff: as root they run as the service's user.
+WRITERS = ("wakeword", "calibrate", "run", "audio", "listen")
+
+
+def become_service_user(command: str, argv: list[str]) -> None:
+    """As root on an installed system, run a command that writes the service's files as the service's user.
+
+    One owner of the files: everything the service reads is then its own (a root-owned model or recording is one
+    the service cannot read). The command starts afresh under util-linux's setpriv (always on Debian) as that user,
+    with its groups and no capabilities: it reads and writes only what the service itself could.
+    """
+    if os.geteuid() != 0 or config_mod.home() is not None or command not in WRITERS:
+        return
+    try:
+        home = pwd.getpwnam(SERVICE_USER).pw_dir
+    except KeyError:
+        return  # not installed (a development machine): nothing of the service's to own
+    os.environ.update(HOME=home, USER=SERVICE_USER, LOGNAME=SERVICE_USER)
+    os.umask(0o007)  # the units' UMask=
+    os.execvp("setpriv", ["setpriv", f"--reuid={SERVICE_USER}", f"--regid={SERVICE_USER}", "--init-groups", "--",
+                          sys.executable, "-m", "earmuff", *argv])
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run a subcommand, turning expected errors into one clear line and exit code 2."""
     os.environ["ORT_DISABLE_TELEMETRY"] = "1"  # onnxruntime's telemetry; see daemon.py
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
     try:
+        become_service_user(args.command, argv)
         return args.func(args)
     except KeyboardInterrupt:
         return 130
+    except PermissionError as exc:
+        print(f"earmuff: error: {exc.filename or exc}: permission denied for user {config_mod.user_name()}; expected root "
+              f"(sudo earmuff ..., which acts as the service's user '{SERVICE_USER}') or that user", file=sys.stderr)
+        return 2
     except Exception as exc:
         # OSError: a full disk, a missing program: the file and the reason, not a traceback
         if isinstance(exc, OSError) or any(isinstance(exc, getattr(sys.modules[m], name))

@@ -134,6 +134,8 @@ class WakeWordTrainingConfig:
     quick_rounds: int = field(default=1, metadata=_range(1, 5))
     room_bank: bool = True  # keep embedding windows (never audio) of the household's speech, to refit on
     room_bank_max: int = field(default=10000, metadata=_range(100, 200000))  # 3 kB each; ~5 h of speech
+    room_bank_max_days: float = field(default=90.0, metadata=_range(1.0, 3650.0))  # older windows are deleted
+    recordings_max: int = field(default=50, metadata=_range(5, 500))  # the owner's takes kept per wake word, newest
     refit_hours: float = field(default=24.0, metadata=_range(0.1, 720.0))  # at most one room refit this often
     refit_min_windows: int = field(default=1000, metadata=_range(10, 200000))  # new room windows before a refit
     refit_idle_minutes: float = field(default=10.0, metadata=_range(0.0, 1440.0))  # no voice for this long first
@@ -157,6 +159,16 @@ def home() -> Path | None:
     """The single state directory given by EARMUFF_HOME, or None for the system locations."""
     value = os.environ.get("EARMUFF_HOME")
     return Path(value) if value else None
+
+
+def user_name() -> str:
+    """This process's user, for messages about files it may not read or write."""
+    import pwd
+
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        return str(os.geteuid())
 
 
 def config_path() -> Path:

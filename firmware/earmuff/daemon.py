@@ -152,7 +152,7 @@ class Daemon:
             self.device.room = room_bank.collector(self.cfg)  # the worker starts using it with the detector
             self.wake_fault = None
             log.info("jamming; listening for %r", self.cfg.wake.wake_word)
-        except WakeWordError as exc:
+        except Exception as exc:  # whatever it is, status and the light must say so: never a silent "jamming"
             self.wake_fault = f"no wake word: {exc}"
             log.error("%s; jamming without a wake word", exc)
 
@@ -325,7 +325,10 @@ class Daemon:
 
     def forget_room(self) -> dict[str, Any]:
         """Delete the room bank, and the windows the running device holds that would have gone into it."""
-        n = self.learning.forget(self.cfg, self.device)
+        try:
+            n = self.learning.forget(self.cfg, self.device)
+        except OSError as exc:
+            return {"ok": False, "error": str(exc)}
         return {"ok": True, "message": f"forgot the room bank ({n} windows) and what was not yet in it"}
 
     def reload(self) -> dict[str, Any]:
@@ -335,7 +338,7 @@ class Daemon:
             try:
                 cfg = config_mod.load(path)
                 detector = Detector(cfg.wake.wake_word, cfg.wake)
-            except (ConfigError, WakeWordError) as exc:
+            except (ConfigError, WakeWordError, OSError) as exc:
                 log.error("reload: %s; kept the running config", exc)
                 return {"ok": False, "error": f"{exc}; kept the running config"}
             note = ""

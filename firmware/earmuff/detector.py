@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .config import SAMPLE_RATE, WakeConfig, state_dir
+from .config import SAMPLE_RATE, WakeConfig, state_dir, user_name
 
 if TYPE_CHECKING:
     import numpy as np
@@ -44,6 +44,14 @@ def normalise(wake_word: str) -> str:
 
 def resolve(wake_word: str) -> Path:
     """Map a wake word's phrase ('hey jarvis') or a model file path to the model file."""
+    try:
+        return _resolve(wake_word)
+    except OSError as exc:  # e.g. a folder the service's user may not read: a fault to show, never a dead thread
+        raise WakeWordError(f"wake word '{wake_word}': {exc.filename} cannot be read ({exc.strerror}); "
+                            f"expected files user {user_name()} may read") from None
+
+
+def _resolve(wake_word: str) -> Path:
     key = normalise(wake_word)
     custom = state_dir() / "wakewords" / key.replace(" ", "_")
     candidates = [custom / "model.onnx", custom / "model.tflite"]

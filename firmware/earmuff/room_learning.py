@@ -14,7 +14,10 @@ import logging
 import subprocess
 import sys
 import threading
+import time
+from pathlib import Path
 
+from . import config as config_mod
 from . import memory
 from .config import SAMPLE_RATE, Config
 from .detector import WakeWordError
@@ -36,12 +39,26 @@ def trained_model_time(wake_word: str) -> float | None:
         return None
 
 
+def refit_stamp() -> Path:
+    """The file holding when the service last started a refit (epoch s)."""
+    return config_mod.state_dir() / "last-refit"
+
+
+def last_refit() -> float:
+    """When the last refit started, on the monotonic clock; -inf if never (or the file is unreadable)."""
+    try:
+        at = float(refit_stamp().read_text())
+    except (OSError, ValueError):
+        return float("-inf")
+    return time.monotonic() - max(0.0, time.time() - at)  # a clock set back counts as "just now", not the future
+
+
 class RoomLearning:
     """Called from the supervisor loop; owns the refit process."""
 
     def __init__(self) -> None:
         self.next_check = 0.0
-        self.last_refit = float("-inf")
+        self.last_refit = last_refit()  # on the monotonic clock the supervisor passes as `now`
         self.process: subprocess.Popen | None = None
         self.told_memory = False
         self.failed = False  # the last refit ended with an error: wait for a quiet spell before the next
@@ -65,7 +82,7 @@ class RoomLearning:
             (log.info if code == 0 else log.error)("refit finished with exit code %d", code)
             self.process, self.failed = None, code != 0
         if self.due(cfg, device, now):
-            self.last_refit = now
+            self.refitting(now)
             log.info("refitting %r (%s)", cfg.wake.wake_word,
                      "the better model" if background.pending(cfg.wake.wake_word) else "on the room bank, idle")
             self.process = subprocess.Popen(
@@ -73,13 +90,21 @@ class RoomLearning:
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             )
 
+    def refitting(self, now: float) -> None:
+        """A refit starts at `now` (monotonic): remembered on disk, so the once-a-day limit holds across restarts."""
+        self.last_refit = now
+        try:
+            config_mod.atomic_write(refit_stamp(), f"{time.time() - (time.monotonic() - now)!r}\n".encode(), 0o640)
+        except OSError as exc:
+            log.error("cannot record the refit time in %s: %s", refit_stamp(), exc)
+
     def save(self, cfg: Config, device: Device) -> None:
         """Write the windows the device's collector has settled (also before a reload or a stop)."""
         with self.lock:
             if device.room is None:
                 return
             try:
-                device.room.write(cfg.wakeword.room_bank_max)
+                device.room.write(cfg.wakeword.room_bank_max, cfg.wakeword.room_bank_max_days)
             except OSError as exc:  # a full disk loses some room windows, nothing else
                 log.error("room bank %s: %s", room_bank.folder(), exc)
 
@@ -88,11 +113,12 @@ class RoomLearning:
         with self.lock:
             if device.room is not None:  # a fresh collector: the worker's next step drops the old one's windows
                 device.room = room_bank.collector(cfg)
-            n = room_bank.forget()  # first: a refit past its training sees the stamp and installs nothing
-            if self.training:
-                self.process.terminate()
-                self.process.wait(10)
-            return n
+            try:
+                return room_bank.forget()  # first: a refit past its training sees the stamp and installs nothing
+            finally:
+                if self.training:
+                    self.process.terminate()
+                    self.process.wait(10)
 
     def due(self, cfg: Config, device: Device, now: float) -> bool:
         """Idle for long enough, not refitted lately, and enough new room windows since the model was made."""

@@ -39,6 +39,9 @@ class Scene:
     faults: tuple[Fault, ...]
 
 
+# The virtual room holds the whole scene in memory, about 0.85 MB per second of it (docs/virtual-room.md): an
+# hour needs about 3 GB and takes about 11 min here.
+MAX_DURATION_S = 3600.0
 TOP_KEYS = {"duration_s", "seed", "wake_word", "device", "acoustics", "source", "fault"}
 
 
@@ -76,7 +79,7 @@ def _only(table: Any, allowed: set[str], where: str) -> dict[str, Any]:
 
 def _parse(table: dict[str, Any], base: Path) -> Scene:
     _only(table, TOP_KEYS, "scene")
-    duration = _number(table, "duration_s", "", 0.5, 24 * 3600.0)
+    duration = _number(table, "duration_s", "", 0.5, MAX_DURATION_S)
     seed = table.get("seed", 0)
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise ConfigError(f"seed = {seed!r}: expected an integer")

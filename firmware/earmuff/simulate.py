@@ -10,12 +10,13 @@ from pathlib import Path
 
 import numpy as np
 
+from . import memory
 from .audio_io import read_audio, write_wav
 from .config import SAMPLE_RATE, Config
 from .device import Device
 from .faults import FaultInjector, path_gain
 from .room import Room
-from .scene import Scene
+from .scene import Scene, SceneError
 from .self_check import Expected
 from .wakeword.room_bank import Collector
 
@@ -45,6 +46,8 @@ class Timeline:
         self.items.append({"t": round(t - self.offset_s, 3), "event": event, **fields})
 
 
+# Peak memory of `earmuff simulate` (/usr/bin/time): 258 MB for 60 s, 404 MB for 240 s (docs/virtual-room.md).
+BASE_MB, MB_PER_S = 250.0, 0.85
 WARMUP_S = 8.0  # the device has been running this long when the scene starts: its echo canceller has adapted
 # and its self-check has heard the noise (until then the noise plays at its full level)
 
@@ -55,6 +58,7 @@ def simulate(scene: Scene, cfg: Config, collector: Collector | None = None, expe
     block = cfg.audio.block
     warm = int(np.ceil(WARMUP_S * SAMPLE_RATE / block)) * block
     n = warm + int(np.ceil(scene.duration_s * SAMPLE_RATE / block)) * block
+    check_memory(n / SAMPLE_RATE)
     channels = cfg.audio.channels
     room = Room(scene.acoustics, n, channels, latency=2 * block, seed=scene.seed)
     for src in scene.sources:
@@ -96,6 +100,14 @@ def simulate(scene: Scene, cfg: Config, collector: Collector | None = None, expe
         summary["leakage_db_spl_at_1m"] = round(room.leakage_db_spl(out[warm:]), 1)
     events = sorted((e for e in timeline.items if e["t"] >= 0), key=lambda e: e["t"])
     return SimResult(events, echo[warm:], mic[warm:], out[warm:, 0].copy(), heard[warm:], summary, device)
+
+
+def check_memory(seconds: float) -> None:
+    """Raise SceneError if a scene of `seconds` would need more memory than the kernel can give."""
+    need, free = BASE_MB + MB_PER_S * seconds, memory.available_mb()
+    if free is not None and need > free:
+        raise SceneError(f"scene of {seconds:.0f} s: needs about {need:.0f} MB of memory and {free:.0f} MB is available; "
+                         f"expected a scene of at most {max(0.0, free - BASE_MB) / MB_PER_S:.0f} s here")
 
 
 def _wait_for_worker(device: Device, block_s: float) -> None:

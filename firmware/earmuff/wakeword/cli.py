@@ -148,9 +148,16 @@ def cmd_remove(args: argparse.Namespace) -> int:
     from .phrase import normalise
 
     name = normalise(args.name)
-    store.remove(name)
-    takes, windows = samples.forget(name), room_bank.forget(room_bank.positive_kind(name))
-    print(f"removed '{name}', {takes} recordings of your voice saying it and {windows} windows of the room bank")
+    kind = room_bank.positive_kind(name)
+    if store.installed(name):
+        store.remove(name)
+        what = f"removed '{name}'"
+    elif samples.count(name) or room_bank.count(kind):  # a name whose model is gone: its recordings still go
+        what = f"'{name}' has no model; removed"
+    else:
+        raise WakeWordError(f"wake word '{name}': not installed and no recordings of it; expected one of {store.names()}")
+    takes, windows = samples.forget(name), room_bank.forget(kind)
+    print(f"{what}, {takes} recordings of your voice saying it and {windows} windows of the room bank")
     return 0
 
 
@@ -244,7 +251,7 @@ def cmd_add_samples(args: argparse.Namespace) -> int:
     kept = 0
     for f in args.files:
         try:
-            x = read_audio(f)
+            x = read_audio(f, max_s=samples.MAX_FILE_S)
             samples.check_take(x, f, expected, scorer)
         except WakeWordError as exc:
             print(f"refused: {exc}", file=sys.stderr)
@@ -334,6 +341,6 @@ def cmd_forget_room(args: argparse.Namespace) -> int:
         print(f"forgot the room bank ({room_bank.forget()} windows)")
         return 0
     if not reply.get("ok"):
-        raise ControlError(f"the running earmuff did not forget the room bank ({reply.get('error')}); it is still there")
+        raise ControlError(f"the running earmuff did not forget all of the room bank: {reply.get('error')}")
     print(reply["message"])
     return 0

@@ -3,7 +3,8 @@
 Never audio: only openWakeWord embedding windows (16 x 96, float16), in chunk files of mode 0600 under
 state_dir()/room-bank (0700), each written to a temporary name and renamed. Negatives are room talk that
 led to no command; positives are the windows that fired just before a command the owner went on to give.
-The oldest chunks go first once a kind holds more than its limit. `earmuff wakeword forget-room` deletes it.
+The oldest chunks go first once a kind holds more than its limit, and any older than `room_bank_max_days`.
+`earmuff wakeword forget-room` deletes it.
 """
 
 from __future__ import annotations
@@ -44,11 +45,34 @@ def forgotten_at() -> float:
         return 0.0
 
 
-def _chunks(kind: str) -> list[Path]:
-    return sorted(folder().glob(f"{kind}-*.npy")) if folder().is_dir() else []
+def _chunks(kind: str | None) -> list[Path]:
+    """The chunk files of one kind, or of all kinds (None)."""
+    return sorted(folder().glob(f"{kind or '*'}-*.npy")) if folder().is_dir() else []
 
 
-def _read(kind: str, since: float, mmap: bool) -> list[np.ndarray]:
+def _written_at(chunk: Path) -> float:
+    """When a chunk was written (epoch s), from its name; 0 for a name that is not ours (so it expires)."""
+    try:
+        return int(chunk.stem.rsplit("-", 1)[1]) / 1e9
+    except (IndexError, ValueError):
+        return 0.0
+
+
+def expire(max_days: float, now: float | None = None) -> int:
+    """Delete the chunks of every kind written more than `max_days` ago; return how many windows went."""
+    cutoff = (time.time() if now is None else now) - max_days * 86400
+    gone = 0
+    for chunk in _chunks(None):
+        if _written_at(chunk) < cutoff:
+            try:
+                gone += len(np.load(chunk, mmap_mode="r"))
+            except (OSError, ValueError):
+                pass
+            chunk.unlink(missing_ok=True)
+    return gone
+
+
+def _read(kind: str | None, since: float, mmap: bool) -> list[np.ndarray]:
     parts = []
     for chunk in _chunks(kind):
         try:
@@ -65,8 +89,8 @@ def load(kind: str = NEGATIVE, since: float = 0.0) -> np.ndarray:
     return np.concatenate(parts, dtype=np.float16) if parts else np.zeros((0, WINDOW, EMBED_DIM), np.float16)
 
 
-def count(kind: str = NEGATIVE, since: float = 0.0) -> int:
-    """How many windows of one kind were written after `since`, without reading them."""
+def count(kind: str | None = NEGATIVE, since: float = 0.0) -> int:
+    """How many windows of one kind (None: all kinds) were written after `since`, without reading them."""
     return sum(len(p) for p in _read(kind, since, mmap=True))
 
 
@@ -114,11 +138,14 @@ def forget(kind: str | None = None) -> int:
         for chunk in _chunks(kind):
             chunk.unlink(missing_ok=True)
         return n
-    kinds = {c.name.rsplit("-", 1)[0] for c in folder().glob("*.npy")} if folder().is_dir() else set()
-    n = sum(count(k) for k in kinds)
-    _stamp().parent.mkdir(parents=True, exist_ok=True)
-    _stamp().write_text(repr(time.time()))
-    shutil.rmtree(folder(), ignore_errors=True)
+    n = count(None)
+    config_mod.atomic_write(_stamp(), repr(time.time()).encode(), 0o600)
+    try:
+        if folder().exists():
+            shutil.rmtree(folder())
+    except OSError as exc:  # never a silent "forgot": say what is still there
+        raise OSError(f"room bank {folder()}: could not delete {folder() / (exc.filename or '')} ({exc.strerror}); "
+                      f"what could be deleted is gone, the rest is still there") from None
     return n
 
 
@@ -171,8 +198,10 @@ class Collector:
         while self.pending and self.pending[0][0] < keep_from:
             self.ready.put((NEGATIVE, self.pending.pop(0)[1]))
 
-    def write(self, limit: int) -> dict[str, int]:
-        """Move settled windows into the bank (supervisor thread); return how many of each kind were written."""
+    def write(self, limit: int, max_days: float) -> dict[str, int]:
+        """Move settled windows into the bank, deleting those older than `max_days` (supervisor thread);
+        return how many of each kind were written."""
+        expire(max_days)
         got: dict[str, list[np.ndarray]] = {NEGATIVE: [], self.positive_kind: []}
         while True:
             try:

@@ -10,9 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import config as config_mod
 from ..audio_io import read_audio, write_wav
 from ..config import SAMPLE_RATE
 from ..detector import WakeWordError
+from . import store
 from .store import samples_dir
 
 MAX_FILE_S = 10.0
@@ -83,26 +85,43 @@ def expected_duration(phrase: str, lang: str) -> float:
 
 
 def save(phrase: str, x: np.ndarray) -> Path:
-    """Keep an accepted take as a 16 kHz WAV, readable by its owner only (temp file, then renamed)."""
+    """Keep an accepted take as a private 16 kHz WAV (temp file, fsync, rename); the newest `recordings_max` stay."""
     folder = samples_dir(phrase)
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path = folder / f"take-{time.strftime('%Y%m%dT%H%M%S')}-{len(list(folder.glob('*.wav'))):03d}.wav"
+    now = time.time_ns()  # names sort oldest first: the retention limit deletes from the front
+    path = folder / f"take-{time.strftime('%Y%m%dT%H%M%S', time.localtime(now // 10**9))}-{now % 10**9:09d}.wav"
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}.wav")
     os.close(os.open(tmp, os.O_CREAT | os.O_WRONLY, 0o600))  # created private: the recording is never world-readable
-    write_wav(tmp, x)
-    os.replace(tmp, path)
+    try:
+        write_wav(tmp, x)
+        store.fsync(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    for old in _takes(phrase)[: -config_mod.load().wakeword.recordings_max]:
+        old.unlink()
+    store.fsync(folder)
     return path
+
+
+def _takes(phrase: str) -> list[Path]:
+    return sorted(samples_dir(phrase).glob("take-*.wav"))
+
+
+def count(phrase: str) -> int:
+    """How many takes of a wake word are kept."""
+    return len(_takes(phrase))
 
 
 def load_all(phrase: str) -> list[np.ndarray]:
     """All accepted takes of a wake word."""
-    return [read_audio(p) for p in sorted(samples_dir(phrase).glob("take-*.wav"))]
+    return [read_audio(p) for p in _takes(phrase)]
 
 
 def forget(phrase: str) -> int:
     """Delete the owner's takes of a wake word; return how many there were."""
     folder = samples_dir(phrase)
-    n = len(list(folder.glob("take-*.wav")))
+    n = count(phrase)
     if folder.exists():
         shutil.rmtree(folder)  # a failure is an error the CLI reports, never a silent "deleted"
     return n

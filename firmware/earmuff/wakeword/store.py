@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import config as config_mod
+from ..audio_io import AudioFileError, check_readable
 from ..detector import PRETRAINED, WakeWordError, resolve
 from .phrase import folder_name, normalise
 
@@ -36,7 +37,8 @@ def samples_dir(phrase: str) -> Path:
     return config_mod.state_dir() / "wakeword-samples" / folder_name(phrase)
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync(path: Path) -> None:
+    """Flush a file, or a folder's entries, to the disk: what is reported kept survives a power cut."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -69,7 +71,7 @@ def install(version: Path, phrase: str) -> Path:
         tmp.unlink()
     os.symlink(version.name, tmp)
     os.replace(tmp, link)
-    _fsync_dir(root())
+    fsync(root())
     if previous and previous != version.resolve() and previous.parent == root().resolve():
         shutil.rmtree(previous, ignore_errors=True)
     return link
@@ -166,18 +168,25 @@ def with_wake_word(text: str, phrase: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def installed(phrase: str) -> bool:
+    """A folder (or a link, even one whose model is gone) of this wake word exists."""
+    link = root() / folder_name(normalise(phrase))
+    return link.exists() or link.is_symlink()
+
+
 def remove(phrase: str) -> None:
     """Delete a trained wake word; the active one cannot be removed."""
     name = normalise(phrase)
     link = root() / folder_name(name)
-    if not link.exists():
+    if not installed(name):
         raise WakeWordError(f"wake word '{name}': not installed; expected one of {names()}")
     if normalise(active()) == name:
         raise WakeWordError(f"wake word '{name}': is the active wake word; `earmuff wakeword use` another one first")
     target = link.resolve()
     if link.is_symlink():
         link.unlink()
-        shutil.rmtree(target, ignore_errors=True)
+        if target.exists():  # an error deleting it is reported, never a silent "removed"
+            shutil.rmtree(target)
     else:
         shutil.rmtree(link)
 
@@ -189,8 +198,10 @@ def check_model(path: Path) -> None:
 
     if path.suffix not in (".onnx", ".tflite"):
         raise WakeWordError(f"model file {path}: expected an openWakeWord .onnx or .tflite model (input [1, 16, 96])")
-    if not path.is_file():
-        raise WakeWordError(f"model file {path}: does not exist")
+    try:
+        check_readable(path, "model file", "an openWakeWord .onnx or .tflite model")
+    except AudioFileError as exc:
+        raise WakeWordError(str(exc)) from None
     det = Detector(str(path), WakeConfig())
     runtime = det.model.models[det.key]
     inputs = runtime.get_inputs()[0].shape if path.suffix == ".onnx" else runtime.get_input_details()[0]["shape"].tolist()
