@@ -6,9 +6,9 @@ Runs `earmuff <command>` (default `wakeword set "hey bramble"`) with a private E
 cgroup capped at --cap-mb (memory.limit_in_bytes; this machine has no swap) and a CPU cgroup with a quota of
 --cpus cores (cpu.cfs_quota_us). Reports the cgroup's peak charge (memory.max_usage_in_bytes: resident memory of
 every process in it plus the page cache they filled, which the kernel drops under the cap), the peak of the
-summed resident memory of the process tree (VmRSS from /proc, sampled every 50 ms), the CPU time of the whole
+summed proportional resident memory of the process tree (Pss of /proc/PID/smaps_rollup, sampled every 50 ms), the CPU time of the whole
 cgroup (cpuacct.usage), wall time, the exit code and whether the kernel killed anything. With --stages, the peak
-summed RSS within each progress-bar stage. Needs root and cgroup v1 (memory, cpu, cpuacct mounted).
+summed Pss within each progress-bar stage. Needs root and cgroup v1 (memory, cpu, cpuacct mounted).
 A `refit` first needs a trained word in the home: pass --home DIR with --keep from an earlier `set` run.
 """
 
@@ -30,8 +30,9 @@ EARMUFF = [sys.executable, "-m", "earmuff"]
 STAGE = re.compile(r"\r?([a-z][a-z ]+(?: \(\d/\d\))?)\s+\[")
 
 
-def tree_rss_kb(pid: int) -> int:
-    """Summed VmRSS of `pid` and all its descendants, kB."""
+def tree_pss_kb(pid: int) -> int:
+    """Summed proportional resident memory (Pss) of `pid` and all its descendants, kB: each shared page counted
+    once over the processes that share it (summed VmRSS counts a forked child's shared pages twice)."""
     children: dict[int, list[int]] = {}
     for d in os.listdir("/proc"):
         if d.isdigit():
@@ -45,8 +46,8 @@ def tree_rss_kb(pid: int) -> int:
         p = todo.pop()
         todo += children.get(p, [])
         try:
-            for line in open(f"/proc/{p}/status"):
-                if line.startswith("VmRSS:"):
+            for line in open(f"/proc/{p}/smaps_rollup"):
+                if line.startswith("Pss:"):
                     total += int(line.split()[1])
         except OSError:
             pass
@@ -80,7 +81,7 @@ def main() -> int:
     ap.add_argument("--cpus", type=float, default=2.0, help="CPU quota, in cores of this machine")
     ap.add_argument("--home", help="EARMUFF_HOME to use (default: a fresh temporary one)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary home (to refit in it later)")
-    ap.add_argument("--stages", action="store_true", help="peak summed RSS per progress-bar stage")
+    ap.add_argument("--stages", action="store_true", help="peak summed Pss per progress-bar stage")
     ap.add_argument("command", nargs="*", default=["wakeword", "set", "hey bramble"])
     args = ap.parse_args()
     home = Path(args.home) if args.home else Path(tempfile.mkdtemp(prefix="earmuff-bench-"))
@@ -112,7 +113,7 @@ def main() -> int:
     reader = threading.Thread(target=read_stderr, daemon=True)
     reader.start()
     while proc.poll() is None:
-        rss = tree_rss_kb(proc.pid)
+        rss = tree_pss_kb(proc.pid)
         peak = max(peak, rss)
         stages[stage] = max(stages.get(stage, 0), rss)
         time.sleep(0.05)
@@ -129,7 +130,7 @@ def main() -> int:
     print(f"command: earmuff {' '.join(args.command)}")
     print(f"cap {args.cap_mb} MiB, quota {args.cpus} cores; exit {proc.returncode}; "
           f"oom kills {oom.get('oom_kill', '?')}; cap hits {failcnt}")
-    print(f"peak summed RSS of the process tree: {peak} kB; cgroup peak charge (RSS + page cache): {max_usage} kB")
+    print(f"peak resident memory of the process tree (summed Pss): {peak} kB; cgroup peak charge (RSS + page cache): {max_usage} kB")
     print(f"CPU time (cgroup): {cpu_s:.1f} s; wall {wall:.1f} s")
     if args.stages:
         for name, kb in stages.items():

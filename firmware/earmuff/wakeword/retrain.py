@@ -42,6 +42,9 @@ def retrain(phrase: str, lang: str, seed: int = 0, quiet: bool = False, select: 
             print(f"warning: training needs about {memory.TRAINING_MB} MB of memory and {free:.0f} MB is available; "
                   f"if it runs out, the training ends and nothing changes. {elsewhere(phrase)}", file=sys.stderr)
         return worker.run(_retrain, phrase, lang, seed, quiet, select, recipe, rival, export)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted; nothing was installed and '{config_mod.load().wake.wake_word}' stays active", file=sys.stderr)
+        raise
     except worker.OutOfMemory as exc:
         raise worker.OutOfMemory(f"training '{phrase}' ran out of memory: {exc}; nothing was installed and "
                                  f"'{config_mod.load().wake.wake_word}' stays active. {elsewhere(phrase)}") from None
@@ -58,6 +61,7 @@ def elsewhere(phrase: str) -> str:
 def _retrain(phrase: str, lang: str, seed: int, quiet: bool, select: bool, recipe: str, rival: bool,
              export: Path | None) -> dict:
     """The body of `retrain`, in the child process."""
+    from .. import memory
     from . import room_bank, samples, store
     from .phrase import check_language, check_phrase, normalise
     from .publish import publish
@@ -77,12 +81,13 @@ def _retrain(phrase: str, lang: str, seed: int, quiet: bool, select: bool, recip
     if recipe == background.QUICK:
         opts = dataclasses.replace(opts, rounds=cfg.wakeword.quick_rounds,
                                    voices=tuple(v for v in opts.voices if v not in NEURAL))
+    free = memory.short_of_training(memory.TRAINING_MB + memory.KOKORO_MB)
+    if "kokoro" in opts.voices and free is not None:  # a Zero 2 W beside the service: the rest of the recipe fits
+        print(f"voice family kokoro: left out of training (it needs about {memory.KOKORO_MB} MB more than the "
+              f"{memory.TRAINING_MB} MB of the rest, and {free:.0f} MB is available; docs/hardware.md)", file=sys.stderr)
+        opts = dataclasses.replace(opts, voices=tuple(v for v in opts.voices if v != "kokoro"))
     before = cfg.wake.wake_word
-    try:
-        result = train(opts, cfg)
-    except KeyboardInterrupt:
-        print(f"\ninterrupted; nothing was installed and '{before}' stays active", file=sys.stderr)
-        raise
+    result = train(opts, cfg)
     result.meta["recipe"] = recipe
     if room and room_bank.forgotten_at() > read_at:
         raise WakeWordError(f"wake word '{name}': the room bank was forgotten while this training used it; "
