@@ -60,18 +60,6 @@ def test_add_samples_refuses_bad_files_with_reasons(tmp_path, capsys):
     assert f"refused: {silent}: too quiet" in err and "junk.wav: cannot be decoded" in err
 
 
-@pytest.fixture(autouse=True)
-def keep_oom_score():
-    """Training raises this process's OOM score; put it back so the rest of the test run is not the first victim."""
-    score = Path("/proc/self/oom_score_adj")
-    before = score.read_text()
-    yield
-    try:
-        score.write_text(before)
-    except OSError:  # lowering it below what it was raised from needs CAP_SYS_RESOURCE
-        pass
-
-
 def fake_result(phrase):
     return TrainResult(tiny_model(), {"phrase": phrase, "language": "en-us", "threshold": 0.5})
 
@@ -84,10 +72,11 @@ def test_ctrl_c_during_training_keeps_the_previous_wake_word(monkeypatch, capsys
         raise KeyboardInterrupt
 
     monkeypatch.setattr(train_mod, "train", interrupted)
-    monkeypatch.setattr(memory, "available_mb", lambda: 300.0)  # a Zero 2 W with the service running
+    monkeypatch.setattr(memory, "available_mb", lambda: 200.0)  # a Zero 2 W with too much else running
     assert main(["wakeword", "set", "hey teapot"]) == 130
     err = capsys.readouterr().err
-    assert "warning: training needs about 500 MB of memory and 300 MB is available" in err
+    assert "warning: training needs about 250 MB of memory and 200 MB is available" in err
+    assert "--export FILE" in err
     assert "'hey bramble' stays active" in err
     assert config.load().wake.wake_word == "hey bramble" and store.names() == ["hey bramble"]
 
@@ -123,8 +112,10 @@ def test_disk_full_while_selecting_keeps_the_new_model_and_the_old_config(monkey
 
 
 def test_training_offers_itself_to_the_oom_killer_before_the_daemon(earmuff_home):
-    assert main(["wakeword", "set", ""]) == 2  # fails at once, after raising its own score
-    assert Path("/proc/self/oom_score_adj").read_text().strip() == "1000"
+    from earmuff.wakeword import worker
+
+    assert main(["wakeword", "set", ""]) == 2  # fails at once, in its training child
+    assert worker.run(lambda: Path("/proc/self/oom_score_adj").read_text().strip()) == "1000"
 
 
 def test_remove_deletes_the_owners_recordings_and_windows_of_that_word_only(capsys):

@@ -91,12 +91,12 @@ def test_melspectrogram_in_chunks_equals_the_model_on_the_whole_signal():
         np.testing.assert_allclose(chunked, whole, atol=1e-4)
 
 
-def test_fit_restores_its_input_and_scores_in_blocks_like_all_at_once(monkeypatch):
+def test_fit_leaves_its_input_alone_and_scores_in_blocks_like_all_at_once(monkeypatch):
     rng = np.random.default_rng(5)
     x, y = separable(400, rng)
     kept = x.copy()
     model = classifier.fit(x, y, np.ones(len(y)), hidden=8, members=1)
-    np.testing.assert_allclose(x, kept, rtol=1e-5, atol=1e-5)  # standardised in place, then put back
+    np.testing.assert_array_equal(x, kept)  # standardised batch by batch: the training set is left as it was
     whole = model.logits(x)
     monkeypatch.setattr(classifier, "BLOCK", 7)
     np.testing.assert_allclose(model.logits(x), whole, rtol=1e-5, atol=1e-5)
@@ -113,7 +113,8 @@ def test_two_rounds_average_two_independent_trainings(tmp_path, monkeypatch, cap
     bars = capsys.readouterr().err  # a bar per stage and round, the fit's counting each network, and the time left
     for stage in ("synthesize (1/2)", "room noise (1/2)", "features (1/2)", "fit (1/2)", "fit (2/2)"):
         assert f"{stage:<12} [{'#' * 24}] done in" in bars, bars
-    assert "fit (1/2)    [........................] 0/6" in bars and "round 1 of 2 done; about 0:" in bars
+    # The time left after a round is not asserted: it depends on the machine's load.
+    assert "fit (1/2)    [........................] 0/6" in bars and "round 1 of 2 done; about " in bars
     second = train(TrainOptions("hey bramble", rounds=1, seed=ROUND_SEED_STEP, quiet=True, **small), config.load())
     width = second.model.w1.shape[1]
     assert both.model.w1.shape[1] == 2 * width and both.meta["samples"]["rounds"] == 2

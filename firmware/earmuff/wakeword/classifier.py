@@ -13,6 +13,7 @@ ALPHA = 1e-3  # L2 penalty
 MAX_ITER = 40  # epochs
 MAX_LOGIT = 4.6  # the strictest threshold pick_threshold may choose, as a logit (4.6: 0.99)
 BLOCK = 1024  # windows handled at once where a whole training set would need a copy
+BATCH, LEARNING_RATE, TOL, NO_CHANGE = 256, 1e-3, 1e-5, 6  # mini-batch Adam; stop after NO_CHANGE epochs without gain
 MEMBERS = 3  # networks fitted with consecutive seeds whose logits are averaged (merged into one wider network)
 
 
@@ -52,22 +53,16 @@ def fit(x: np.ndarray, y: np.ndarray, weight: np.ndarray, hidden: int = 64, seed
         tick: Callable[[], None] = lambda: None) -> Mlp:
     """Fit `members` MLPs (default MEMBERS) on windows `x`, labels `y` (1 = the wake word) and weights; merged.
 
-    A float32 `x` is standardised in place and restored afterwards (to within rounding): a copy of a training
-    set with a full room bank would not fit in a Zero 2 W's memory.
+    `x` may be float16 (half the memory): each mini-batch is standardised in float32 as it is used, so no
+    standardised copy of the training set is ever made (it would not fit in a Zero 2 W's memory).
     """
-    z = np.asarray(x, np.float32).reshape(len(x), WINDOW * EMBED_DIM)
+    z = x.reshape(len(x), WINDOW * EMBED_DIM)
     mean, std = _moments(z)
     std += 1e-3
-    z -= mean
-    z /= std
-    try:
-        nets = []
-        for k in range(members or MEMBERS):
-            nets.append(_fit_one(z, y, weight, hidden, seed + k, mean, std))
-            tick()
-    finally:
-        z *= std
-        z += mean
+    nets = []
+    for k in range(members or MEMBERS):
+        nets.append(_fit_one(z, y, weight, hidden, seed + k, mean, std))
+        tick()
     return nets[0] if len(nets) == 1 else merge(nets)
 
 
@@ -83,23 +78,59 @@ def _moments(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _fit_one(z: np.ndarray, y: np.ndarray, weight: np.ndarray, hidden: int, seed: int, mean: np.ndarray, std: np.ndarray) -> Mlp:
-    """One MLP on standardised inputs `z`, with the scaling folded back into its first layer."""
-    from sklearn.neural_network import MLPClassifier
+    """One MLP (ReLU, logistic output, L2, Adam in mini-batches of BATCH), on rows of `z` standardised with
+    `mean`/`std` batch by batch; the scaling is folded back into its first layer.
 
-    model = MLPClassifier(
-        hidden_layer_sizes=(hidden,), alpha=ALPHA, batch_size=256, learning_rate_init=1e-3,
-        max_iter=MAX_ITER, early_stopping=False, random_state=seed, tol=1e-5, n_iter_no_change=6,
-    )
+    The recipe, initialisation and stopping rule of scikit-learn's MLPClassifier (adam, batch_size 256,
+    learning_rate_init 1e-3, tol 1e-5, n_iter_no_change 6), which it replaces: scikit-learn needs the whole
+    standardised set in float32 or float64 and its import alone takes 70 MB with scipy.
+    """
+    rs = np.random.RandomState(seed)
+    n, d = z.shape
+    params = []
+    for fan_in, fan_out, factor in ((d, hidden, 6.0), (hidden, 1, 2.0)):  # Glorot-uniform, as scikit-learn does
+        bound = np.sqrt(factor / (fan_in + fan_out))
+        params += [rs.uniform(-bound, bound, (fan_in, fan_out)).astype(np.float32),
+                   rs.uniform(-bound, bound, fan_out).astype(np.float32)]
+    w1, b1, w2, b2 = params
+    m = [np.zeros_like(p) for p in params]
+    v = [np.zeros_like(p) for p in params]
     # Balance the classes: positives are far fewer than the windows of ordinary speech.
     w = weight * np.where(y == 1, len(y) / (2 * max(1, y.sum())), len(y) / (2 * max(1, (y == 0).sum())))
-    import warnings
-    from sklearn.exceptions import ConvergenceWarning
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        model.fit(z, y, sample_weight=w / w.mean())
-    w1, w2 = model.coefs_
-    b1, b2 = model.intercepts_
+    w = (w / w.mean()).astype(np.float32)
+    yf = y.astype(np.float32)
+    order, t, best, stale = np.arange(n), 0, np.inf, 0
+    for _ in range(MAX_ITER):
+        shuffle = np.arange(n)
+        rs.shuffle(shuffle)
+        order = order[shuffle]
+        total = 0.0
+        for i in range(0, n, BATCH):
+            idx = np.sort(order[i : i + BATCH])  # sorted: faster reads; the batch's rows are the same
+            xb = (z[idx].astype(np.float32) - mean) / std
+            yb, wb = yf[idx], w[idx]
+            h = np.maximum(xb @ w1 + b1, 0.0)
+            p = 1.0 / (1.0 + np.exp(-np.clip((h @ w2 + b2)[:, 0], -60, 60)))
+            sw = float(wb.sum())
+            eps = np.finfo(np.float32).eps
+            pc = np.clip(p, eps, 1 - eps)
+            loss = -float(np.sum(wb * (yb * np.log(pc) + (1 - yb) * np.log(1 - pc)))) / sw
+            loss += 0.5 * ALPHA * (float(np.sum(w1 * w1)) + float(np.sum(w2 * w2))) / sw
+            total += loss * len(idx)
+            d2 = ((p - yb) * wb)[:, None]
+            d1 = (d2 @ w2.T) * (h > 0)
+            grads = [(xb.T @ d1 + ALPHA * w1) / sw, d1.sum(axis=0) / sw, (h.T @ d2 + ALPHA * w2) / sw, d2.sum(axis=0) / sw]
+            t += 1
+            lr = LEARNING_RATE * np.sqrt(1 - 0.999**t) / (1 - 0.9**t)
+            for k, g in enumerate(grads):
+                m[k] = 0.9 * m[k] + 0.1 * g
+                v[k] = 0.999 * v[k] + 0.001 * g * g
+                params[k] -= (lr * m[k] / (np.sqrt(v[k]) + 1e-8)).astype(np.float32)
+        epoch_loss = total / n
+        stale = stale + 1 if epoch_loss > best - TOL else 0
+        best = min(best, epoch_loss)
+        if stale > NO_CHANGE:
+            break
     w1s = (w1 / std[:, None]).astype(np.float32)
     b1s = (b1 - (mean / std) @ w1).astype(np.float32)
     return Mlp(w1s, b1s, w2.astype(np.float32), b2.astype(np.float32))

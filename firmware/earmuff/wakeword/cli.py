@@ -27,6 +27,8 @@ def add_wakeword_commands(sub) -> None:
     s.add_argument("phrase", help="the wake name, e.g. \"hey bramble\"")
     s.add_argument("--lang", default="en-us", help="espeak-ng language code (default en-us; see `espeak-ng --voices`)")
     s.add_argument("--seed", type=int, default=0, help="random seed for synthesis and training")
+    s.add_argument("--export", metavar="FILE", help="write the (full) model to FILE for `wakeword import` on another "
+                   "device, instead of installing it here")
     s.set_defaults(func=cmd_set)
     s = ws.add_parser("list", help="installed wake words")
     s.set_defaults(func=cmd_list)
@@ -95,14 +97,19 @@ def cmd_set(args: argparse.Namespace) -> int:
     from . import background
     from .advice import GOOD, advise
     from .phrase import check_language, check_phrase
-    from .retrain import offer_to_oom_killer, retrain
+    from .retrain import retrain
 
-    offer_to_oom_killer()
     warnings = advise(check_phrase(args.phrase), check_language(args.lang))
     for line in warnings:
         print(f"advice: {line}", file=sys.stderr)
     if warnings:
         print(f"advice: {GOOD}; training '{args.phrase}' anyway (Ctrl-C to stop)", file=sys.stderr)
+    if args.export:
+        meta = retrain(args.phrase, args.lang, args.seed, export=Path(args.export))
+        print(f"wrote '{meta['phrase']}' to {args.export}; install it with "
+              f"`earmuff wakeword import {args.export} --name \"{meta['phrase']}\"`")
+        print(_quality(meta))
+        return 0
     quick = config_mod.load().wakeword.background
     meta = retrain(args.phrase, args.lang, args.seed, select=True, recipe=background.QUICK if quick else background.FULL)
     print(f"'{meta['phrase']}' is now the wake word ({meta['timings']['total_s']:.0f} s to train).")

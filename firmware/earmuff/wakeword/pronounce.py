@@ -15,7 +15,7 @@ import subprocess
 from typing import Callable
 
 from .advice import distance, ipa
-from .voices import english
+from .voices import FESTIVAL_HEAP, english
 
 _ARPABET = {"b": "b", "ch": "tʃ", "d": "d", "dh": "ð", "dx": "t", "f": "f", "g": "ɡ", "hh": "h", "jh": "dʒ", "k": "k",
             "l": "l", "m": "m", "n": "n", "ng": "ŋ", "p": "p", "r": "ɹ", "s": "s", "sh": "ʃ", "t": "t", "th": "θ",
@@ -45,7 +45,7 @@ def phones(family: str, text: str) -> list[str]:
         out = subprocess.run(["flite", "-ps", "-t", text, "-o", "none"], capture_output=True, text=True, check=True, timeout=30).stdout
     else:
         clean = text.replace('"', " ").replace("\\", " ")
-        out = subprocess.run(["festival", "--pipe"], input=_FESTIVAL.format(text=clean), capture_output=True,
+        out = subprocess.run(["festival", *FESTIVAL_HEAP, "--pipe"], input=_FESTIVAL.format(text=clean), capture_output=True,
                              text=True, check=True, timeout=60).stdout
     return out.split()
 

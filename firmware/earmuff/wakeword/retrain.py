@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 import time
 from pathlib import Path
@@ -15,23 +16,57 @@ from ..detector import WakeWordError
 from . import background
 from .voices import NEURAL
 
+TRAINING_LOCK = ".training.lock"
+
 
 def retrain(phrase: str, lang: str, seed: int = 0, quiet: bool = False, select: bool = False,
-            recipe: str = background.FULL, rival: bool = False) -> dict:
+            recipe: str = background.FULL, rival: bool = False, export: Path | None = None) -> dict:
     """Train `phrase` (with any owner takes and the room bank) and install it; it becomes active if `select`.
 
     Without `select` it is selected again only if it is still the active wake word when training ends, so that
     a running device switches to the new model, and a `use` run meanwhile is not undone. The quick recipe is
     one round (`quick_rounds`) without the neural voices; with `rival` the installed model is scored on this
     training's held-back data and the new one is installed only if it does better there (meta["kept"] if not).
+    With `export` the model is written to that file (for `earmuff wakeword import` elsewhere), not installed.
+    One training at a time (a lock in the wake-word folder); it runs in a child process that the kernel ends first
+    when memory runs out, and this one says so.
     """
+    from .. import memory
+    from ..shared import hold
+    from . import store, worker
+
+    lock = hold(store.root() / TRAINING_LOCK, "wake-word training")
+    try:
+        free = memory.short_of_training()
+        if free is not None and not quiet:
+            print(f"warning: training needs about {memory.TRAINING_MB} MB of memory and {free:.0f} MB is available; "
+                  f"if it runs out, the training ends and nothing changes. {elsewhere(phrase)}", file=sys.stderr)
+        return worker.run(_retrain, phrase, lang, seed, quiet, select, recipe, rival, export)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted; nothing was installed and '{config_mod.load().wake.wake_word}' stays active", file=sys.stderr)
+        raise
+    except worker.OutOfMemory as exc:
+        raise worker.OutOfMemory(f"training '{phrase}' ran out of memory: {exc}; nothing was installed and "
+                                 f"'{config_mod.load().wake.wake_word}' stays active. {elsewhere(phrase)}") from None
+    finally:
+        os.close(lock)
+
+
+def elsewhere(phrase: str) -> str:
+    """What to do when this machine has too little memory to train."""
+    return (f"To train on a machine with more memory (with earmuff installed): `earmuff wakeword set \"{phrase}\" "
+            f"--export FILE` there, then `earmuff wakeword import FILE --name \"{phrase}\"` here (docs/hardware.md)")
+
+
+def _retrain(phrase: str, lang: str, seed: int, quiet: bool, select: bool, recipe: str, rival: bool,
+             export: Path | None) -> dict:
+    """The body of `retrain`, in the child process."""
     from .. import memory
     from . import room_bank, samples, store
     from .phrase import check_language, check_phrase, normalise
     from .publish import publish
     from .train import options_from, train
 
-    offer_to_oom_killer()
     cfg = config_mod.load()
     name, lang = check_phrase(phrase), check_language(lang)
     owner = tuple(samples.load_all(name))
@@ -46,34 +81,30 @@ def retrain(phrase: str, lang: str, seed: int = 0, quiet: bool = False, select: 
     if recipe == background.QUICK:
         opts = dataclasses.replace(opts, rounds=cfg.wakeword.quick_rounds,
                                    voices=tuple(v for v in opts.voices if v not in NEURAL))
+    free = memory.short_of_training(memory.TRAINING_MB + memory.KOKORO_MB)
+    if "kokoro" in opts.voices and free is not None:  # a Zero 2 W beside the service: the rest of the recipe fits
+        print(f"voice family kokoro: left out of training (it needs about {memory.KOKORO_MB} MB more than the "
+              f"{memory.TRAINING_MB} MB of the rest, and {free:.0f} MB is available; docs/hardware.md)", file=sys.stderr)
+        opts = dataclasses.replace(opts, voices=tuple(v for v in opts.voices if v != "kokoro"))
     before = cfg.wake.wake_word
-    free = memory.short_of_training()
-    if free is not None and not quiet:
-        print(f"warning: training needs about {memory.TRAINING_MB} MB of memory and {free:.0f} MB is available; "
-              f"if it runs out, the training ends and '{before}' stays active", file=sys.stderr)
-    try:
-        result = train(opts, cfg)
-    except KeyboardInterrupt:
-        print(f"\ninterrupted; nothing was installed and '{before}' stays active", file=sys.stderr)
-        raise
+    result = train(opts, cfg)
     result.meta["recipe"] = recipe
     if room and room_bank.forgotten_at() > read_at:
         raise WakeWordError(f"wake word '{name}': the room bank was forgotten while this training used it; "
                             f"nothing was installed and '{before}' stays active")
+    if export is not None:
+        from .export import to_onnx
+
+        tmp = export.with_name(f".{export.name}.tmp")
+        to_onnx(result.model, tmp, name)
+        tmp.replace(export)
+        return result.meta
     if rival and not better(result.meta["validation"]):
         return {**result.meta, "kept": True}
     _, note = publish(result, activate=select or normalise(store.active()) == name)
     if note:
         print(f"'{name}': {note}")
     return result.meta
-
-
-def offer_to_oom_killer() -> None:
-    """If memory runs out, the kernel should end this training, never the daemon that plays the noise."""
-    try:
-        Path("/proc/self/oom_score_adj").write_text("1000")
-    except OSError:
-        pass
 
 
 def better(validation: dict) -> bool:

@@ -62,18 +62,19 @@ def trim(x: np.ndarray, floor_db: float = 40.0) -> np.ndarray:
     return x[loud[0] * 160 : (loud[-1] + 1) * 160] if len(loud) else x[:0]
 
 
-def speak_all(utts: list[Utterance], tick: Callable[[], None] = lambda: None, workers: int = 2, seed: int = 0) -> list[np.ndarray]:
-    """Synthesize many utterances, `workers` processes at a time beside the neural voices; `tick` after each.
+def speak_all(utts: list[Utterance], tick: Callable[[], None] = lambda: None, workers: int = 2, seed: int = 0,
+              dtype: type = np.float32) -> list[np.ndarray]:
+    """Synthesize many utterances as `dtype`, `workers` processes at a time beside the neural voices; `tick` after each.
 
     A neural voice's own noise starts from `seed` on every call: the plan, not this, is what a training's seed varies.
     A saying that a voice fails to produce is left empty (and dropped by training), with one line on stderr.
     """
-    out: list[np.ndarray] = [np.zeros(0, np.float32)] * len(utts)
+    out: list[np.ndarray] = [np.zeros(0, dtype)] * len(utts)
     failed: dict[str, str] = {}
 
     def one(i: int) -> None:
         try:
-            out[i] = speak(utts[i])
+            out[i] = speak(utts[i]).astype(dtype)
         except (OSError, subprocess.SubprocessError, RuntimeError) as exc:  # RuntimeError: libsndfile, onnxruntime
             failed.setdefault(utts[i].engine, f"{type(exc).__name__}: {exc}")
         tick()

@@ -77,7 +77,7 @@ def _positive_windows(clips: list[np.ndarray], copies: int, rng: np.random.Gener
         for clip in clips[i : i + 16]:
             for _ in range(copies):
                 end = CLIP - int(rng.uniform(0.25, 0.45) * SAMPLE_RATE)
-                batch.append(augment.augment(clip, CLIP, end, rng, residual))
+                batch.append(augment.augment(clip.astype(np.float32), CLIP, end, rng, residual))
         frames = features.embed_batch(np.stack(batch))
         out.extend(features.windows(f)[-POS_WINDOWS:] for f in frames)
         tick(len(clips[i : i + 16]))
@@ -87,8 +87,11 @@ def _positive_windows(clips: list[np.ndarray], copies: int, rng: np.random.Gener
 def _negative_streams(clips: list[np.ndarray], rng: np.random.Generator, residual: np.ndarray, pause_s) -> list[Callable[[], np.ndarray]]:
     """Groups of negative clips, each rendered on call as a continuous stream in the room, pauses of `pause_s` s."""
     order = rng.permutation(len(clips))
-    return [functools.partial(augment.stream, [clips[i] for i in order[k : k + STREAM_CLIPS]], rng, residual, pause_s=pause_s)
-            for k in range(0, len(order), STREAM_CLIPS)]
+
+    def render(group: list[np.ndarray]) -> np.ndarray:
+        return augment.stream([c.astype(np.float32) for c in group], rng, residual, pause_s=pause_s)
+
+    return [functools.partial(render, [clips[i] for i in order[k : k + STREAM_CLIPS]]) for k in range(0, len(order), STREAM_CLIPS)]
 
 
 def _hardest(model: classifier.Mlp, frames: list[np.ndarray], extra: np.ndarray, count: int) -> np.ndarray:
@@ -141,8 +144,9 @@ def _round(opts: TrainOptions, cfg: Config, name: str, lang: str, alikes: list[s
     timings = {}
 
     bar = Progress(f"synthesize{label}", len(pos_utts) + len(neg_utts), quiet=opts.quiet)
-    pos_clips = synth.speak_all(pos_utts, bar.tick)
-    neg_clips = synth.speak_all(neg_utts, bar.tick)
+    # Kept as float16 until used (half the memory; the synthesizers' own output is 16-bit).
+    pos_clips = synth.speak_all(pos_utts, bar.tick, dtype=np.float16)
+    neg_clips = synth.speak_all(neg_utts, bar.tick, dtype=np.float16)
     timings["synthesize_s"] = round(bar.close(), 1)
     pos_clips = [c for c in pos_clips if len(c) > 1600]
     too_long = [c for c in pos_clips if len(c) > CLIP - SAMPLE_RATE // 2]
@@ -181,6 +185,7 @@ def _round(opts: TrainOptions, cfg: Config, name: str, lang: str, alikes: list[s
         neg_frames.append(features.embed(audio))
         bar.tick()
     del streams, neg_clips, audio
+    features.release()  # on a Zero 2 W memory is the limit: the fit does not need the models
     timings["features_s"] = round(bar.close(), 1)
     val_hours, fit_hours = sum(hours[:n_val]), sum(hours[n_val:])
     fit_frames, val_frames = neg_frames[n_val:], neg_frames[:n_val]
@@ -190,8 +195,8 @@ def _round(opts: TrainOptions, cfg: Config, name: str, lang: str, alikes: list[s
     bar = Progress(f"fit{label}", 2 * classifier.MEMBERS, quiet=opts.quiet)  # both passes
     parts = [x_pos, x_owner, room_pos, x_neg, extra]
     n = sum(len(p) for p in parts)
-    # One array with room for the second pass's hard negatives: no copy of the training set is ever made.
-    x = np.empty((n + HARD_NEGATIVES, features.WINDOW, features.EMBED_DIM), np.float32)
+    # One float16 array with room for the second pass's hard negatives: no copy of the training set is ever made.
+    x = np.empty((n + HARD_NEGATIVES, features.WINDOW, features.EMBED_DIM), np.float16)
     np.concatenate(parts, out=x[:n])
     y = np.r_[np.ones(len(x_pos) + len(x_owner) + len(room_pos)), np.zeros(len(x_neg) + len(extra))].astype(int)
     weight = np.r_[np.ones(len(x_pos)), np.full(len(x_owner), opts.owner_weight),

@@ -32,6 +32,9 @@ PICO_LANGUAGES = {"en-us": "en-US", "en-gb": "en-GB", "de": "de-DE", "es": "es-E
 ODD_VARIANTS = ("demonic", "unirobot", "robosoft", "whisper", "tweaky", "croak", "anikarobot", "klatt", "fast")
 ENGLISH_ACCENTS = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-029", "en-us-nyc")
 MBROLA_DIR = Path("/usr/share/mbrola")
+# Lisp cells for festival: its default (10 million) makes every call resident at 330 MB, this one at 50 MB with the
+# same audio (docs/benchmarks.md, "Training within a Zero 2 W's memory").
+FESTIVAL_HEAP = ["--heap", "1000000"]
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,7 @@ def _mbrola(lang: str) -> list[str]:
 
 def missing(family: str) -> str | None:
     """Why a family cannot speak here (its program or package is not installed), or None."""
-    programs = {"espeak-ng": ["espeak-ng"], "flite": ["flite"], "festival": ["text2wave", "sox"],
+    programs = {"espeak-ng": ["espeak-ng"], "flite": ["flite"], "festival": ["festival", "text2wave", "sox"],
                 "rhvoice": ["RHVoice-test", "sox"], "pico": ["pico2wave", "sox"], "mbrola": ["mbrola", "espeak-ng", "sox"]}
     absent = [p for p in programs.get(family, []) if shutil.which(p) is None]
     if absent:
@@ -148,11 +151,11 @@ def _run(cmd: list[str], stdin: str | bytes | None = None) -> bytes:
 
 
 def _via_file(cmd: list[str], text_in: str | None = None) -> bytes:
-    """Run a synthesizer that writes the WAV file named by the argument "{out}"; return its bytes."""
+    """Run a synthesizer that writes the WAV file named by "{out}" in its arguments; return its bytes."""
     fd, path = tempfile.mkstemp(suffix=".wav")
     os.close(fd)
     try:
-        _run([path if a == "{out}" else a for a in cmd], text_in)
+        _run([a.replace("{out}", path) for a in cmd], text_in)
         return Path(path).read_bytes()
     finally:
         os.unlink(path)
@@ -162,7 +165,9 @@ def _festival(u: Utterance) -> bytes:
     setup = f"(voice_{u.voice}) (Parameter.set 'Duration_Stretch {u.rate:.2f})"
     if u.pitch:
         setup += f" (set! int_lr_params (cons (list 'target_f0_mean {u.pitch}) (cdr int_lr_params)))"
-    return _via_file(["text2wave", "-eval", f"(begin {setup})", "-o", "{out}"], u.text)
+    # text2wave's own arguments, set in batch mode: its #! line would start festival with the default heap.
+    argv = f'(set! argv (list "-eval" "(begin {setup})" "-o" "{{out}}"))'
+    return _via_file(["festival", *FESTIVAL_HEAP, "-b", argv, shutil.which("text2wave") or "/usr/bin/text2wave"], u.text)
 
 
 def render(u: Utterance) -> np.ndarray:

@@ -1,0 +1,87 @@
+"""A training out of memory ends with a clear message and changes nothing; two trainings at once: one is refused."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from earmuff.wakeword import worker
+
+
+def test_a_worker_that_cannot_allocate_reports_out_of_memory():
+    def greedy():
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+        return np.ones((1 << 31,), np.float64)  # 16 GB
+
+    with pytest.raises(worker.OutOfMemory, match="could not allocate"):
+        worker.run(greedy)
+    assert worker.run(lambda a, b: a + b, 2, b=3) == 5  # a result comes back
+    with pytest.raises(ValueError, match="bad value"):
+        worker.run(lambda: (_ for _ in ()).throw(ValueError("bad value")))  # an error too
+
+
+def _start(env, phrase):
+    p = subprocess.Popen([sys.executable, "-m", "earmuff", "wakeword", "set", phrase], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen = ""
+    while "synthesize" not in seen:  # the training has started (the child is synthesizing)
+        ch = p.stderr.read(1)
+        assert ch, f"training ended before it started: {seen}"
+        seen += ch
+    return p
+
+
+def _children(pid):
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                stat = open(f"/proc/{d}/stat").read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(stat[1]) == pid:
+                out.append(int(d))
+    return out
+
+
+def test_a_training_killed_by_the_kernel_says_so_and_installs_nothing(tmp_path):
+    env = {**os.environ, "EARMUFF_HOME": str(tmp_path)}
+    p = _start(env, "hey bramble")
+    try:
+        trainer = [c for c in _children(p.pid) if open(f"/proc/{c}/cmdline").read().startswith(sys.executable)]
+        assert len(trainer) == 1
+        assert open(f"/proc/{trainer[0]}/oom_score_adj").read().strip() == "1000"  # the kernel ends it first
+        assert open(f"/proc/{p.pid}/oom_score_adj").read().strip() != "1000"
+        os.kill(trainer[0], signal.SIGKILL)  # what the kernel's OOM killer sends
+        out, err = p.communicate(timeout=120)
+    finally:
+        p.kill()
+    assert p.returncode == 2, err
+    assert "training 'hey bramble' ran out of memory: the kernel ended it" in err
+    assert "nothing was installed and 'hey jarvis' stays active" in err
+    assert "--export FILE" in err and "earmuff wakeword import FILE" in err
+    assert not (tmp_path / "wakewords" / "hey_bramble").exists()
+    r = subprocess.run([sys.executable, "-m", "earmuff", "wakeword", "list"], env=env, capture_output=True, text=True, timeout=60)
+    assert "* hey jarvis" in r.stdout and "bramble" not in r.stdout
+
+
+def test_a_second_training_at_once_is_refused(tmp_path):
+    env = {**os.environ, "EARMUFF_HOME": str(tmp_path)}
+    first = _start(env, "hey bramble")
+    try:
+        r = subprocess.run([sys.executable, "-m", "earmuff", "wakeword", "set", "okay marigold"], env=env,
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 2
+        assert f"another earmuff wake-word training (pid {first.pid}) is already running" in r.stderr
+        assert first.poll() is None  # the first goes on
+    finally:
+        first.send_signal(signal.SIGINT)
+        first.wait(timeout=120)
+    assert not (tmp_path / "wakewords" / "okay_marigold").exists()
