@@ -110,7 +110,7 @@ def cmd_control(args: argparse.Namespace) -> int:
     fields = {"minutes": args.minutes} if getattr(args, "minutes", None) is not None else {}
     try:
         cfg = config_mod.load()
-    except ConfigError:
+    except (ConfigError, OSError):  # OSError: the admin group may not read /etc/earmuff, only ask the service
         cfg = config_mod.Config()  # only the socket path is needed; the daemon reports the config's state
     reply = request(socket_path(cfg), args.command, **fields)
     if not reply.get("ok"):
