@@ -190,7 +190,7 @@ def become_service_user(command: str, argv: list[str]) -> None:
     os.environ.update(HOME=home, USER=SERVICE_USER, LOGNAME=SERVICE_USER)
     os.umask(0o007)  # the units' UMask=
     os.execvp("setpriv", ["setpriv", f"--reuid={SERVICE_USER}", f"--regid={SERVICE_USER}", "--init-groups", "--",
-                          sys.executable, "-m", "earmuff", *argv])
+                          sys.executable, "-P", "-m", "earmuff", *argv])  # -P: nothing from the caller's folder
 
 
 def main(argv: list[str] | None = None) -> int:

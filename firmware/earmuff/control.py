@@ -29,6 +29,7 @@ COMMANDS = ("status", "pause", "resume", "reload", "listen", "forget_room")
 READ_S = 2.0  # the whole request must arrive within this, however it is sliced
 SEND_S = 5.0  # the whole reply must be taken within this
 MAX_CLIENTS = 8  # connections served at once; more are told to try again
+REFUSAL_LOG_S = 60.0  # a refused connection is logged at most this often (anyone may connect: no log flood)
 SO_PEERGROUPS = getattr(socket, "SO_PEERGROUPS", 59)  # Linux 4.13; Python names it from 3.14 on
 MAX_GROUPS = 256  # getsockopt returns at most 1024 bytes; a peer in more groups is refused with the reason
 
@@ -135,6 +136,7 @@ class ControlServer:
         self.sock.settimeout(0.5)
         self.stopping = threading.Event()
         self.slots = threading.BoundedSemaphore(MAX_CLIENTS)
+        self.refused, self.log_after = 0, 0.0  # refusals not yet logged, and when the next line may be written
         self.thread = threading.Thread(target=self._serve, name="earmuff-control", daemon=True)
 
     def start(self) -> None:
@@ -171,7 +173,10 @@ class ControlServer:
                 except OSError:
                     pass
                 if why:
-                    log.warning("control socket: %s", why)
+                    self.refused += 1
+                    if time.monotonic() >= self.log_after:
+                        log.warning("control socket: %s (%d refused since the last such line)", why, self.refused)
+                        self.refused, self.log_after = 0, time.monotonic() + REFUSAL_LOG_S
 
     def _connection(self, conn: socket.socket) -> None:
         try:

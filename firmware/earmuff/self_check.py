@@ -98,12 +98,13 @@ class SelfCheck:
                        "below calibration: check the amplifier, speakers, mixer volume and cable")
         else:
             problem = None
-        self.healthy = problem is None
         self.bad, self.good = (self.bad + 1, 0) if problem else (0, self.good + 1)
         if problem and self.bad >= FAULT_AFTER:
             self.fault = problem
         elif self.good >= CLEAR_AFTER:
             self.fault = None
+        # A raised fault holds the full level until it clears: one good window in a loud room is not enough.
+        self.healthy = problem is None and self.fault is None
 
     def describe(self) -> str:
         """One line for `earmuff status`."""
