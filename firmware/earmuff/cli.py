@@ -205,8 +205,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except PermissionError as exc:
-        print(f"earmuff: error: {exc.filename or exc}: permission denied for user {config_mod.user_name()}; expected root "
-              f"(sudo earmuff ..., which acts as the service's user '{SERVICE_USER}') or that user", file=sys.stderr)
+        who = config_mod.user_name()
+        expected = (f"expected it to belong to '{SERVICE_USER}' (scripts/install.sh gives the service its files)"
+                    if who == SERVICE_USER else
+                    f"expected root (sudo earmuff ..., which acts as the service's user '{SERVICE_USER}') or that user")
+        print(f"earmuff: error: {exc.filename or exc}: permission denied for user {who}; {expected}", file=sys.stderr)
         return 2
     except Exception as exc:
         # OSError: a full disk, a missing program: the file and the reason, not a traceback
