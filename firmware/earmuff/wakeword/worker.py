@@ -6,6 +6,7 @@ import ctypes
 import os
 import pickle
 import signal
+import sys
 from pathlib import Path
 from typing import Callable
 
@@ -51,6 +52,11 @@ def run(fn: Callable[..., object], *args, **kw) -> object:
             with os.fdopen(w, "wb") as f:
                 f.write(data)
         finally:
+            for stream in (sys.stdout, sys.stderr):  # os._exit flushes nothing: what the training printed must show
+                try:
+                    stream.flush()
+                except (OSError, ValueError):
+                    pass
             os._exit(code)
     os.close(w)
     try:
