@@ -7,19 +7,17 @@ else is a refusal naming the rule, sent before a byte of their request is read.
 
 from __future__ import annotations
 
-import grp
 import json
 import logging
 import os
 import socket
-import struct
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 from .config import Config, runtime_dir
+from .peers import peer, refusal
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +28,6 @@ READ_S = 2.0  # the whole request must arrive within this, however it is sliced
 SEND_S = 5.0  # the whole reply must be taken within this
 MAX_CLIENTS = 8  # connections served at once; more are told to try again
 REFUSAL_LOG_S = 60.0  # a refused connection is logged at most this often (anyone may connect: no log flood)
-SO_PEERGROUPS = getattr(socket, "SO_PEERGROUPS", 59)  # Linux 4.13; Python names it from 3.14 on
-MAX_GROUPS = 256  # getsockopt returns at most 1024 bytes; a peer in more groups is refused with the reason
 
 
 class ControlError(RuntimeError):
@@ -78,45 +74,6 @@ def nesting(data: bytes) -> int:
         elif byte in b"]}":
             depth -= 1
     return deepest
-
-
-@dataclass(frozen=True)
-class Peer:
-    """Who is on the other end of a connection, as the kernel says."""
-
-    pid: int
-    uid: int
-    gids: frozenset[int]
-
-
-def peer(conn: socket.socket) -> Peer:
-    """The connecting process's pid, uid and groups (primary and supplementary) from the kernel."""
-    pid, uid, gid = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
-    raw = conn.getsockopt(socket.SOL_SOCKET, SO_PEERGROUPS, 4 * MAX_GROUPS)
-    return Peer(pid, uid, frozenset(struct.unpack(f"{len(raw) // 4}I", raw)) | {gid})
-
-
-def admin_gid(group: str) -> int | None:
-    """The gid of the admin group, or None when it is unset or does not exist here."""
-    try:
-        return grp.getgrnam(group).gr_gid if group else None
-    except KeyError:
-        return None
-
-
-def refusal(who: Peer, group: str) -> str | None:
-    """Why `who` may not use the socket, or None: root, the service's own user and the admin group may."""
-    if who.uid in (0, os.geteuid()):
-        return None
-    gid = admin_gid(group)
-    if gid is not None and gid in who.gids:
-        return None
-    if not group:
-        others = "nobody else ([control] admin_group is empty)"
-    else:
-        others = f"members of the group '{group}'" + (" (no such group here)" if gid is None else "")
-    return (f"uid {who.uid} (pid {who.pid}) may not use earmuff's control socket; expected root, "
-            f"the service's user (uid {os.geteuid()}) or {others}")
 
 
 class ControlServer:

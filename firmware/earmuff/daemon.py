@@ -9,7 +9,6 @@ systemd's watchdog is fed while this process's worker keeps up, so a hung listen
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import signal

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import random
 import sys
 import time
@@ -13,12 +12,10 @@ import numpy as np
 
 from ..config import DEFAULT_VOICES, SAMPLE_RATE, Config
 from . import augment, classifier, features, phrase as phrase_mod, pronounce, synth, words
+from . import windows as windows_mod
 from .progress import Progress, clock
 
-CLIP = 34560  # 2.16 s: the last 3 windows of each positive clip, 80 ms apart
-POS_WINDOWS = 3
 NEG_STRIDE = 2  # one negative window every 160 ms of speech
-STREAM_CLIPS = 16
 HARD_NEGATIVES = 2000
 # The device's own detections followed by a command: used once there are this many, each weighing as one
 # synthetic saying (not as an owner's take), as one of them may be a false accept that people talked over.
@@ -69,43 +66,6 @@ def options_from(cfg: Config, phrase: str, lang: str, **kw) -> TrainOptions:
     )
 
 
-def _positive_windows(clips: list[np.ndarray], copies: int, rng: np.random.Generator, residual: np.ndarray, tick) -> np.ndarray:
-    """Augmented copies of each clip, the word ending 0.25-0.45 s before the clip's end; 3 windows each."""
-    out = []
-    for i in range(0, len(clips), 16):
-        batch = []
-        for clip in clips[i : i + 16]:
-            for _ in range(copies):
-                end = CLIP - int(rng.uniform(0.25, 0.45) * SAMPLE_RATE)
-                batch.append(augment.augment(clip.astype(np.float32), CLIP, end, rng, residual))
-        frames = features.embed_batch(np.stack(batch))
-        out.extend(features.windows(f)[-POS_WINDOWS:] for f in frames)
-        tick(len(clips[i : i + 16]))
-    return np.concatenate(out) if out else np.zeros((0, features.WINDOW, features.EMBED_DIM), np.float32)
-
-
-def _negative_streams(clips: list[np.ndarray], rng: np.random.Generator, residual: np.ndarray, pause_s) -> list[Callable[[], np.ndarray]]:
-    """Groups of negative clips, each rendered on call as a continuous stream in the room, pauses of `pause_s` s."""
-    order = rng.permutation(len(clips))
-
-    def render(group: list[np.ndarray]) -> np.ndarray:
-        return augment.stream([c.astype(np.float32) for c in group], rng, residual, pause_s=pause_s)
-
-    return [functools.partial(render, [clips[i] for i in order[k : k + STREAM_CLIPS]]) for k in range(0, len(order), STREAM_CLIPS)]
-
-
-def _hardest(model: classifier.Mlp, frames: list[np.ndarray], extra: np.ndarray, count: int) -> np.ndarray:
-    """The `count` negative windows (every window of each stream, then the bank's) scoring highest, above 0.05."""
-    scores = [model.scores(features.windows(f)) for f in frames] + ([model.scores(extra)] if len(extra) else [])
-    flat = np.concatenate(scores)
-    top = np.argsort(flat)[-count:]
-    top = top[flat[top] > 0.05]
-    offsets = np.cumsum([0] + [len(s) for s in scores])
-    group = np.searchsorted(offsets, top, side="right") - 1
-    out = [frames[g][k : k + features.WINDOW] if g < len(frames) else extra[k] for g, k in zip(group, top - offsets[group])]
-    return np.stack(out) if out else np.zeros((0, features.WINDOW, features.EMBED_DIM), np.float32)
-
-
 def _room_windows(opts: TrainOptions) -> tuple[np.ndarray, np.ndarray]:
     """The room bank's negative windows, and its positive ones once there are ROOM_POSITIVE_MIN of them."""
     none = np.zeros((0, features.WINDOW, features.EMBED_DIM), np.float32)
@@ -149,11 +109,11 @@ def _round(opts: TrainOptions, cfg: Config, name: str, lang: str, alikes: list[s
     neg_clips = synth.speak_all(neg_utts, bar.tick, dtype=np.float16)
     timings["synthesize_s"] = round(bar.close(), 1)
     pos_clips = [c for c in pos_clips if len(c) > 1600]
-    too_long = [c for c in pos_clips if len(c) > CLIP - SAMPLE_RATE // 2]
+    too_long = [c for c in pos_clips if len(c) > windows_mod.CLIP - SAMPLE_RATE // 2]
     if len(too_long) > len(pos_clips) // 2:
         raise phrase_mod.PhraseError(
             f"wake phrase '{name}': takes {np.median([len(c) for c in pos_clips]) / SAMPLE_RATE:.1f} s to say; "
-            f"expected at most {(CLIP - SAMPLE_RATE // 2) / SAMPLE_RATE:.1f} s"
+            f"expected at most {(windows_mod.CLIP - SAMPLE_RATE // 2) / SAMPLE_RATE:.1f} s"
         )
 
     bar = Progress(f"room noise{label}", 1, quiet=opts.quiet)
@@ -164,9 +124,9 @@ def _round(opts: TrainOptions, cfg: Config, name: str, lang: str, alikes: list[s
     # Validation: a fifth of the synthesized utterances and of the negative speech, never fitted on.
     split = max(1, len(pos_clips) // 5)
     val_pos, fit_pos = pos_clips[:split], pos_clips[split:]
-    streams = _negative_streams(neg_clips[: len(single)], rng, residual, (0.8, 1.8))
+    streams = windows_mod.negative_streams(neg_clips[: len(single)], rng, residual, (0.8, 1.8))
     # Sentences also end in silence, like the name does: without long pauses here, "end of speech" alone fires.
-    streams += _negative_streams(neg_clips[len(single) :], rng, residual, (0.1, 1.6))
+    streams += windows_mod.negative_streams(neg_clips[len(single) :], rng, residual, (0.1, 1.6))
     streams = [streams[i] for i in rng.permutation(len(streams))]
     gain = 10 ** (rng.uniform(-3, 3) / 20)
     streams.append(lambda: np.tile(residual, 2) * gain)  # silence while jamming
@@ -175,9 +135,9 @@ def _round(opts: TrainOptions, cfg: Config, name: str, lang: str, alikes: list[s
 
     owner = list(opts.owner_clips)
     bar = Progress(f"features{label}", len(fit_pos) + len(val_pos) + len(owner) + len(streams), quiet=opts.quiet)
-    x_pos = _positive_windows(fit_pos, opts.copies, rng, residual, bar.tick)
-    x_val_pos = _positive_windows(val_pos, 1, rng, residual, bar.tick)
-    x_owner = _positive_windows(owner, max(4, 2 * opts.copies), rng, residual, bar.tick)
+    x_pos = windows_mod.positive_windows(fit_pos, opts.copies, rng, residual, bar.tick)
+    x_val_pos = windows_mod.positive_windows(val_pos, 1, rng, residual, bar.tick)
+    x_owner = windows_mod.positive_windows(owner, max(4, 2 * opts.copies), rng, residual, bar.tick)
     neg_frames, hours = [], []
     for render in streams:  # one stream's audio at a time: on a Zero 2 W memory is the limit
         audio = render()
@@ -205,7 +165,7 @@ def _round(opts: TrainOptions, cfg: Config, name: str, lang: str, alikes: list[s
     del x_neg, parts
     raw = classifier.fit(x[:n], y, weight, opts.hidden_units, seed, tick=bar.tick)
     # Second pass on the negatives the first model found hardest (every window, not every other one).
-    hard = _hardest(raw, fit_frames, extra, HARD_NEGATIVES)
+    hard = windows_mod.hardest(raw, fit_frames, extra, HARD_NEGATIVES)
     if len(hard):
         x[n : n + len(hard)] = hard
         y = np.r_[y, np.zeros(len(hard), int)]
@@ -249,7 +209,7 @@ def train(opts: TrainOptions, cfg: Config) -> TrainResult:
     counts = {k: sum(r.counts[k] for r in rounds) for k in rounds[0].counts}
     val_scores = [raw.scores(features.windows(f)) for f in val_frames]
     threshold = classifier.pick_threshold(val_scores, val_hours, opts.target_false_accepts_per_hour)
-    recall = float(np.mean(raw.scores(x_val_pos).reshape(-1, POS_WINDOWS).max(axis=1) >= threshold)) if len(x_val_pos) else 0.0
+    recall = float(np.mean(raw.scores(x_val_pos).reshape(-1, windows_mod.POS_WINDOWS).max(axis=1) >= threshold)) if len(x_val_pos) else 0.0
     fa = sum(classifier.count_events(s, threshold) for s in val_scores)
     validation = {
         "recall": round(recall, 3), "positive_utterances": counts["validation_utterances"],
@@ -260,7 +220,7 @@ def train(opts: TrainOptions, cfg: Config) -> TrainResult:
     if opts.rival is not None:  # the same figures for the installed model, its threshold picked on the same streams
         r_scores = [opts.rival(features.windows(f)) for f in val_frames]
         r_threshold = classifier.pick_threshold(r_scores, val_hours, opts.target_false_accepts_per_hour)
-        r_best = opts.rival(x_val_pos).reshape(-1, POS_WINDOWS).max(axis=1) if len(x_val_pos) else np.zeros(0)
+        r_best = opts.rival(x_val_pos).reshape(-1, windows_mod.POS_WINDOWS).max(axis=1) if len(x_val_pos) else np.zeros(0)
         validation["rival"] = {"recall": round(float(np.mean(r_best >= r_threshold)) if len(r_best) else 0.0, 3),
                                "false_accepts": sum(classifier.count_events(s, r_threshold) for s in r_scores),
                                "threshold": r_threshold}
