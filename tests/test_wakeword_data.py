@@ -221,7 +221,7 @@ def test_colored_noise_has_the_asked_length_even_for_prime_lengths():
 
 def test_hardest_negatives_come_from_streams_and_room_bank_in_score_order():
     from earmuff.wakeword import classifier, features
-    from earmuff.wakeword.train import _hardest
+    from earmuff.wakeword.windows import hardest
 
     dim = features.WINDOW * features.EMBED_DIM
     # A "model" whose logit is the sum of the window's first feature over its 16 frames, minus 4.
@@ -232,9 +232,9 @@ def test_hardest_negatives_come_from_streams_and_room_bank_in_score_order():
     frames[1][:, 0] = np.arange(40) * 0.01  # in stream 1, the later a window starts the higher it scores
     bank = np.zeros((5, features.WINDOW, features.EMBED_DIM), np.float16)
     bank[3, :, 0] = 0.5  # the strongest of all
-    hard = _hardest(model, frames, bank, 3)
+    hard = hardest(model, frames, bank, 3)
     assert hard.shape == (3, features.WINDOW, features.EMBED_DIM)
     np.testing.assert_array_equal(hard[0], frames[1][23:39])  # lowest first, as scored
     np.testing.assert_array_equal(hard[1], frames[1][24:40])
     np.testing.assert_array_equal(hard[2], bank[3])
-    assert len(_hardest(model, frames[:1], bank[:0], 3)) == 0  # nothing scores above 0.05: no hard negatives
+    assert len(hardest(model, frames[:1], bank[:0], 3)) == 0  # nothing scores above 0.05: no hard negatives
