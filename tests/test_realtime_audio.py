@@ -47,3 +47,4 @@ def test_run_with_an_unknown_device_lists_what_exists(pulse, earmuff_home):
     assert proc.returncode == 2
     assert "input device 'no-such-card': none found" in err and "Devices found:" in err and "pulse" in err
     assert "Traceback" not in err
+    assert "attached to the audio process" not in err  # no shared memory before the devices are found

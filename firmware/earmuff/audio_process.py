@@ -154,14 +154,24 @@ class AudioProcess:
         """Render `out` and hand `mic` plus what was played to the listener: copies only."""
         play_block(self.gate, self.ring, self._row, mic, out, late)
 
+    def choose_devices(self) -> None:
+        """Find the configured devices before the shared memory exists: a listener must never attach to a
+        process that will exit because its sound card is not there."""
+        from .audio_backend import AudioDeviceError, choose, rescan
+
+        try:
+            self.choice = choose(self.cfg.audio)
+        except AudioDeviceError:  # a standby listed the devices while another process held them: list again
+            rescan()
+            self.choice = choose(self.cfg.audio)
+
     def run(self) -> int:
         """Play until asked to stop (0), or until the callback has stopped being called (3)."""
         from .audio_backend import AudioDeviceError, choose, rescan, start_stream
 
         try:
-            self.choice = choose(self.cfg.audio)
             self.stream = start_stream(self.cfg.audio, self.choice, self.callback)
-        except AudioDeviceError:  # a standby listed the devices while another process held them: list again
+        except AudioDeviceError:  # listed while another process held the devices: list again
             rescan()
             self.choice = choose(self.cfg.audio)
             self.stream = start_stream(self.cfg.audio, self.choice, self.callback)
@@ -300,6 +310,7 @@ def main(input_device: str | None = None, output_device: str | None = None, stan
     if standby and not stand_by(proc):
         logging.shutdown()
         os._exit(0)
+    proc.choose_devices()
     proc.activate()
     try:
         code = proc.run()
