@@ -17,13 +17,13 @@ from scipy import ndimage
 from scipy.spatial import ConvexHull
 
 # Print settings the masses are stated for (docs/hardware.md, "Printing").
-DENSITY = 1.24e-3     # g/mm3, PLA
-SHELL = 1.2           # mm of solid skin on every surface (3 perimeters, 5 top/bottom layers of 0.2 mm)
-INFILL = 0.15         # infill fraction inside the skin
-PITCH = 0.5           # mm, voxel size for mass and centre of mass
-WALL_PITCH = 0.4      # mm, spacing of the thickness samples (the thickness itself is exact along each ray)
+DENSITY = 1.24e-3  # g/mm3, PLA
+SHELL = 1.2  # mm of solid skin on every surface (3 perimeters, 5 top/bottom layers of 0.2 mm)
+INFILL = 0.15  # infill fraction inside the skin
+PITCH = 0.5  # mm, voxel size for mass and centre of mass
+WALL_PITCH = 0.4  # mm, spacing of the thickness samples (the thickness itself is exact along each ray)
 PARTS = ("shield", "cover", "can", "gasket", "fit")
-STRUCTURAL = ("shield", "cover", "can")   # held to the 1.2 mm wall; the gasket and fit test are thin on purpose
+STRUCTURAL = ("shield", "cover", "can")  # held to the 1.2 mm wall; the gasket and fit test are thin on purpose
 # A published STL is current when a new render matches it this closely (renders differ by float32
 # rounding in the binary STL, about 1e-7 here): relative volume, and bounds in mm.
 SAME_VOLUME = 1e-5
@@ -32,8 +32,10 @@ SAME_BOUNDS = 0.01
 
 def same_shape(a: trimesh.Trimesh, b: trimesh.Trimesh) -> bool:
     """Whether two renders of a part agree in volume and bounds (SAME_VOLUME, SAME_BOUNDS)."""
-    return (abs(a.volume - b.volume) <= SAME_VOLUME * abs(b.volume)
-            and float(np.abs(a.bounds - b.bounds).max()) <= SAME_BOUNDS)
+    return (
+        abs(a.volume - b.volume) <= SAME_VOLUME * abs(b.volume)
+        and float(np.abs(a.bounds - b.bounds).max()) <= SAME_BOUNDS
+    )
 
 
 def publish(rendered: Path, published: Path) -> None:
@@ -93,8 +95,9 @@ def crossings(mesh: trimesh.Trimesh, xs: np.ndarray, ys: np.ndarray, chunk: int 
         u = (p[:, 0] * v1[:, 1] - v1[:, 0] * p[:, 1]) / det
         w = (v0[:, 0] * p[:, 1] - p[:, 0] * v0[:, 1]) / det
         hit = ok & (u >= 0) & (w >= 0) & (u + w <= 1)
-        out.append((ii[hit], jj[hit], (a[:, 2] + u * v0[:, 2] + w * v1[:, 2])[hit],
-                    np.abs(mesh.face_normals[t[hit], 2])))
+        out.append(
+            (ii[hit], jj[hit], (a[:, 2] + u * v0[:, 2] + w * v1[:, 2])[hit], np.abs(mesh.face_normals[t[hit], 2]))
+        )
     return tuple(np.concatenate(x) for x in zip(*out))
 
 
@@ -136,9 +139,11 @@ def printed_mass(mesh: trimesh.Trimesh):
     depth = ndimage.distance_transform_edt(inside) * PITCH
     weight = np.where(depth > SHELL, INFILL, 1.0) * inside
     total = weight.sum()
-    com = [(weight.sum(axis=tuple(k for k in range(3) if k != axis)) * c).sum() / total
-           for axis, c in enumerate((xs, ys, zs))]
-    return total * PITCH ** 3 * DENSITY, np.array(com)
+    com = [
+        (weight.sum(axis=tuple(k for k in range(3) if k != axis)) * c).sum() / total
+        for axis, c in enumerate((xs, ys, zs))
+    ]
+    return total * PITCH**3 * DENSITY, np.array(com)
 
 
 def thinnest_wall(mesh: trimesh.Trimesh) -> float:
@@ -148,8 +153,11 @@ def thinnest_wall(mesh: trimesh.Trimesh) -> float:
     (x0, y0, z0), (x1, y1, z1) = mesh.bounds
     xs, ys, zs = grid(x0, x1, WALL_PITCH), grid(y0, y1, WALL_PITCH), grid(z0, z1, WALL_PITCH)
     best = np.full((len(xs), len(ys), len(zs)), np.inf)
-    for perm, axes, back in (([0, 1, 2], (xs, ys, zs), (0, 1, 2)), ([1, 2, 0], (ys, zs, xs), (2, 0, 1)),
-                             ([2, 0, 1], (zs, xs, ys), (1, 2, 0))):
+    for perm, axes, back in (
+        ([0, 1, 2], (xs, ys, zs), (0, 1, 2)),
+        ([1, 2, 0], (ys, zs, xs), (2, 0, 1)),
+        ([2, 0, 1], (zs, xs, ys), (1, 2, 0)),
+    ):
         swap = trimesh.Trimesh(mesh.vertices[:, perm], mesh.faces, process=False)
         run, square = (a.transpose(back) for a in runs_along_z(swap, *axes))
         best = np.where((run > 0) & (square >= 0.7), np.minimum(best, run * square), best)
@@ -160,8 +168,9 @@ def footprint_margin(params: dict, xy) -> float:
     """How far (mm) the point xy lies inside the convex hull of the gasket rings (negative: outside)."""
     r = params["gasket_r"]
     a = np.linspace(0, 2 * np.pi, 72, endpoint=False)
-    pts = np.concatenate([np.asarray(c) + r * np.column_stack([np.cos(a), np.sin(a)])
-                          for c in params["gasket_centres"]])
+    pts = np.concatenate(
+        [np.asarray(c) + r * np.column_stack([np.cos(a), np.sin(a)]) for c in params["gasket_centres"]]
+    )
     hull = ConvexHull(pts)
     # each facet: normal . p + offset <= 0 inside
     return float(-(hull.equations[:, :2] @ np.asarray(xy) + hull.equations[:, 2]).max())
@@ -184,8 +193,10 @@ def assembly_mass(params: dict, parts: dict):
 def report(stl_dir: Path) -> str:
     """A markdown table of every variant's measured figures (mass, balance, walls)."""
     rows = ["| Variant | Part | Printed g (15 % infill) | Thinnest wall mm |", "| --- | --- | --- | --- |"]
-    balance = ["| Variant | Assembled g | Centre of mass x, y, z mm | Inside the gasket footprint by mm |",
-               "| --- | --- | --- | --- |"]
+    balance = [
+        "| Variant | Assembled g | Centre of mass x, y, z mm | Inside the gasket footprint by mm |",
+        "| --- | --- | --- | --- |",
+    ]
     for txt in sorted(stl_dir.glob("*.txt")):
         params = parse_echo(txt.read_text())
         name = params["variant"]
@@ -194,8 +205,10 @@ def report(stl_dir: Path) -> str:
             wall = f"{thinnest_wall(mesh):.2f}" if p in STRUCTURAL else "thin on purpose"
             rows.append(f"| {name} | {p} | {printed_mass(mesh)[0]:.1f} | {wall} |")
         total, com = assembly_mass(params, parts)
-        balance.append(f"| {name} | {total:.0f} | {com[0]:.1f}, {com[1]:.1f}, {com[2]:.1f} | "
-                       f"{footprint_margin(params, com[:2]):.1f} |")
+        balance.append(
+            f"| {name} | {total:.0f} | {com[0]:.1f}, {com[1]:.1f}, {com[2]:.1f} | "
+            f"{footprint_margin(params, com[:2]):.1f} |"
+        )
     return "\n".join(rows + [""] + balance) + "\n"
 
 

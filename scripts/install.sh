@@ -82,7 +82,7 @@ install_all() {
     local extra=""
     grep -q "Raspberry Pi" /proc/device-tree/model 2>/dev/null && extra="[pi]"
     act "$prefix/venv/bin/python" -m pip install -q "$prefix/src$extra"
-    # One owner of the files: the service's user. `sudo earmuff ...` acts as that user too (firmware/earmuff/cli.py);
+    # One owner of the files: the service's user. `sudo earmuff ...` acts as that user too (firmware/earmuff/cli/main.py);
     # an older install left root-owned files here that the service could not read.
     act install -d -m 0750 -o earmuff -g earmuff /etc/earmuff /var/lib/earmuff
     act chown -R earmuff:earmuff /etc/earmuff /var/lib/earmuff

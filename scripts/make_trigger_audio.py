@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
 """Synthesize the trigger WAVs, choosing the TTS voice by wake-word detector scores."""
+
 from __future__ import annotations
 
 import argparse
@@ -94,7 +95,8 @@ class Detectors:
         """Load both models."""
         import pyopen_wakeword
         from openwakeword import Model
-        from pymicro_wakeword import MicroWakeWord, MicroWakeWordFeatures, Model as MwwModel
+        from pymicro_wakeword import MicroWakeWord, MicroWakeWordFeatures
+        from pymicro_wakeword import Model as MwwModel
 
         d = os.path.join(os.path.dirname(pyopen_wakeword.__file__), "models")
         self.oww = Model(
@@ -184,7 +186,7 @@ def pkg(name: str) -> str:
 def provenance(voice: Voice, files: dict[str, tuple[list[str], str, float]], table: list, scores: dict) -> str:
     """Render PROVENANCE.md."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    date = dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc) if epoch else dt.datetime.now(dt.timezone.utc)
+    date = dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch else dt.datetime.now(dt.UTC)
     resample = " ".join(resample_command("raw.wav", "out.wav"))
     lines = [
         "# Trigger audio provenance",
@@ -195,7 +197,7 @@ def provenance(voice: Voice, files: dict[str, tuple[list[str], str, float]], tab
         f"- espeak-ng: `{tool_version(['espeak-ng', '--version'])}`",
         f"- flite: `{tool_version(['flite', '--version'])}`",
         f"- sox: `{tool_version(['sox', '--version'])}`",
-        f"- Chosen voice: **{voice.label()}**: highest worst case over both detectors and all conditions for \"Alexa\""
+        f'- Chosen voice: **{voice.label()}**: highest worst case over both detectors and all conditions for "Alexa"'
         " (ties broken by the mean); reused for the Google phrases, for which no detector exists",
         f"- Pipeline: TTS -> `{resample}` -> trim silence below {SILENCE_DB:g} dB re peak,"
         f" keep {MARGIN_S * 1000:g} ms digital silence each side -> peak {PEAK_DBFS:g} dBFS -> 16 kHz mono PCM16 WAV",
@@ -226,7 +228,7 @@ def provenance(voice: Voice, files: dict[str, tuple[list[str], str, float]], tab
         "",
         *[f"- {k}: {v:.3f}" for k, v in scores.items()],
         "",
-        "## Voice search (\"Alexa\")",
+        '## Voice search ("Alexa")',
         "",
         "| voice | clean oww | clean mww | quiet oww | quiet mww | noisy oww | noisy mww | worst | mean |",
         "|---|---|---|---|---|---|---|---|---|",

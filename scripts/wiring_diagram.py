@@ -15,7 +15,14 @@ from matplotlib.patches import FancyBboxPatch  # noqa: E402
 BOXES = {  # name: (x, y, width, height, colour, text)
     "supply": (0.2, 6.4, 2.6, 1.0, "#dddddd", "5 V 2.5 A micro-USB supply"),
     "pi": (0.2, 3.6, 3.4, 2.0, "#9bd39b", "Raspberry Pi Zero 2 W\nPWR socket (micro-USB)\npin 2 = 5 V, pin 6 = GND"),
-    "hat": (0.2, 0.6, 3.4, 2.2, "#f3a3a3", "ReSpeaker 2-Mics Pi HAT v1.x\n(WM8960, plugs on the 40-pin header)\n3.5 mm jack: tip L, ring R, sleeve GND"),
+    "hat": (
+        0.2,
+        0.6,
+        3.4,
+        2.2,
+        "#f3a3a3",
+        "ReSpeaker 2-Mics Pi HAT v1.x\n(WM8960, plugs on the 40-pin header)\n3.5 mm jack: tip L, ring R, sleeve GND",
+    ),
     "amp": (5.0, 2.2, 2.8, 2.6, "#c9a3e6", "PAM8403 amplifier\nin: L, R, GND\npower: +5 V, GND\nout: L+ L-, R+ R-"),
     "spk0": (9.0, 4.2, 2.6, 1.1, "#b0c4f0", "speaker, cup 0\n(left channel)"),
     "spk1": (9.0, 1.9, 2.6, 1.1, "#b0c4f0", "speaker, cup 1\n(right channel)"),

@@ -13,14 +13,26 @@ import time
 
 import numpy as np
 
-from benchlib import (ALEXA_VOICES, Utterance, command_line, fmt_pct, mww_scores, oww_scores, scene_text, speech_end,
-                      synth, window_max, workdir, write_section)
+from benchlib import (
+    ALEXA_VOICES,
+    Utterance,
+    command_line,
+    fmt_pct,
+    mww_scores,
+    oww_scores,
+    scene_text,
+    speech_end,
+    synth,
+    window_max,
+    workdir,
+    write_section,
+)
+from earmuff.audio.noise import NoiseGenerator
 from earmuff.config import FRAME, SAMPLE_RATE, AudioConfig, Config
-from earmuff.detector import pretrained_dir
-from earmuff.device import Device
-from earmuff.noise import NoiseGenerator
-from earmuff.scene import load_scene
-from earmuff.simulate import simulate
+from earmuff.runtime.detector import pretrained_dir
+from earmuff.runtime.device import Device
+from earmuff.sim.scene import load_scene
+from earmuff.sim.simulate import simulate
 
 
 def pipeline_rtf(echo_cancel: str, seconds: float = 60.0) -> float:
@@ -43,8 +55,12 @@ def detector_rtf(n_models: int, seconds: float = 30.0) -> float:
 
     d = pretrained_dir()
     names = ["hey_jarvis", "hey_mycroft", "hey_rhasspy", "okay_nabu", "alexa"][:n_models]
-    model = Model(wakeword_models=[str(d / f"{n}.tflite") for n in names], inference_framework="tflite",
-                  melspec_model_path=str(d / "melspectrogram.tflite"), embedding_model_path=str(d / "embedding_model.tflite"))
+    model = Model(
+        wakeword_models=[str(d / f"{n}.tflite") for n in names],
+        inference_framework="tflite",
+        melspec_model_path=str(d / "melspectrogram.tflite"),
+        embedding_model_path=str(d / "embedding_model.tflite"),
+    )
     pcm = (NoiseGenerator(1, -40.0, 0.5, seed=3).generate(int(seconds * SAMPLE_RATE))[:, 0] * 32767).astype(np.int16)
     started = time.process_time()
     for i in range(0, len(pcm) - FRAME + 1, FRAME):
@@ -54,20 +70,26 @@ def detector_rtf(n_models: int, seconds: float = 30.0) -> float:
 
 def bench_cpu() -> None:
     os.sched_setaffinity(0, {0})  # one core, as on the device
+
     def runs(measure) -> str:
         values = sorted(measure() for _ in range(3))  # this VM's timing varies run to run: show the spread
         return f"{values[1]:.4f} | {values[0]:.4f}-{values[2]:.4f}"
 
-    rows = [f"| whole pipeline, echo canceller `{k}` | {runs(lambda: pipeline_rtf(k, 30.0))} |" for k in ("fdaf", "none")]
-    rows += [f"| openWakeWord alone, {n} wake word{'s' if n > 1 else ''} loaded | {runs(lambda: detector_rtf(n, 20.0))} |"
-             for n in (1, 2, 3, 5)]
+    rows = [
+        f"| whole pipeline, echo canceller `{k}` | {runs(lambda: pipeline_rtf(k, 30.0))} |" for k in ("fdaf", "none")
+    ]
+    rows += [
+        f"| openWakeWord alone, {n} wake word{'s' if n > 1 else ''} loaded | {runs(lambda: detector_rtf(n, 20.0))} |"
+        for n in (1, 2, 3, 5)
+    ]
     body = (
         "## CPU cost (real-time factor on one core of this machine)\n\n"
         "CPU seconds per second of audio: the audio callback plus the worker (echo canceller, openWakeWord with\n"
         "its shared melspectrogram and embedding models, voice activity, state machine, noise generation), run in\n"
         "one thread pinned to one core, three runs of 30 s of audio each. Goal: <= 0.05. A Raspberry Pi Zero 2 W core is several\n"
         "times slower than this machine's: this is not a Pi measurement.\n\n"
-        f"Machine: {os.uname().machine}, {os.cpu_count()} cores.\n\n| what | real-time factor, median | range of 3 runs |\n|---|---|---|\n" + "\n".join(rows)
+        f"Machine: {os.uname().machine}, {os.cpu_count()} cores.\n\n| what | real-time factor, median | range of 3 runs |\n|---|---|---|\n"
+        + "\n".join(rows)
     )
     write_section("core-cpu", body, command_line())
     print(body)
@@ -96,7 +118,7 @@ def bench_latency(quick: bool) -> None:
     trials = len(to_silence) + len(missed)
     body = (
         "## Latency from the end of the spoken wake word\n\n"
-        f"The owner says \"hey jarvis\" ({', '.join(v for _, v in voices)}) at 0.5-3 m and 60-70 dB SPL in the virtual\n"
+        f'The owner says "hey jarvis" ({", ".join(v for _, v in voices)}) at 0.5-3 m and 60-70 dB SPL in the virtual\n'
         "room with jamming on; the end of the word is where its level falls 35 dB below its peak. Times are on the\n"
         "device's sample clock (the gate's switch); a real sound card adds its output latency (about 2 blocks, 40 ms).\n"
         "Goal: median <= 250 ms to `jam_off`.\n\n"
@@ -126,7 +148,9 @@ def bench_jamming(quick: bool) -> None:
         for jam in (False, True):
             scene = folder / "jam.toml"
             extra = "" if jam else "[device]\njam = false"
-            scene.write_text(scene_text(utterances, 1.0 + len(chunk) * gap, chunk_start, "") + ("\n" + extra if extra else ""))
+            scene.write_text(
+                scene_text(utterances, 1.0 + len(chunk) * gap, chunk_start, "") + ("\n" + extra if extra else "")
+            )
             echo = simulate(load_scene(scene), Config()).echo_mic
             oww, mww = oww_scores(echo), mww_scores(echo)
             for u in utterances:
@@ -134,14 +158,24 @@ def bench_jamming(quick: bool) -> None:
                 for det, scores, step in (("oww", oww, 0.08), ("mww", mww, 0.01)):
                     hit = window_max(scores, step, u.start_s, u.start_s + gap) > 0.5
                     hits[(jam, det)].setdefault(key, []).append(hit)
+
     def table(jam: bool, det: str) -> str:
-        head = "| distance \\ level | " + " | ".join(f"{lv:.0f} dB SPL" for lv in levels) + " |\n|---|" + "---|" * len(levels)
-        rows = [f"| {d} m | " + " | ".join(fmt_pct(np.mean(hits[(jam, det)][(d, lv)])) for lv in levels) + " |" for d in distances]
+        head = (
+            "| distance \\ level | "
+            + " | ".join(f"{lv:.0f} dB SPL" for lv in levels)
+            + " |\n|---|"
+            + "---|" * len(levels)
+        )
+        rows = [
+            f"| {d} m | " + " | ".join(fmt_pct(np.mean(hits[(jam, det)][(d, lv)])) for lv in levels) + " |"
+            for d in distances
+        ]
         return head + "\n" + "\n".join(rows)
+
     total = lambda jam, det: np.mean([h for v in hits[(jam, det)].values() for h in v])
     body = (
-        "## Jamming: does the smart speaker's microphone hear \"Alexa\"?\n\n"
-        f"\"Alexa, what time is it?\" by {len(voices)} synthetic voices ({', '.join(v for _, v in voices)}), every\n"
+        '## Jamming: does the smart speaker\'s microphone hear "Alexa"?\n\n'
+        f'"Alexa, what time is it?" by {len(voices)} synthetic voices ({", ".join(v for _, v in voices)}), every\n'
         "distance and level below, in the virtual room with default acoustics; detection rate (score > 0.5) of two\n"
         "independent detectors on `echo_mic.wav`: openWakeWord's `alexa` (oww) and microWakeWord's `alexa` (mww).\n"
         "`jam = false` is the shield mounted but switched off (the cup's passive isolation only).\n\n"
@@ -159,7 +193,11 @@ def main() -> None:
     p.add_argument("--quick", action="store_true", help="fewer voices and seeds")
     p.add_argument("--only", choices=["cpu", "latency", "jamming"], help="run one part")
     args = p.parse_args()
-    for name, fn in (("cpu", bench_cpu), ("latency", lambda: bench_latency(args.quick)), ("jamming", lambda: bench_jamming(args.quick))):
+    for name, fn in (
+        ("cpu", bench_cpu),
+        ("latency", lambda: bench_latency(args.quick)),
+        ("jamming", lambda: bench_jamming(args.quick)),
+    ):
         if args.only in (None, name):
             fn()
 

@@ -12,16 +12,28 @@ import itertools
 
 import numpy as np
 
-from benchlib import (ALEXA_VOICES, ROOT, Utterance, command_line, fmt_pct, mww_scores, oww_scores, scene_text, synth,
-                      window_max, workdir, write_section)
-from earmuff.calibrate import record_virtual
-from earmuff.clock_drift import ClockDrift
+from benchlib import (
+    ALEXA_VOICES,
+    ROOT,
+    Utterance,
+    command_line,
+    fmt_pct,
+    mww_scores,
+    oww_scores,
+    scene_text,
+    synth,
+    window_max,
+    workdir,
+    write_section,
+)
+from earmuff.audio.clock_drift import ClockDrift
+from earmuff.audio.echo_cancel import make_canceller
+from earmuff.audio.room import Acoustics
+from earmuff.audio.vad import level_dbfs
 from earmuff.config import SAMPLE_RATE, AudioConfig, Config, NoiseConfig
-from earmuff.echo_cancel import make_canceller
-from earmuff.room import Acoustics
-from earmuff.scene import load_scene
-from earmuff.simulate import simulate
-from earmuff.vad import level_dbfs
+from earmuff.service.calibrate import record_virtual
+from earmuff.sim.scene import load_scene
+from earmuff.sim.simulate import simulate
 
 IMG = ROOT / "docs" / "img"
 
@@ -37,8 +49,12 @@ def erle_curve(acoustics: Acoustics, seconds: float, compensate: bool, freeze_at
         ref = drift.align(mic[i : i + 1280], played[i : i + 1280]) if compensate else played[i : i + 1280]
         out.append(canceller.process(mic[i : i + 1280], ref))
     out = np.concatenate(out)
-    return np.array([level_dbfs(mic[i : i + SAMPLE_RATE]) - level_dbfs(out[i : i + SAMPLE_RATE])
-                     for i in range(0, len(out) - SAMPLE_RATE + 1, SAMPLE_RATE)])
+    return np.array(
+        [
+            level_dbfs(mic[i : i + SAMPLE_RATE]) - level_dbfs(out[i : i + SAMPLE_RATE])
+            for i in range(0, len(out) - SAMPLE_RATE + 1, SAMPLE_RATE)
+        ]
+    )
 
 
 def bench_echo(quick: bool) -> None:
@@ -98,20 +114,37 @@ def bench_recall(quick: bool) -> None:
         cfg = Config(audio=AudioConfig(echo_cancel="none" if kind == "none" else "fdaf"))
         if kind == "quiet":  # the noise 40 dB down: what the detector does with these voices in this room anyway
             cfg = dataclasses.replace(cfg, noise=NoiseConfig(level_dbfs=-60.0, adaptive=False))
-        utterances = [Utterance(c, 1.0 + i * gap, distance, level, "") for i, (c, _) in enumerate(itertools.product(clips, seeds))]
+        utterances = [
+            Utterance(c, 1.0 + i * gap, distance, level, "") for i, (c, _) in enumerate(itertools.product(clips, seeds))
+        ]
         scene = folder / "recall.toml"
-        scene.write_text(scene_text(utterances, 1.0 + len(utterances) * gap, int(distance * 10 + level), 'wake_word = "hey jarvis"'))
+        scene.write_text(
+            scene_text(utterances, 1.0 + len(utterances) * gap, int(distance * 10 + level), 'wake_word = "hey jarvis"')
+        )
         events = simulate(load_scene(scene), cfg).events
         detected = [e["t"] for e in events if e["event"] == "wake_detected"]
         table[(kind, distance, level)] = [any(u.start_s < t < u.start_s + 3.0 for t in detected) for u in utterances]
+
     def grid(kind: str) -> str:
-        head = "| distance \\ level | " + " | ".join(f"{lv:.0f} dB SPL" for lv in levels) + " |\n|---|" + "---|" * len(levels)
-        return head + "\n" + "\n".join(
-            f"| {d} m | " + " | ".join(fmt_pct(np.mean(table[(kind, d, lv)])) for lv in levels) + " |" for d in distances)
+        head = (
+            "| distance \\ level | "
+            + " | ".join(f"{lv:.0f} dB SPL" for lv in levels)
+            + " |\n|---|"
+            + "---|" * len(levels)
+        )
+        return (
+            head
+            + "\n"
+            + "\n".join(
+                f"| {d} m | " + " | ".join(fmt_pct(np.mean(table[(kind, d, lv)])) for lv in levels) + " |"
+                for d in distances
+            )
+        )
+
     n = len(voices) * len(seeds)
     body = (
         "## Recall of the owner's wake name through the jamming noise\n\n"
-        f"\"hey jarvis\" (openWakeWord's pretrained model, threshold 0.5) said by {len(voices)} synthetic voices\n"
+        f'"hey jarvis" (openWakeWord\'s pretrained model, threshold 0.5) said by {len(voices)} synthetic voices\n'
         f"({', '.join(v for _, v in voices)}) x {len(seeds)} room seeds = {n} trials per cell, in the virtual room with\n"
         "jamming on (adaptive level, default acoustics: 50 ppm drift, 3 % THD, RT60 0.4 s). Detected = `wake_detected`\n"
         "within 3 s of the start of the phrase. Goal: >= 95 % at 3 m and 60 dB SPL with jamming on.\n\n"
@@ -129,13 +162,23 @@ def bench_leakage(quick: bool) -> None:
     folder = workdir()
     minutes = 1.0 if quick else 3.0
     rng = np.random.default_rng(5)
-    sentences = ["did you see the game last night", "Alexa, what time is it?", "we need milk and eggs",
-                 "Alexa, turn on the lights", "I think it will rain later", "can you pass me the salt please"]
+    sentences = [
+        "did you see the game last night",
+        "Alexa, what time is it?",
+        "we need milk and eggs",
+        "Alexa, turn on the lights",
+        "I think it will rain later",
+        "can you pass me the salt please",
+    ]
     clips = [synth(folder / f"s{i}-{v}.wav", s, e, v) for i, s in enumerate(sentences) for e, v in ALEXA_VOICES[:4]]
     utterances, t = [], 2.0
     while t < minutes * 60 - 6:
         clip = clips[rng.integers(len(clips))]
-        utterances.append(Utterance(clip, round(t, 2), float(rng.choice([0.7, 1.5, 2.5])), float(rng.choice([55, 60, 65, 70])), clip.name))
+        utterances.append(
+            Utterance(
+                clip, round(t, 2), float(rng.choice([0.7, 1.5, 2.5])), float(rng.choice([55, 60, 65, 70])), clip.name
+            )
+        )
         t += float(rng.uniform(3.0, 12.0))  # people talk about a third of the time
     scene = folder / "household.toml"
     scene.write_text(scene_text(utterances, minutes * 60, 8))
@@ -150,15 +193,18 @@ def bench_leakage(quick: bool) -> None:
         alexas = [u for u in utterances if "s1-" in u.label or "s3-" in u.label]
         hits_o = np.mean([window_max(oww, 0.08, u.start_s, u.start_s + 3) > 0.5 for u in alexas])
         hits_m = np.mean([window_max(mww, 0.01, u.start_s, u.start_s + 3) > 0.5 for u in alexas])
-        rows.append(f"| {name} | {leak:.1f} dB SPL | {fmt_pct(quiet_pct)} | {fmt_pct(hits_o)} / {fmt_pct(hits_m)} ({len(alexas)} said) |")
+        rows.append(
+            f"| {name} | {leak:.1f} dB SPL | {fmt_pct(quiet_pct)} | {fmt_pct(hits_o)} / {fmt_pct(hits_m)} ({len(alexas)} said) |"
+        )
     body = (
         "## Leakage into the room: fixed vs adaptive level\n\n"
         f"A {minutes:.0f}-minute household scene (synthetic voices at 0.7-2.5 m, 55-70 dB SPL, talking about a third of\n"
-        "the time, some of it \"Alexa, ...\"). Leakage at 1 m = the energy average of what earmuff plays, at the\n"
-        "default room coupling (60 dB SPL at 0 dBFS). Jamming effect: detection rate of the \"Alexa\" phrases on the\n"
+        'the time, some of it "Alexa, ..."). Leakage at 1 m = the energy average of what earmuff plays, at the\n'
+        'default room coupling (60 dB SPL at 0 dBFS). Jamming effect: detection rate of the "Alexa" phrases on the\n'
         "smart speaker's microphone by openWakeWord / microWakeWord.\n\n"
-        "| level | leakage at 1 m (energy average) | time at the quiet level | \"Alexa\" detected oww / mww |\n|---|---|---|---|\n"
-        + "\n".join(rows) + "\n"
+        '| level | leakage at 1 m (energy average) | time at the quiet level | "Alexa" detected oww / mww |\n|---|---|---|---|\n'
+        + "\n".join(rows)
+        + "\n"
     )
     write_section("hearing-leakage", body, command_line())
     print(body)

@@ -25,7 +25,7 @@ HELD_OUT = frozenset({"awb", "clb", "en-GB", "mb-us2", "ked_diphone", "en-gb-sco
 
 def held_out_audio(text_of, count, seed):
     """`count` clips of texts (text_of(i)) by the held-out voices only."""
-    from earmuff.wakeword import phrase, synth
+    from earmuff.wakeword.train import phrase, synth
 
     rnd = random.Random(seed)
     fams = synth.families("en-us", ("espeak-ng", "flite", "festival", "rhvoice", "pico", "mbrola"), phrase.languages())
@@ -42,23 +42,30 @@ def main() -> int:
     args = ap.parse_args()
 
     from earmuff import config
-    from earmuff.wakeword import augment, background, classifier, features, words
-    from earmuff.wakeword.advice import advise, syllables
-    from earmuff.wakeword.train import options_from, train
-    from earmuff.wakeword.voices import NEURAL
+    from earmuff.wakeword.registry import background
+    from earmuff.wakeword.train import augment, classifier, features, words
+    from earmuff.wakeword.train.advice import advise, syllables
+    from earmuff.wakeword.train.trainer import options_from, train
+    from earmuff.wakeword.train.voices import NEURAL
 
     cfg = config.Config()
     rng = np.random.default_rng(args.seed)
     residual = augment.jamming_residual(cfg, 30.0, seed=7)
     names = [n.strip() for n in args.names.split(",")]
-    texts = words.sentences(int(args.hours * 3600 / 2.0), random.Random(args.seed + 1), tuple(w for n in names for w in n.split()))
-    talk = augment.stream(held_out_audio(lambda i: texts[i], len(texts), args.seed + 1), rng, residual, pause_s=(0.2, 1.2))
+    texts = words.sentences(
+        int(args.hours * 3600 / 2.0), random.Random(args.seed + 1), tuple(w for n in names for w in n.split())
+    )
+    talk = augment.stream(
+        held_out_audio(lambda i: texts[i], len(texts), args.seed + 1), rng, residual, pause_s=(0.2, 1.2)
+    )
     talk_frames, talk_h = features.embed(talk), len(talk) / 16000 / 3600
     rows = []
     for name in names:
         t0 = time.perf_counter()
         opts = options_from(cfg, name, "en-us", quiet=True, seed=args.seed, exclude_voices=HELD_OUT)
-        opts = dataclasses.replace(opts, rounds=cfg.wakeword.quick_rounds, voices=tuple(v for v in opts.voices if v not in NEURAL))
+        opts = dataclasses.replace(
+            opts, rounds=cfg.wakeword.quick_rounds, voices=tuple(v for v in opts.voices if v not in NEURAL)
+        )
         model = train(opts, cfg).model
         took = time.perf_counter() - t0
         sayings = held_out_audio(lambda i: name, 40, args.seed + 2)
@@ -69,13 +76,18 @@ def main() -> int:
             hits += float(model.scores(features.windows(features.embed(x))).max(initial=0.0)) >= 0.5
         fa = classifier.count_events(model.scores(features.windows(talk_frames)), 0.5)
         rows.append((name, syllables(name, "en-us"), advise(name, "en-us"), hits / len(sayings), fa / talk_h, took))
-        print(f"{name}: recall {hits}/{len(sayings)}, {fa} false accepts in {talk_h:.2f} h, {took:.0f} s", file=sys.stderr)
+        print(
+            f"{name}: recall {hits}/{len(sayings)}, {fa} false accepts in {talk_h:.2f} h, {took:.0f} s", file=sys.stderr
+        )
     print(f"| name | syllables | advice | recall (held-back voices) | false accepts/h ({talk_h:.2f} h of talk) |")
     print("|---|---|---|---|---|")
     for name, n, adv, recall, fa_h, _ in rows:
         short = "; ".join(a.split(":")[0].split(" (")[0] for a in adv) or "none"
         print(f"| {name} | {n} | {short} | {recall:.0%} | {fa_h:.1f} |")
-    print(f"recipe: {background.QUICK} (rounds = {cfg.wakeword.quick_rounds}, no neural voices), seed {args.seed}", file=sys.stderr)
+    print(
+        f"recipe: {background.QUICK} (rounds = {cfg.wakeword.quick_rounds}, no neural voices), seed {args.seed}",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -16,16 +16,32 @@ from pathlib import Path
 
 import numpy as np
 
-from benchlib import (ALEXA_VOICES, ROOT, Utterance, command_line, fmt_pct, mww_scores, oww_scores, scene_text,
-                      speech_end, synth, window_max, workdir, write_section)
+from benchlib import (
+    ALEXA_VOICES,
+    ROOT,
+    Utterance,
+    command_line,
+    fmt_pct,
+    mww_scores,
+    oww_scores,
+    scene_text,
+    speech_end,
+    synth,
+    window_max,
+    workdir,
+    write_section,
+)
 from earmuff.config import SAMPLE_RATE, Config, NoiseConfig
-from earmuff.scene import load_scene
-from earmuff.simulate import simulate
+from earmuff.sim.scene import load_scene
+from earmuff.sim.simulate import simulate
 
 PLOT = ROOT / "docs" / "img" / "noise-types.png"
 ALEXA_SENTENCES = ["Alexa, what time is it?", "Alexa, turn off the kitchen lights."]
-PRIVATE_SENTENCES = ["I think we should call the bank on Monday.", "The doctor said the test results are fine.",
-                     "Put the spare key under the blue pot."]
+PRIVATE_SENTENCES = [
+    "I think we should call the bank on Monday.",
+    "The doctor said the test results are fine.",
+    "Put the spare key under the blue pot.",
+]
 PLACES = [(0.5, 70.0), (1.0, 65.0), (2.0, 70.0), (3.0, 70.0), (0.5, 60.0), (1.0, 55.0), (2.0, 60.0), (1.5, 65.0)]
 KINDS = [("white", 0.0), ("pink", 0.0), ("speech", 0.0), ("speech", 0.5), ("speech", 0.8)]
 # Down to -50 dBFS: in a first run (-35 to -15) every kind met the goal at -35 already. -20: the default (maximum).
@@ -74,18 +90,31 @@ def build_scene(folder: Path, quick: bool) -> tuple[list[Spoken], float]:
             clip = synth(folder / f"s{i}-{voice}.wav", text, engine, voice)
             distance, level = PLACES[(i + i // len(PLACES)) % len(PLACES)]  # each sentence meets most places
             end = speech_end(clip)
-            spoken.append(Spoken(Utterance(clip, round(t, 2), distance, level, voice), text, text.startswith("Alexa"),
-                                 round(t + end + distance / 343, 2)))
+            spoken.append(
+                Spoken(
+                    Utterance(clip, round(t, 2), distance, level, voice),
+                    text,
+                    text.startswith("Alexa"),
+                    round(t + end + distance / 343, 2),
+                )
+            )
             t += end + 1.2  # the reverberant tail (RT60 0.4 s) has died down before the next one
     return spoken, round(t, 2)
 
 
-def run_scene(folder: Path, spoken: list[Spoken], duration: float, noise: NoiseConfig | None, seed: int = 7
-              ) -> tuple[np.ndarray, dict]:
+def run_scene(
+    folder: Path, spoken: list[Spoken], duration: float, noise: NoiseConfig | None, seed: int = 7
+) -> tuple[np.ndarray, dict]:
     """The smart speaker's microphone for the scene, jammed with `noise` (None: shield switched off)."""
-    name = f"{noise.kind}-{noise.modulation_depth:g}-{-noise.level_dbfs:g}-{getattr(noise, 'adaptive', 0)}" if noise else "off"
+    name = (
+        f"{noise.kind}-{noise.modulation_depth:g}-{-noise.level_dbfs:g}-{getattr(noise, 'adaptive', 0)}"
+        if noise
+        else "off"
+    )
     path = folder / f"scene-{name}.toml"
-    path.write_text(scene_text([s.utterance for s in spoken], duration, seed, "") + ("" if noise else "[device]\njam = false\n"))
+    path.write_text(
+        scene_text([s.utterance for s in spoken], duration, seed, "") + ("" if noise else "[device]\njam = false\n")
+    )
     cfg = Config(noise=noise) if noise else Config()
     result = simulate(load_scene(path), cfg)
     return result.echo_mic, result.summary
@@ -109,11 +138,17 @@ def measure(echo: np.ndarray, reference: np.ndarray | None, spoken: list[Spoken]
         decoder.end_utt()
         hyp = decoder.hyp().hypstr if decoder.hyp() else ""
         found, total = word_recall(s.text, hyp)
-        rows.append({
-            "wake": s.wake, "oww": window_max(oww, 0.08, start, stop) > 0.5, "mww": window_max(mww, 0.01, start, stop) > 0.5,
-            "stoi": float(stoi(reference[a:b], echo[a:b], SAMPLE_RATE)) if reference is not None else 1.0,
-            "found": found, "total": total, "hyp": hyp,
-        })
+        rows.append(
+            {
+                "wake": s.wake,
+                "oww": window_max(oww, 0.08, start, stop) > 0.5,
+                "mww": window_max(mww, 0.01, start, stop) > 0.5,
+                "stoi": float(stoi(reference[a:b], echo[a:b], SAMPLE_RATE)) if reference is not None else 1.0,
+                "found": found,
+                "total": total,
+                "hyp": hyp,
+            }
+        )
     return rows
 
 
@@ -134,8 +169,10 @@ def aggregate(rows: list[dict]) -> dict:
     """Rates and means over the sentences of one setting."""
     wake = [r for r in rows if r["wake"]]
     return {
-        "oww": np.mean([r["oww"] for r in wake]), "mww": np.mean([r["mww"] for r in wake]),
-        "stoi": np.mean([r["stoi"] for r in rows]), "stoi_max": max(r["stoi"] for r in rows),
+        "oww": np.mean([r["oww"] for r in wake]),
+        "mww": np.mean([r["mww"] for r in wake]),
+        "stoi": np.mean([r["stoi"] for r in rows]),
+        "stoi_max": max(r["stoi"] for r in rows),
         "words": sum(r["found"] for r in rows) / sum(r["total"] for r in rows),
     }
 
@@ -153,16 +190,19 @@ def plot(results: dict, levels: list[float], room_db: float, baseline_words: flo
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
-    for (kind, depth) in KINDS:
+    for kind, depth in KINDS:
         ms = [results.get((kind, depth, lv)) for lv in levels]
         if any(m is None for m in ms):
             continue
         name = label(kind, depth)
-        line, = axes[0].plot(levels, [100 * max(m["oww"], m["mww"]) for m in ms], "o-", label=name)
+        (line,) = axes[0].plot(levels, [100 * max(m["oww"], m["mww"]) for m in ms], "o-", label=name)
         axes[1].plot(levels, [m["stoi"] for m in ms], "o-", color=line.get_color(), label=name)
         axes[2].plot(levels, [100 * m["words"] for m in ms], "o-", color=line.get_color(), label=name)
-    for ax, title, goal in ((axes[0], "\"Alexa\" detected, worse of oww/mww (%)", 0.0),
-                            (axes[1], "STOI (mean over sentences)", GOAL_STOI), (axes[2], "words recognised (%)", 100 * GOAL_WORDS)):
+    for ax, title, goal in (
+        (axes[0], '"Alexa" detected, worse of oww/mww (%)', 0.0),
+        (axes[1], "STOI (mean over sentences)", GOAL_STOI),
+        (axes[2], "words recognised (%)", 100 * GOAL_WORDS),
+    ):
         ax.axhline(goal, color="grey", ls=":", lw=1)
         ax.set_title(title, fontsize=10)
         ax.set_xlabel(f"noise level (dBFS RMS); leakage at 1 m = {room_db:.0f} dB SPL + level")
@@ -179,20 +219,26 @@ def plot(results: dict, levels: list[float], room_db: float, baseline_words: flo
 def table_rows(results: dict, baseline: dict, levels: list[float], summaries: dict) -> list[str]:
     """One markdown row per noise setting, after the shield-off baseline."""
     cup = load_scene_defaults().cup_coupling_db_spl
-    rows = [f"| shield off (`jam = false`) | - | {fmt_pct(baseline['oww'])} | {fmt_pct(baseline['mww'])} | (reference) | "
-            f"{fmt_pct(baseline['words'])} | - | - |"]
+    rows = [
+        f"| shield off (`jam = false`) | - | {fmt_pct(baseline['oww'])} | {fmt_pct(baseline['mww'])} | (reference) | "
+        f"{fmt_pct(baseline['words'])} | - | - |"
+    ]
     for kind, depth in KINDS:
         for lv in levels:
             if (m := results.get((kind, depth, lv))) is None:
                 continue
-            rows.append(f"| {label(kind, depth)} | {lv:.0f} dBFS ({cup + lv:.0f} dB SPL) | {fmt_pct(m['oww'])} | "
-                        f"{fmt_pct(m['mww'])} | {m['stoi']:.2f} (max {m['stoi_max']:.2f}) | {fmt_pct(m['words'])} | "
-                        f"{summaries[(kind, depth, lv)]['leakage_db_spl_at_1m']:.1f} | {'yes' if passes(m) else 'no'} |")
+            rows.append(
+                f"| {label(kind, depth)} | {lv:.0f} dBFS ({cup + lv:.0f} dB SPL) | {fmt_pct(m['oww'])} | "
+                f"{fmt_pct(m['mww'])} | {m['stoi']:.2f} (max {m['stoi_max']:.2f}) | {fmt_pct(m['words'])} | "
+                f"{summaries[(kind, depth, lv)]['leakage_db_spl_at_1m']:.1f} | {'yes' if passes(m) else 'no'} |"
+            )
     if (m := results.get(SHIPPED)) is not None:
         n = NoiseConfig()
-        rows.append(f"| default config: {label(n.kind, n.modulation_depth)}, adaptive | {n.quiet_level_dbfs:.0f} to {n.level_dbfs:.0f} dBFS | "
-                    f"{fmt_pct(m['oww'])} | {fmt_pct(m['mww'])} | {m['stoi']:.2f} (max {m['stoi_max']:.2f}) | "
-                    f"{fmt_pct(m['words'])} | {summaries[SHIPPED]['leakage_db_spl_at_1m']:.1f} (mean) | {'yes' if passes(m) else 'no'} |")
+        rows.append(
+            f"| default config: {label(n.kind, n.modulation_depth)}, adaptive | {n.quiet_level_dbfs:.0f} to {n.level_dbfs:.0f} dBFS | "
+            f"{fmt_pct(m['oww'])} | {fmt_pct(m['mww'])} | {m['stoi']:.2f} (max {m['stoi_max']:.2f}) | "
+            f"{fmt_pct(m['words'])} | {summaries[SHIPPED]['leakage_db_spl_at_1m']:.1f} (mean) | {'yes' if passes(m) else 'no'} |"
+        )
     return rows
 
 
@@ -207,20 +253,30 @@ def stoi_level(results: dict, kind: str, depth: float, levels: list[float]) -> f
 
 def verdict(results: dict, levels: list[float], summaries: dict) -> str:
     """Which setting meets the goal at the lowest leakage, how the kinds compare, and the shipped default."""
-    good = sorted((k for k, m in results.items() if k != SHIPPED and passes(m)), key=lambda k: (k[2], results[k]["stoi"]))
+    good = sorted(
+        (k for k, m in results.items() if k != SHIPPED and passes(m)), key=lambda k: (k[2], results[k]["stoi"])
+    )
     if not good:
         return "No setting in this ladder meets the goal."
     kind, depth, lv = good[0]
     m = results[good[0]]
-    lines = [f"Lowest leakage that meets the goal: **{label(kind, depth)} at {lv:.0f} dBFS** "
-             f"({summaries[good[0]]['leakage_db_spl_at_1m']:.1f} dB SPL at 1 m; STOI {m['stoi']:.2f}, words "
-             f"{fmt_pct(m['words'])}); meeting it at that level: {'; '.join(label(k, d) for k, d, l in good if l == lv)}."]
+    lines = [
+        f"Lowest leakage that meets the goal: **{label(kind, depth)} at {lv:.0f} dBFS** "
+        f"({summaries[good[0]]['leakage_db_spl_at_1m']:.1f} dB SPL at 1 m; STOI {m['stoi']:.2f}, words "
+        f"{fmt_pct(m['words'])}); meeting it at that level: {'; '.join(label(k, d) for k, d, l in good if l == lv)}."
+    ]
     best = {min(KINDS, key=lambda kd: results[(*kd, l)]["stoi"]) for l in levels}
     if len(best) == 1:
         lines.append(f"Lowest STOI at every level: {label(*best.pop())}.")
     at_goal = {kd: stoi_level(results, *kd, levels) for kd in KINDS}
-    lines.append("Level where the mean STOI reaches the goal (lower is better per watt): " + ", ".join(
-        f"{label(*kd)} {x:.1f} dBFS" if x is not None else f"{label(*kd)} outside the ladder" for kd, x in at_goal.items()) + ".")
+    lines.append(
+        "Level where the mean STOI reaches the goal (lower is better per watt): "
+        + ", ".join(
+            f"{label(*kd)} {x:.1f} dBFS" if x is not None else f"{label(*kd)} outside the ladder"
+            for kd, x in at_goal.items()
+        )
+        + "."
+    )
     lines.append(default_note(results, levels, good, at_goal))
     return "\n\n".join(lines)
 
@@ -231,29 +287,41 @@ def default_note(results: dict, levels: list[float], good: list[tuple], at_goal:
     mine, best, best_level = (shipped.kind, shipped.modulation_depth), good[0][:2], good[0][2]
     own = min((l for k, d, l in good if (k, d) == mine), default=None)
     step = max(b - a for a, b in zip(levels, levels[1:]))
-    behind = at_goal.get(mine) - at_goal[best] if at_goal.get(mine) is not None and at_goal.get(best) is not None else None
+    behind = (
+        at_goal.get(mine) - at_goal[best] if at_goal.get(mine) is not None and at_goal.get(best) is not None else None
+    )
     if own is None:
         status = "NOT good enough here: it never met the goal"
     elif mine == best:
         status = "the best kind here"
     elif own - best_level <= step and behind is not None and behind <= 1.0:
-        status = (f"kept: within this benchmark's resolution of {label(*best)} ({behind:.1f} dB behind it at the STOI goal; "
-                  f"detection goal met at {own:.0f} instead of {best_level:.0f} dBFS, one ladder step; one room, one seed)")
+        status = (
+            f"kept: within this benchmark's resolution of {label(*best)} ({behind:.1f} dB behind it at the STOI goal; "
+            f"detection goal met at {own:.0f} instead of {best_level:.0f} dBFS, one ladder step; one room, one seed)"
+        )
     else:
         status = f"NOT the best here: {label(*best)} meets the goal at {best_level:.0f} dBFS, the default's kind at {own:.0f}"
     adaptive = getattr(shipped, "adaptive", False)
     low = shipped.quiet_level_dbfs if adaptive else shipped.level_dbfs
-    level = f"{shipped.quiet_level_dbfs:.0f} to {shipped.level_dbfs:.0f} dBFS (adaptive)" if adaptive else f"{shipped.level_dbfs:.0f} dBFS"
+    level = (
+        f"{shipped.quiet_level_dbfs:.0f} to {shipped.level_dbfs:.0f} dBFS (adaptive)"
+        if adaptive
+        else f"{shipped.level_dbfs:.0f} dBFS"
+    )
     text = f"**Default: {label(*mine)}, {level}**: {status}."
     if own is not None:
-        text += (f" The lowest constant level where it met the goal here is {own:.0f} dBFS; the default stays {low - own:.0f} dB\n"
-                 f"above it{' in a quiet room and rises with speech' if adaptive else ''}, on purpose: these talkers stop at 70 dB SPL at\n"
-                 "0.5 m, a raised voice close to the device is 10-15 dB louder, and the smart speaker's beamforming, noise\n"
-                 "suppression and cloud recogniser are not modelled (docs/acoustics: noise 20-25 dB above speech, 85-90 dB SPL\n"
-                 "at its microphones). Lower levels need a test on a real smart speaker first.")
+        text += (
+            f" The lowest constant level where it met the goal here is {own:.0f} dBFS; the default stays {low - own:.0f} dB\n"
+            f"above it{' in a quiet room and rises with speech' if adaptive else ''}, on purpose: these talkers stop at 70 dB SPL at\n"
+            "0.5 m, a raised voice close to the device is 10-15 dB louder, and the smart speaker's beamforming, noise\n"
+            "suppression and cloud recogniser are not modelled (docs/acoustics: noise 20-25 dB above speech, 85-90 dB SPL\n"
+            "at its microphones). Lower levels need a test on a real smart speaker first."
+        )
     if (m := results.get(SHIPPED)) is not None:
-        text += (f" As shipped, with its adaptive level, it {'meets' if passes(m) else 'misses'} the goal: oww {fmt_pct(m['oww'])}, "
-                 f"mww {fmt_pct(m['mww'])}, STOI {m['stoi']:.2f}, words {fmt_pct(m['words'])}.")
+        text += (
+            f" As shipped, with its adaptive level, it {'meets' if passes(m) else 'misses'} the goal: oww {fmt_pct(m['oww'])}, "
+            f"mww {fmt_pct(m['mww'])}, STOI {m['stoi']:.2f}, words {fmt_pct(m['words'])}."
+        )
     return text
 
 
@@ -263,19 +331,19 @@ def report(results: dict, baseline: dict, levels: list[float], spoken: list[Spok
     dropped = sum(s.get("dropped_blocks", 0) for s in summaries.values())
     return (
         "## Noise kinds at equal acoustic power\n\n"
-        f"{len(spoken)} sentences ({len({s.utterance.label for s in spoken})} synthetic voices, each saying \"{ALEXA_SENTENCES[0]}\" and\n"
-        f"either \"{ALEXA_SENTENCES[1]}\" or a private sentence) at 0.5-3 m and 55-70 dB SPL, one after another, in the\n"
+        f'{len(spoken)} sentences ({len({s.utterance.label for s in spoken})} synthetic voices, each saying "{ALEXA_SENTENCES[0]}" and\n'
+        f'either "{ALEXA_SENTENCES[1]}" or a private sentence) at 0.5-3 m and 55-70 dB SPL, one after another, in the\n'
         "virtual room with default acoustics, the real firmware jamming with each noise kind and level (every kind\n"
         "normalised to the same RMS output level, band 120 Hz - 7 kHz; modulation at 3-8 Hz). Measured on `echo_mic.wav`,\n"
-        "per sentence: \"Alexa\" detection (score > 0.5) by openWakeWord (oww) and microWakeWord (mww) on the\n"
-        f"{sum(s.wake for s in spoken)} \"Alexa\" sentences; STOI (pystoi) of the jammed microphone against the same scene with the shield\n"
+        'per sentence: "Alexa" detection (score > 0.5) by openWakeWord (oww) and microWakeWord (mww) on the\n'
+        f'{sum(s.wake for s in spoken)} "Alexa" sentences; STOI (pystoi) of the jammed microphone against the same scene with the shield\n'
         "switched off; words recognised = words of the sentence found in pocketsphinx's en-us transcript (all sentences;\n"
         f"pruned decoder `{DECODER_OPTIONS}`). Leakage: the noise 1 m from the device\n"
         f"({ac.room_coupling_db_spl:.0f} dB SPL + level). Goal: 0 % detection, mean STOI <= {GOAL_STOI}, < {100 * GOAL_WORDS:.0f} % words, at the lowest leakage.\n\n"
         "Not modelled: the smart speaker's own noise suppression and beamforming (a real one partly removes steady\n"
         "noise; here every kind reaches the detectors untouched), and Alexa's cloud recogniser, far better than\n"
         "pocketsphinx (see its shield-off baseline). With modulated noise pocketsphinx transcribes short words that\n"
-        "were never said (\"thank\", \"up\"): they count for nothing here.\n\n"
+        'were never said ("thank", "up"): they count for nothing here.\n\n'
         "| noise | level (at the mic) | oww | mww | STOI mean (max) | words | leakage at 1 m (dB SPL) | goal met |\n"
         "|---|---|---|---|---|---|---|---|\n" + "\n".join(table_rows(results, baseline, levels, summaries)) + "\n\n"
         f"![STOI, detection and words against level per kind](img/{PLOT.name})\n\n"
@@ -285,7 +353,7 @@ def report(results: dict, baseline: dict, levels: list[float], spoken: list[Spok
 
 def load_scene_defaults():
     """The default acoustics of a scene."""
-    from earmuff.room import Acoustics
+    from earmuff.audio.room import Acoustics
 
     return Acoustics()
 
@@ -305,7 +373,9 @@ def main() -> None:
     baseline = aggregate(base_rows)
     print("shield off:", {k: round(float(v), 3) for k, v in baseline.items()}, flush=True)
     for s, r in zip(spoken, base_rows):
-        print(f"  {s.utterance.label:>10} {s.utterance.distance_m} m {s.utterance.level_db_spl:.0f} dB | {s.text} -> {r['hyp']!r}")
+        print(
+            f"  {s.utterance.label:>10} {s.utterance.distance_m} m {s.utterance.level_db_spl:.0f} dB | {s.text} -> {r['hyp']!r}"
+        )
     settings = {(k, d, lv): fixed(k, d, lv) for k, d in KINDS for lv in levels}
     if getattr(NoiseConfig(), "adaptive", False):
         settings[SHIPPED] = NoiseConfig()  # as shipped: its level follows the room's speech
@@ -314,8 +384,14 @@ def main() -> None:
         jobs = [(folder, spoken, duration, n, folder / "reference.npy") for n in settings.values()]
         for key, (rows, summary) in zip(settings, pool.map(job, jobs)):
             results[key], summaries[key] = aggregate(rows), summary
-            print(key, {k: round(float(v), 3) for k, v in results[key].items()},
-                  summary["leakage_db_spl_at_1m"], "|", "; ".join(r["hyp"] for r in rows if r["hyp"])[:200], flush=True)
+            print(
+                key,
+                {k: round(float(v), 3) for k, v in results[key].items()},
+                summary["leakage_db_spl_at_1m"],
+                "|",
+                "; ".join(r["hyp"] for r in rows if r["hyp"])[:200],
+                flush=True,
+            )
     plot(results, levels, load_scene_defaults().room_coupling_db_spl, baseline["words"])
     body = report(results, baseline, levels, spoken, summaries)
     write_section("noise-types", body, command_line())

@@ -27,13 +27,17 @@ import numpy as np
 import pulselib
 from benchlib import command_line, synth, workdir, write_section
 from conftest import SinkRecorder, quiet_spans
-from earmuff.audio_io import read_audio, write_wav
+from earmuff.audio.files import read_audio, write_wav
 from earmuff.config import SAMPLE_RATE
-from earmuff.shared import SharedAudio
+from earmuff.runtime.shared import SharedAudio
 
 TICK = os.sysconf("SC_CLK_TCK")
-SENTENCES = ["what is the weather like tomorrow in the morning", "I think we should leave at six thirty",
-             "did you remember to buy some milk and bread", "the meeting was moved to next thursday afternoon"]
+SENTENCES = [
+    "what is the weather like tomorrow in the morning",
+    "I think we should leave at six thirty",
+    "did you remember to buy some milk and bread",
+    "the meeting was moved to next thursday afternoon",
+]
 
 
 def cpu_s(stat_path: Path) -> float:
@@ -72,7 +76,9 @@ def measure(pids: list[int], seconds: float) -> tuple[float, dict[str, float], d
     after, wall = threads(pids), time.monotonic() - t0
     per_thread = {k: (after[k] - before.get(k, 0.0)) / wall for k in after}
     names = {pids[0]: "listener", **{p: "audio process" for p in pids[1:]}}
-    per_process = {name: sum(v for (p, _, _), v in per_thread.items() if names[p] == name) for name in set(names.values())}
+    per_process = {
+        name: sum(v for (p, _, _), v in per_thread.items() if names[p] == name) for name in set(names.values())
+    }
     return sum(per_thread.values()), per_process, per_thread
 
 
@@ -105,8 +111,9 @@ def first_noise(rec: SinkRecorder, since: float, timeout: float = 30.0) -> float
 def start_audio(env: dict, log: Path) -> subprocess.Popen:
     """`earmuff audio --standby` at earmuff.service's Nice=-10 (as root, where this may raise priority)."""
     nice = ["nice", "-n", "-10"] if os.geteuid() == 0 else []
-    return subprocess.Popen([*nice, sys.executable, "-m", "earmuff", "audio", "--standby"], env=env,
-                            stderr=open(log, "a"))
+    return subprocess.Popen(
+        [*nice, sys.executable, "-m", "earmuff", "audio", "--standby"], env=env, stderr=open(log, "a")
+    )
 
 
 def kill_gaps(env: dict, folder: Path, rec: SinkRecorder, runs: int, standby: bool) -> list[float]:
@@ -184,8 +191,9 @@ def main() -> None:
             for room in ("quiet room", "people talking"):
                 player = None
                 if room == "people talking":
-                    player = subprocess.Popen(["sh", "-c", f"while paplay -d jam {talk}; do :; done"], env=env,
-                                              start_new_session=True)
+                    player = subprocess.Popen(
+                        ["sh", "-c", f"while paplay -d jam {talk}; do :; done"], env=env, start_new_session=True
+                    )
                     time.sleep(2.0)
                 total, per_process, per_thread = measure(pids, seconds)
                 if player is not None:
@@ -193,8 +201,12 @@ def main() -> None:
                     player.wait(10)
                 rows.append((room, total, per_process))
                 top = sorted(per_thread.items(), key=lambda kv: -kv[1])[:8]
-                threads_text.append(f"{room}: " + ", ".join(
-                    f"{'audio' if pid != run.pid else 'listener'}/{name} {v:.3f}" for (pid, _, name), v in top))
+                threads_text.append(
+                    f"{room}: "
+                    + ", ".join(
+                        f"{'audio' if pid != run.pid else 'listener'}/{name} {v:.3f}" for (pid, _, name), v in top
+                    )
+                )
         finally:
             run.send_signal(signal.SIGTERM)
             run.wait(30)
@@ -207,21 +219,29 @@ def main() -> None:
     lines = ["| room | all processes | listener | audio process |", "|---|---|---|---|"]
     for room, total, per in rows:
         lines.append(f"| {room} | {total:.3f} | {per['listener']:.3f} | {per['audio process']:.3f} |")
-    fmt = lambda xs: f"median {statistics.median(xs) * 1000:.0f} ms (range {min(xs) * 1000:.0f}-{max(xs) * 1000:.0f} ms, {len(xs)} runs)"
+    fmt = lambda xs: (
+        f"median {statistics.median(xs) * 1000:.0f} ms (range {min(xs) * 1000:.0f}-{max(xs) * 1000:.0f} ms, {len(xs)} runs)"
+    )
     load = os.getloadavg()
-    body = "\n".join([
-        f"`earmuff run` on a PulseAudio null sink in real time, {seconds:.0f} s per room, after the wake word loaded;",
-        "CPU seconds per second of real time of every process of the device and every thread (utime + stime from",
-        "/proc), so everything the device costs: PortAudio's threads, onnxruntime's, the worker, the supervisor.",
-        "People talking: 8 synthetic sentences at -30 dBFS played into the sink in a loop beside the noise.",
-        f"Goal: <= 0.05 for all processes together. Load average during the run: {load[0]:.1f}.", "",
-        *lines, "",
-        "Busiest threads (CPU s per s): " + "; ".join(threads_text), "",
-        f"In-process pipeline (bench_core.py, one thread, 30 s of audio as fast as it goes): {inproc:.4f}.", "",
-        f"Process start (`earmuff audio --standby`, none running) to the first noise block on the sink: {fmt(starts)}.",
-        f"SIGKILL of the only audio process, started again 0.1 s later: silence on the sink {fmt(plain)}.",
-        f"SIGKILL of the playing audio process with a standby waiting (the installed units): silence {fmt(spare)}.",
-    ])
+    body = "\n".join(
+        [
+            f"`earmuff run` on a PulseAudio null sink in real time, {seconds:.0f} s per room, after the wake word loaded;",
+            "CPU seconds per second of real time of every process of the device and every thread (utime + stime from",
+            "/proc), so everything the device costs: PortAudio's threads, onnxruntime's, the worker, the supervisor.",
+            "People talking: 8 synthetic sentences at -30 dBFS played into the sink in a loop beside the noise.",
+            f"Goal: <= 0.05 for all processes together. Load average during the run: {load[0]:.1f}.",
+            "",
+            *lines,
+            "",
+            "Busiest threads (CPU s per s): " + "; ".join(threads_text),
+            "",
+            f"In-process pipeline (bench_core.py, one thread, 30 s of audio as fast as it goes): {inproc:.4f}.",
+            "",
+            f"Process start (`earmuff audio --standby`, none running) to the first noise block on the sink: {fmt(starts)}.",
+            f"SIGKILL of the only audio process, started again 0.1 s later: silence on the sink {fmt(plain)}.",
+            f"SIGKILL of the playing audio process with a standby waiting (the installed units): silence {fmt(spare)}.",
+        ]
+    )
     write_section("process", body, command_line())
     print(body)
 

@@ -14,19 +14,34 @@ from pathlib import Path
 import numpy as np
 
 from bench_noise import DECODER_OPTIONS, word_recall
-from benchlib import (Utterance, command_line, fmt_pct, mww_scores, oww_scores, scene_text, speech_end, synth,
-                      window_max, workdir, write_section)
+from benchlib import (
+    Utterance,
+    command_line,
+    fmt_pct,
+    mww_scores,
+    oww_scores,
+    scene_text,
+    speech_end,
+    synth,
+    window_max,
+    workdir,
+    write_section,
+)
 from conftest import speech_span
-from earmuff.audio_io import trigger_audio
+from earmuff.audio.files import trigger_audio
+from earmuff.audio.room import Acoustics
 from earmuff.config import SAMPLE_RATE, Config, WindowConfig
-from earmuff.noise_gate import RELAY_GAP
-from earmuff.room import Acoustics
-from earmuff.scene import load_scene
-from earmuff.simulate import simulate
+from earmuff.runtime.noise_gate import RELAY_GAP
+from earmuff.sim.scene import load_scene
+from earmuff.sim.simulate import simulate
 
 VOICES = [("flite", "kal16"), ("flite", "rms"), ("espeak-ng", "en-us"), ("flite", "awb"), ("espeak-ng", "en-gb")]
-COMMANDS = ["what is the weather tomorrow", "turn off the kitchen lights", "set a timer for ten minutes",
-            "play some music in the living room"]
+COMMANDS = [
+    "what is the weather tomorrow",
+    "turn off the kitchen lights",
+    "set a timer for ten minutes",
+    "play some music in the living room",
+]
 PLACES = [(0.5, 70.0), (1.0, 65.0), (2.0, 60.0), (3.0, 55.0), (1.0, 55.0), (2.0, 70.0), (3.0, 65.0)]
 SPACING_S = 16.0  # one trial: the sentence, the recording, the relay and the window's quiet end fit in this
 CONDITIONS = ("relay", "pass-through", "shield off")
@@ -54,8 +69,15 @@ def build(folder: Path, quick: bool) -> list[Trial]:
         ref = synth(folder / f"ref{i}.wav", f"Alexa, {command}", engine, voice)
         alone = synth(folder / f"cmd{i}.wav", command, engine, voice)
         first, last = speech_span(alone)
-        trials.append(Trial(Utterance(owner, start, distance, level, voice), Utterance(ref, start, distance, level, voice),
-                            command, round(start + speech_end(owner) + distance / 343, 3), last - first))
+        trials.append(
+            Trial(
+                Utterance(owner, start, distance, level, voice),
+                Utterance(ref, start, distance, level, voice),
+                command,
+                round(start + speech_end(owner) + distance / 343, 3),
+                last - first,
+            )
+        )
     return trials
 
 
@@ -92,8 +114,11 @@ def measure(trials: list[Trial], condition: str, result: dict) -> list[dict]:
         a, b = t.owner.start_s, t.owner.start_s + SPACING_S
         mine = [e for e in events if a <= e["t"] < b]
         at = {e["event"]: e["t"] for e in reversed(mine)}  # the first of each kind
-        row = {"name": "wake_detected" in at, "fallback": "relay_fallback" in at,
-               "cut": any(e.get("cut") for e in mine if e["event"] == "relay_recorded")}
+        row = {
+            "name": "wake_detected" in at,
+            "fallback": "relay_fallback" in at,
+            "cut": any(e.get("cut") for e in mine if e["event"] == "relay_recorded"),
+        }
         if condition == "shield off":
             span = (a, t.speech_end_s + 0.5)
             heard_from = a
@@ -128,15 +153,24 @@ def summary_row(condition: str, rows: list[dict]) -> str:
     delays = [r["delay"] for r in rows if "delay" in r]
     over = [r["over"] for r in rows if "over" in r]
     leaks = [r["leak"] for r in rows if "leak" in r]
-    timing = (f"{np.median(delays):.2f} s (max {max(delays):.2f}) / {np.median(over):+.2f} s (max {max(over):+.2f})"
-              if delays else "-")
+    timing = (
+        f"{np.median(delays):.2f} s (max {max(delays):.2f}) / {np.median(over):+.2f} s (max {max(over):+.2f})"
+        if delays
+        else "-"
+    )
     leak = f"{np.mean(leaks):.1f} dB SPL" if leaks else "-"
     named = [r for r in rows if r["name"] or condition == "shield off"]
-    given = (f"{fmt_pct(np.mean([r['oww'] and r['mww'] for r in named]))} / "
-             f"{fmt_pct(sum(r['found'] for r in named) / max(1, sum(r['total'] for r in named)))}" if named else "-")
-    return (f"| {condition} | {n} | {name} | {fmt_pct(np.mean([r['oww'] for r in rows]))} | "
-            f"{fmt_pct(np.mean([r['mww'] for r in rows]))} | {fmt_pct(both)} | {fmt_pct(words)} | {given} | {timing} | "
-            f"{leak} | {sum(r['fallback'] for r in rows)} / {sum(r['cut'] for r in rows)} |")
+    given = (
+        f"{fmt_pct(np.mean([r['oww'] and r['mww'] for r in named]))} / "
+        f"{fmt_pct(sum(r['found'] for r in named) / max(1, sum(r['total'] for r in named)))}"
+        if named
+        else "-"
+    )
+    return (
+        f"| {condition} | {n} | {name} | {fmt_pct(np.mean([r['oww'] for r in rows]))} | "
+        f"{fmt_pct(np.mean([r['mww'] for r in rows]))} | {fmt_pct(both)} | {fmt_pct(words)} | {given} | {timing} | "
+        f"{leak} | {sum(r['fallback'] for r in rows)} / {sum(r['cut'] for r in rows)} |"
+    )
 
 
 def verdict(table: dict[str, list[dict]]) -> str:
@@ -162,7 +196,7 @@ def verdict(table: dict[str, list[dict]]) -> str:
         f"{fmt_pct(words(off))} (goal: relay at least the shield-off reference: {'met' if words(relay) >= words(off) else 'not met'}).\n"
         f"- End of speech to end of relay: median {over:+.2f} s over the command's own length (goal <= +0.5 s: "
         f"{'met' if over <= 0.5 else 'not met'}). {fixed:.2f} s of it is fixed: the quiet time that ends the recording\n"
-        f"  ({w.quiet_s:g} s, the window's), the pre-roll ({w.pre_roll_s:g} s), \"Alexa\" and the gap after it.\n"
+        f'  ({w.quiet_s:g} s, the window\'s), the pre-roll ({w.pre_roll_s:g} s), "Alexa" and the gap after it.\n'
         f"- Relay {'is' if better else 'is not'} better than pass-through on both the trigger and the words: "
         f"`[window] relay` defaults to {'true' if better else 'false'}.\n"
     )
@@ -170,8 +204,8 @@ def verdict(table: dict[str, list[dict]]) -> str:
 
 def bench_trigger() -> None:
     """Both detectors on the trigger alone, played at several levels 0.5 s after 3 s of the device's noise stopped."""
-    from earmuff.noise import NoiseGenerator
-    from earmuff.room import db_gain
+    from earmuff.audio.noise import NoiseGenerator
+    from earmuff.audio.room import db_gain
 
     ac, cfg = Acoustics(), Config()
     trigger = trigger_audio(cfg.window.trigger)
@@ -183,11 +217,19 @@ def bench_trigger() -> None:
         noise = NoiseGenerator(2, noise_dbfs, cfg.noise.modulation_depth, 1, cfg.noise.kind).generate(3 * SAMPLE_RATE)
         cup = db_gain(ac.cup_coupling_db_spl - 120.0)  # what a 0 dBFS output gives at the mic, as the virtual room
         for level in (-45.0, -35.0, -30.0, -25.0):
-            x = np.concatenate([cup * (noise[:, 0] + 0.1 * noise[:, 1]), np.zeros(SAMPLE_RATE // 2),
-                                cup * 1.1 * db_gain(level) * trigger, np.zeros(SAMPLE_RATE)])
+            x = np.concatenate(
+                [
+                    cup * (noise[:, 0] + 0.1 * noise[:, 1]),
+                    np.zeros(SAMPLE_RATE // 2),
+                    cup * 1.1 * db_gain(level) * trigger,
+                    np.zeros(SAMPLE_RATE),
+                ]
+            )
             x = (x + mic_noise * rng.standard_normal(len(x))).astype(np.float32)
-            rows.append(f"| {noise_dbfs:g} dBFS ({ac.cup_coupling_db_spl + noise_dbfs:.0f} dB SPL) | {level:g} dBFS "
-                        f"({ac.cup_coupling_db_spl + level:.0f} dB SPL) | {oww_scores(x).max():.2f} | {mww_scores(x).max():.2f} |")
+            rows.append(
+                f"| {noise_dbfs:g} dBFS ({ac.cup_coupling_db_spl + noise_dbfs:.0f} dB SPL) | {level:g} dBFS "
+                f"({ac.cup_coupling_db_spl + level:.0f} dB SPL) | {oww_scores(x).max():.2f} | {mww_scores(x).max():.2f} |"
+            )
     body = (
         "## Relay: the trigger's level\n\n"
         f"The trigger (`models/triggers/{cfg.window.trigger}.wav`) as the smart speaker's microphone gets it through the\n"
@@ -195,7 +237,8 @@ def bench_trigger() -> None:
         "self-noise: the highest score of openWakeWord (oww) and microWakeWord (mww). microWakeWord's front end is\n"
         "still adapted to the noise; the louder the noise was, the louder the trigger must be.\n\n"
         "| noise played before (in the cup) | trigger RMS (in the cup) | oww | mww |\n|---|---|---|---|\n"
-        + "\n".join(rows) + "\n\n"
+        + "\n".join(rows)
+        + "\n\n"
         f"Default `[window] trigger_level_dbfs` = {cfg.window.trigger_level_dbfs:g} (the relayed command plays at the same level).\n"
     )
     write_section("relay-trigger", body, command_line())
@@ -217,18 +260,22 @@ def main() -> None:
     table = {c: measure(trials, c, r) for c, r in zip(CONDITIONS, results)}
     detail = []
     for i, t in enumerate(trials):
-        cells = " | ".join(f"{'T' if table[c][i]['oww'] and table[c][i]['mww'] else '-'} "
-                           f"{table[c][i]['found']}/{table[c][i]['total']}" for c in CONDITIONS)
-        detail.append(f"| {t.owner.label} | {t.owner.distance_m} m, {t.owner.level_db_spl:.0f} dB | {t.command} | {cells} |")
+        cells = " | ".join(
+            f"{'T' if table[c][i]['oww'] and table[c][i]['mww'] else '-'} {table[c][i]['found']}/{table[c][i]['total']}"
+            for c in CONDITIONS
+        )
+        detail.append(
+            f"| {t.owner.label} | {t.owner.distance_m} m, {t.owner.level_db_spl:.0f} dB | {t.command} | {cells} |"
+        )
     voices = sorted({t.owner.label for t in trials})
     body = (
         "## Relay: a command said in one breath after the wake name\n\n"
-        f"\"hey jarvis, <command>\" said in one breath by {len(voices)} synthetic voices ({', '.join(voices)}), "
+        f'"hey jarvis, <command>" said in one breath by {len(voices)} synthetic voices ({", ".join(voices)}), '
         f"{len(trials)} sentences at 0.5-3 m and 55-70 dB SPL (at 1 m), one every {SPACING_S:.0f} s, in the virtual room\n"
         "(default acoustics: RT60 0.4 s, 3 % THD, 50 ppm drift). Three conditions: **relay** (`[window] relay = true`:\n"
-        "earmuff keeps jamming, records the command, then plays \"Alexa\" and the command into the cups),\n"
+        'earmuff keeps jamming, records the command, then plays "Alexa" and the command into the cups),\n'
         "**pass-through** (today: the window opens on the name and the owner's live speech goes through), and\n"
-        "**shield off** (the same voice says \"Alexa, <command>\" straight to the unshielded smart speaker: the reference).\n"
+        '**shield off** (the same voice says "Alexa, <command>" straight to the unshielded smart speaker: the reference).\n'
         "On the smart speaker's microphone: the trigger detected (score > 0.5 within 2 s of the trigger's start, or of\n"
         "the sentence's start for the reference) by openWakeWord (oww) and microWakeWord (mww); the command's words\n"
         "found by pocketsphinx in the window (each said word counted once). Delay: end of the owner's speech at the\n"
@@ -237,13 +284,18 @@ def main() -> None:
         "| condition | sentences | name detected | trigger oww | trigger mww | both | command words | both / words when the name was detected | delay / over the command's length (median, max) | relay leakage at 1 m | fall-backs / cut |\n"
         "|---|---|---|---|---|---|---|---|---|---|---|\n"
         + "\n".join(summary_row(c, table[c]) for c in CONDITIONS)
-        + "\n\n" + verdict(table)
+        + "\n\n"
+        + verdict(table)
         + "\nPer sentence (T: the trigger heard by both detectors; words found / said):\n\n"
         "| voice | place | command | relay | pass-through | shield off |\n|---|---|---|---|---|---|\n"
-        + "\n".join(detail) + "\n\n"
+        + "\n".join(detail)
+        + "\n\n"
         + "Blocks the simulated device's worker dropped or got late (a loaded machine): "
-        + ", ".join(f"{c} {r['summary'].get('dropped_blocks', 0)} / {r['summary'].get('xruns', 0)}"
-                    for c, r in zip(CONDITIONS, results)) + ".\n"
+        + ", ".join(
+            f"{c} {r['summary'].get('dropped_blocks', 0)} / {r['summary'].get('xruns', 0)}"
+            for c, r in zip(CONDITIONS, results)
+        )
+        + ".\n"
     )
     write_section("relay", body, command_line())
     print(body)

@@ -36,9 +36,9 @@ def day_in_the_room(model, streams, owner_spans, collector, threshold=0.5):
 
     Returns the false accepts seen. A detection inside an owner's span is followed by a command.
     """
+    from earmuff.audio.vad import is_voice, level_dbfs
     from earmuff.config import FRAME, SAMPLE_RATE
-    from earmuff.vad import is_voice, level_dbfs
-    from earmuff.wakeword import features
+    from earmuff.wakeword.train import features
 
     offset, false_accepts, open_until = 0, 0, None
     for frames, audio in streams:
@@ -68,8 +68,8 @@ def day_in_the_room(model, streams, owner_spans, collector, threshold=0.5):
 
 def one_day(cfg, word, owner, day, owner_spans, pos, negs) -> dict:
     """Train from the typed name (and the owner's takes), live the day, refit; both models on the evening."""
-    from earmuff.wakeword import room_bank
-    from earmuff.wakeword.train import options_from, train
+    from earmuff.wakeword.registry import room_bank
+    from earmuff.wakeword.train.trainer import options_from, train
 
     room_bank.forget()
     t1 = time.perf_counter()
@@ -79,20 +79,41 @@ def one_day(cfg, word, owner, day, owner_spans, pos, negs) -> dict:
     day_fa = day_in_the_room(before.model, day, owner_spans, collector)
     written = collector.write(cfg.wakeword.room_bank_max, cfg.wakeword.room_bank_max_days)
     t1 = time.perf_counter()
-    after = train(options_from(cfg, word, "en-us", owner_clips=owner, quiet=True,
-                               extra_negatives=room_bank.load(room_bank.NEGATIVE),
-                               extra_positives=room_bank.load(room_bank.positive_kind(word))), cfg)
-    row = {"day_false_accepts": day_fa, "bank": written, "train_s": round(train_s, 1),
-           "refit_s": round(time.perf_counter() - t1, 1), "curves": {}}
+    after = train(
+        options_from(
+            cfg,
+            word,
+            "en-us",
+            owner_clips=owner,
+            quiet=True,
+            extra_negatives=room_bank.load(room_bank.NEGATIVE),
+            extra_positives=room_bank.load(room_bank.positive_kind(word)),
+        ),
+        cfg,
+    )
+    row = {
+        "day_false_accepts": day_fa,
+        "bank": written,
+        "train_s": round(train_s, 1),
+        "refit_s": round(time.perf_counter() - t1, 1),
+        "curves": {},
+    }
     for label, res in (("before", before), ("after", after)):
         curve, neg_h, _, _ = evaluate(res.model, pos, negs)
         op = next(c for c in curve if c[4] == 0.0)  # logit 0: the model's own threshold
-        row[label] = {"threshold": res.meta["threshold"], "recall": op[1], "fa_per_h": round(op[2], 2),
-                      "false_accepts": op[3], "negative_hours": round(neg_h, 2)}
+        row[label] = {
+            "threshold": res.meta["threshold"],
+            "recall": op[1],
+            "fa_per_h": round(op[2], 2),
+            "false_accepts": op[3],
+            "negative_hours": round(neg_h, 2),
+        }
         row["curves"][label] = [(round(c[1], 4), round(c[2], 3), c[4]) for c in curve]
     # The same recall as before, after: the strictest threshold of the refitted model that keeps it.
     same = [c for c in row["curves"]["after"] if c[0] >= row["before"]["recall"]]
-    row["after_at_same_recall"] = {"logit": same[-1][2], "recall": same[-1][0], "fa_per_h": same[-1][1]} if same else None
+    row["after_at_same_recall"] = (
+        {"logit": same[-1][2], "recall": same[-1][0], "fa_per_h": same[-1][1]} if same else None
+    )
     return row
 
 
@@ -100,7 +121,9 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--corpus", default=os.environ.get("EARMUFF_CORPUS", "../shared/corpus"))
     ap.add_argument("--quick", action="store_true", help="fewer clips and 10 min of talk (a smoke run)")
-    ap.add_argument("--hours", type=float, default=1.0, help="synthetic conversation in the day, and again in the evening")
+    ap.add_argument(
+        "--hours", type=float, default=1.0, help="synthetic conversation in the day, and again in the evening"
+    )
     ap.add_argument("--words", default="computer,jarvis")
     ap.add_argument("--labels", default="typed,typed+5", help="typed (text only), typed+5 (and the 5 enrolment takes)")
     ap.add_argument("--json", default="/tmp/bench_room_results.json")
@@ -112,8 +135,8 @@ def main() -> int:
         return 0
     os.environ["EARMUFF_HOME"] = tempfile.mkdtemp(prefix="bench-room-")
     from earmuff import config
-    from earmuff.audio_io import read_audio
-    from earmuff.wakeword import features
+    from earmuff.audio.files import read_audio
+    from earmuff.wakeword.train import features
 
     cfg = config.load()
     hours = 10 / 60 if args.quick else args.hours
@@ -156,9 +179,15 @@ def main() -> int:
             print(json.dumps({f"{word} {label}": {k: v for k, v in row.items() if k != "curves"}}), file=sys.stderr)
     Path(args.json).write_text(json.dumps(results, indent=1))
     plot_recall_vs_fa(
-        {f"{name}, {k} the day": [(fa, rec) for rec, fa, _ in r["curves"][k]] for name, r in results.items() for k in ("before", "after")},
-        Path(args.plot), "false accepts per hour (evening: other keywords + synthetic talk; 0 drawn at 0.05)",
-        "recall (dev-split speakers, jammed room)")
+        {
+            f"{name}, {k} the day": [(fa, rec) for rec, fa, _ in r["curves"][k]]
+            for name, r in results.items()
+            for k in ("before", "after")
+        },
+        Path(args.plot),
+        "false accepts per hour (evening: other keywords + synthetic talk; 0 drawn at 0.05)",
+        "recall (dev-split speakers, jammed room)",
+    )
     print(json.dumps({w: {k: v for k, v in r.items() if k != "curves"} for w, r in results.items()}, indent=1))
     return 0
 

@@ -8,30 +8,39 @@ Writes the section self-check of docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import time
 from pathlib import Path
 
 import numpy as np
 
 from benchlib import command_line, synth, workdir, write_section
-from earmuff import calibrate
-from earmuff.audio_io import write_wav
+from earmuff.audio.files import write_wav
+from earmuff.audio.room import Acoustics
 from earmuff.config import SAMPLE_RATE, Config
-from earmuff.faults import HARDWARE, Fault
-from earmuff.room import Acoustics
-from earmuff.scene import Scene, Source
-from earmuff.self_check import DROP_DB, Expected, SelfCheck
-from earmuff.simulate import simulate
+from earmuff.runtime.faults import HARDWARE, Fault
+from earmuff.runtime.self_check import DROP_DB, Expected, SelfCheck
+from earmuff.service import calibrate
+from earmuff.sim.scene import Scene, Source
+from earmuff.sim.simulate import simulate
 
 SENTENCES = [
-    "Did you remember to buy milk on the way home?", "The train was late again this morning, twenty minutes.",
-    "I think we should paint the kitchen a lighter colour.", "Can you pass me the salt and the pepper, please?",
-    "My sister is coming to visit next weekend with the kids.", "What do you want to watch tonight, a film or the news?",
-    "The weather forecast says it will rain all week.", "I finished the book you lent me, the ending was strange.",
+    "Did you remember to buy milk on the way home?",
+    "The train was late again this morning, twenty minutes.",
+    "I think we should paint the kitchen a lighter colour.",
+    "Can you pass me the salt and the pepper, please?",
+    "My sister is coming to visit next weekend with the kids.",
+    "What do you want to watch tonight, a film or the news?",
+    "The weather forecast says it will rain all week.",
+    "I finished the book you lent me, the ending was strange.",
 ]
-VOICES = [("espeak-ng", "en-us"), ("espeak-ng", "en-gb"), ("espeak-ng", "en+f3"), ("flite", "slt"), ("flite", "awb"),
-          ("flite", "rms")]
+VOICES = [
+    ("espeak-ng", "en-us"),
+    ("espeak-ng", "en-gb"),
+    ("espeak-ng", "en+f3"),
+    ("flite", "slt"),
+    ("flite", "awb"),
+    ("flite", "rms"),
+]
 PENTATONIC = [0, 2, 4, 7, 9]
 
 
@@ -63,7 +72,9 @@ def clips(folder: Path) -> tuple[list[Path], list[Path]]:
     return talk, songs
 
 
-def scene(seconds: float, seed: int, talk: list[Path], songs: list[Path], faults: bool) -> tuple[Scene, list[tuple[float, str]]]:
+def scene(
+    seconds: float, seed: int, talk: list[Path], songs: list[Path], faults: bool
+) -> tuple[Scene, list[tuple[float, str]]]:
     """Segments of 15-40 s: silence, talk, music or both; with `faults` one fault of 60 s every 100 s."""
     rng = np.random.default_rng(seed)
     sources, segments, t = [], [], 0.0
@@ -77,13 +88,21 @@ def scene(seconds: float, seed: int, talk: list[Path], songs: list[Path], faults
         if "talk" in kind:
             start = t
             while start < end - 3:
-                sources.append(Source(talk[rng.integers(len(talk))], float(start), float(rng.uniform(0.5, 3.0)),
-                                      float(rng.uniform(55, 75))))
+                sources.append(
+                    Source(
+                        talk[rng.integers(len(talk))],
+                        float(start),
+                        float(rng.uniform(0.5, 3.0)),
+                        float(rng.uniform(55, 75)),
+                    )
+                )
                 start += 3.5 + float(rng.uniform(0.3, 1.5))
         t = end
     kinds = list(HARDWARE)
     starts = np.arange(10.0, seconds - 60, 100.0)
-    injected = tuple(Fault(kinds[(i + seed) % len(kinds)], float(at), 60.0) for i, at in enumerate(starts)) if faults else ()
+    injected = (
+        tuple(Fault(kinds[(i + seed) % len(kinds)], float(at), 60.0) for i, at in enumerate(starts)) if faults else ()
+    )
     acoustics = Acoustics(rt60_s=float(rng.uniform(0.3, 0.8)))
     return Scene(seconds, seed, None, True, acoustics, tuple(sources), injected), segments
 
@@ -124,10 +143,17 @@ def main() -> None:
         raised = [e for e in events if e["fault"]]
         alarms += len(raised)
         hours += seconds / 3600
-        share = {k: sum(min(seconds, e) - s for (s, k2), e in zip(segments, [s for s, _ in segments[1:]] + [seconds]) if k2 == k)
-                 for k in ("silence", "talk", "music", "talk+music")}
-        clean_rows.append(f"| {seed} | {seconds / 60:.0f} | " + " / ".join(f"{share[k]:.0f}" for k in share)
-                          + f" | {summary['coupling_db']:+.1f} | {len(raised)} | {summary['wall_s']:.0f} |")
+        share = {
+            k: sum(
+                min(seconds, e) - s for (s, k2), e in zip(segments, [s for s, _ in segments[1:]] + [seconds]) if k2 == k
+            )
+            for k in ("silence", "talk", "music", "talk+music")
+        }
+        clean_rows.append(
+            f"| {seed} | {seconds / 60:.0f} | "
+            + " / ".join(f"{share[k]:.0f}" for k in share)
+            + f" | {summary['coupling_db']:+.1f} | {len(raised)} | {summary['wall_s']:.0f} |"
+        )
         for e in raised:
             alarm_rows.append(f"| {seed} | {e['t']:.1f} | {background_at(segments, e['t'])} | {e['fault']} |")
         print(clean_rows[-1], flush=True)
@@ -145,12 +171,15 @@ def main() -> None:
     det_rows = []
     for kind, lat in detect.items():
         found = [x for x in lat if x is not None]
-        det_rows.append(f"| {kind} | {len(found)} of {len(lat)} | "
-                        + (f"{np.median(found):.1f} ({min(found):.1f}-{max(found):.1f})" if found else "-") + " |")
+        det_rows.append(
+            f"| {kind} | {len(found)} of {len(lat)} | "
+            + (f"{np.median(found):.1f} ({min(found):.1f}-{max(found):.1f})" if found else "-")
+            + " |"
+        )
     bg_rows = [f"| {k} | {sum(v)} of {len(v)} |" for k, v in sorted(by_background.items())]
     body = f"""## Self-check: does the microphone still hear earmuff's own noise?
 
-`firmware/earmuff/self_check.py`: every fifth 20 ms block, the microphone's energy over the energy played one
+`firmware/earmuff/runtime/self_check.py`: every fifth 20 ms block, the microphone's energy over the energy played one
 calibrated delay earlier; every 2 s (20 such ratios) a verdict on the 3rd lowest: a microphone without variance
 is dead; a ratio {DROP_DB:.0f} dB or more below the coupling that calibration measured means the sound does not come
 out. Two bad verdicts in a row raise the fault, three good ones clear it; a window or pause (noise off in part

@@ -128,9 +128,13 @@ def main() -> int:
     if not args.keep and not args.home:
         shutil.rmtree(home, ignore_errors=True)
     print(f"command: earmuff {' '.join(args.command)}")
-    print(f"cap {args.cap_mb} MiB, quota {args.cpus} cores; exit {proc.returncode}; "
-          f"oom kills {oom.get('oom_kill', '?')}; cap hits {failcnt}")
-    print(f"peak resident memory of the process tree (summed Pss): {peak} kB; cgroup peak charge (RSS + page cache): {max_usage} kB")
+    print(
+        f"cap {args.cap_mb} MiB, quota {args.cpus} cores; exit {proc.returncode}; "
+        f"oom kills {oom.get('oom_kill', '?')}; cap hits {failcnt}"
+    )
+    print(
+        f"peak resident memory of the process tree (summed Pss): {peak} kB; cgroup peak charge (RSS + page cache): {max_usage} kB"
+    )
     print(f"CPU time (cgroup): {cpu_s:.1f} s; wall {wall:.1f} s")
     if args.stages:
         for name, kb in stages.items():

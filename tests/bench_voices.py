@@ -19,10 +19,10 @@ import resource
 import time
 
 import numpy as np
-from conftest import frame_scores
 
-from earmuff.wakeword import kokoro_voice, neural_voice, synth, voices
-from earmuff.wakeword.voices import Utterance
+from conftest import frame_scores
+from earmuff.wakeword.train import kokoro_voice, neural_voice, synth, voices
+from earmuff.wakeword.train.voices import Utterance
 
 GRAMMAR = ["computer", "compute", "commuter", "jarvis", "garden", "kitchen", "bramble", "window"]
 
@@ -60,8 +60,9 @@ def speakers(family: str, count: int) -> list:
     if family == "flite":
         return [lambda t, v=v: synth.speak(Utterance(t, family, v, 1.0)) for v in voices.FLITE_VOICES]
     variants = voices.espeak_variants()
-    draws = [(f"{rnd.choice(voices.ENGLISH_ACCENTS)}+{rnd.choice(variants)}", rnd.randint(25, 75))
-             for _ in range(count)]
+    draws = [
+        (f"{rnd.choice(voices.ENGLISH_ACCENTS)}+{rnd.choice(variants)}", rnd.randint(25, 75)) for _ in range(count)
+    ]
     return [lambda t, d=d: synth.speak(Utterance(t, family, d[0], 160, d[1])) for d in draws]
 
 
@@ -85,8 +86,11 @@ def listen(families: list[str], count: int) -> None:
         s = np.array(scores)
         heard = ", ".join(f"{w} {a}/{b}" for w, (a, b) in hits.items())
         spread = f"min {s.min():.3f} q25 {np.quantile(s, 0.25):.3f} median {np.median(s):.3f}"
-        print(f"{family} ({len(says)} speakers): pocketsphinx open/grammar: {heard}; hey jarvis score {spread}, "
-              f"above 0.5: {int((s > 0.5).sum())}", flush=True)
+        print(
+            f"{family} ({len(says)} speakers): pocketsphinx open/grammar: {heard}; hey jarvis score {spread}, "
+            f"above 0.5: {int((s > 0.5).sum())}",
+            flush=True,
+        )
         kokoro_voice.release()
         neural_voice.release()
 
@@ -99,8 +103,18 @@ def cost(count: int) -> None:
     wall, cpu = time.perf_counter(), time.process_time()
     kokoro_voice.load(0)
     print(f"load: {time.perf_counter() - wall:.2f} s wall, {time.process_time() - cpu:.2f} s CPU; RSS {rss_mb()} MB")
-    others = ["computer", "please turn the kitchen light off", "hey jarvis", "what time is it", "bramble",
-              "the garden needs water tomorrow", "good morning", "window", "okay", "hey"]
+    others = [
+        "computer",
+        "please turn the kitchen light off",
+        "hey jarvis",
+        "what time is it",
+        "bramble",
+        "the garden needs water tomorrow",
+        "good morning",
+        "window",
+        "okay",
+        "hey",
+    ]
     texts = ["hey bramble"] * (count - len(others)) + others
     spent = []
     for i, text in enumerate(texts):
@@ -108,9 +122,11 @@ def cost(count: int) -> None:
         kokoro_voice.speak(text, 0.8 + 0.4 * i / len(texts), i)
         spent.append(time.process_time() - cpu)
     n = count - len(others)
-    print(f"CPU per saying: 'hey bramble' median {np.median(spent[:n]):.3f} s (speeds 0.8-1.2, {n} speakers), "
-          f"others mean {np.mean(spent[n:]):.3f} s; RSS {rss_mb()} MB, "
-          f"peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MB")
+    print(
+        f"CPU per saying: 'hey bramble' median {np.median(spent[:n]):.3f} s (speeds 0.8-1.2, {n} speakers), "
+        f"others mean {np.mean(spent[n:]):.3f} s; RSS {rss_mb()} MB, "
+        f"peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MB"
+    )
     kokoro_voice.release()
     print(f"RSS after release: {rss_mb()} MB")
 

@@ -48,8 +48,8 @@ def render(talkers, seconds, seed, cfg):
     """
     from scipy.signal import fftconvolve
 
-    from earmuff.room import Acoustics, active_rms, db_gain, room_response
-    from earmuff.wakeword.augment import jamming_residual
+    from earmuff.audio.room import Acoustics, active_rms, db_gain, room_response
+    from earmuff.wakeword.train.augment import jamming_residual
 
     if "x" not in _RESIDUAL:
         _RESIDUAL["x"] = jamming_residual(cfg, 60.0, seed=5)
@@ -77,7 +77,7 @@ def window_end_s(i):
 
 def place_clips(files, rng, gap_s=5.0):
     """Talkers one after another every gap_s seconds, 1-3 m away at 55-65 dB SPL; returns (talkers, spans, seconds)."""
-    from earmuff.audio_io import read_audio
+    from earmuff.audio.files import read_audio
 
     talkers, spans, t = [], [], 1.0
     for f in files:
@@ -90,7 +90,7 @@ def place_clips(files, rng, gap_s=5.0):
 
 def conversation(hours, seed, avoid):
     """Synthetic household talk, `hours` long: (talkers, seconds, [(start_s, end_s, text)])."""
-    from earmuff.wakeword import phrase, synth, words
+    from earmuff.wakeword.train import phrase, synth, words
 
     rnd = random.Random(seed)
     texts = words.sentences(int(hours * 3600 / 1.9), rnd, avoid)  # ~2.1 s each with its pause: a little over `hours`
@@ -109,7 +109,7 @@ def conversation(hours, seed, avoid):
 
 def logits_of(model, frames):
     """Per-window logits of a stream of embedding frames."""
-    from earmuff.wakeword import features
+    from earmuff.wakeword.train import features
 
     return model.logits(features.windows(frames))
 
@@ -119,7 +119,7 @@ GRID_LOGITS = np.r_[np.arange(-4.0, 4.0, 0.5), np.arange(4.0, 16.0, 0.25), np.ar
 
 def evaluate(model, pos, negs):
     """Per-threshold (probability, recall, FA/h, FA count) on a grid that is fine in logit space near 1."""
-    from earmuff.wakeword.classifier import count_events
+    from earmuff.wakeword.train.classifier import count_events
 
     s = logits_of(model, pos["frames"])
     ends = window_end_s(np.arange(len(s)))
@@ -135,7 +135,7 @@ def evaluate(model, pos, negs):
 
 def false_accept_sources(neg_scores, negs, logit, limit=12):
     """Events at logit threshold `logit`: per-source counts and the strongest events (source, logit, what)."""
-    from earmuff.wakeword.classifier import count_events
+    from earmuff.wakeword.train.classifier import count_events
 
     counts, events = {}, []
     for sc, n in zip(neg_scores, negs):
@@ -149,7 +149,7 @@ def false_accept_sources(neg_scores, negs, logit, limit=12):
             a, b, what = n["labels"][k]
             src = n["name"] if n["name"] == "conversation" else what.split("/")[0]
             counts[src] = counts.get(src, 0) + 1
-            events.append((float(sc[i:i + 25].max()), src, round(t - a, 2), what))
+            events.append((float(sc[i : i + 25].max()), src, round(t - a, 2), what))
     assert sum(counts.values()) == sum(count_events(sc, logit) for sc in neg_scores)
     return counts, sorted(events, reverse=True)[:limit]
 
@@ -205,7 +205,7 @@ def eval_data(args, dev, cfg, rng, hours, keywords):
     """Embedded evaluation streams per keyword, from --cache if there (built and saved there otherwise)."""
     import pickle
 
-    from earmuff.wakeword import features
+    from earmuff.wakeword.train import features
 
     cache = Path(args.cache) / f"eval2_{'quick' if args.quick else f'{hours:g}h'}.pkl" if args.cache else None
     if cache is not None and cache.exists():
@@ -214,7 +214,10 @@ def eval_data(args, dev, cfg, rng, hours, keywords):
     t0 = time.perf_counter()
     talk, talk_s, talk_spans = conversation(hours, 1, ("computer", "jarvis"))
     talk_frames = features.embed(render(talk, talk_s, 21, cfg))
-    print(f"conversation: {talk_s / 3600:.2f} h rendered and embedded in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    print(
+        f"conversation: {talk_s / 3600:.2f} h rendered and embedded in {time.perf_counter() - t0:.0f} s",
+        file=sys.stderr,
+    )
     data = {}
     for word, folder in keywords.items():
         files = sorted(glob.glob(str(dev / folder / "*.flac")))
@@ -229,8 +232,15 @@ def eval_data(args, dev, cfg, rng, hours, keywords):
             others = others[::5]
         talkers, spans, secs = place_clips(others, rng, gap_s=3.0)
         labels = [(a, b, str(Path(f).relative_to(dev))) for (a, b), f in zip(spans, others)]
-        negs = [{"name": "other keywords", "frames": features.embed(render(talkers, secs, 41, cfg)), "seconds": secs, "labels": labels},
-                {"name": "conversation", "frames": talk_frames, "seconds": talk_s, "labels": talk_spans}]
+        negs = [
+            {
+                "name": "other keywords",
+                "frames": features.embed(render(talkers, secs, 41, cfg)),
+                "seconds": secs,
+                "labels": labels,
+            },
+            {"name": "conversation", "frames": talk_frames, "seconds": talk_s, "labels": talk_spans},
+        ]
         data[word] = {"pos": pos, "negs": negs, "enrol": enrol, "n_pos": len(test), "n_other": len(others)}
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
@@ -248,10 +258,20 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0, help="training seed")
     ap.add_argument("--cache", default=None, help="folder (outside the repo) for embedded evaluation streams")
     ap.add_argument("--cache-eval-only", action="store_true", help="with --cache: do not cache training embeddings")
-    ap.add_argument("--set", action="append", default=[], metavar="MODULE.NAME=VALUE",
-                    help="override a recipe constant, e.g. train.HARD_NEGATIVES=4000 (experiments)")
-    ap.add_argument("--opt", action="append", default=[], metavar="NAME=VALUE",
-                    help="override a TrainOptions field, e.g. negative_sentences=600 (experiments)")
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="MODULE.NAME=VALUE",
+        help="override a recipe constant, e.g. train.HARD_NEGATIVES=4000 (experiments)",
+    )
+    ap.add_argument(
+        "--opt",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a TrainOptions field, e.g. negative_sentences=600 (experiments)",
+    )
     ap.add_argument("--json", default="/tmp/bench_wakeword_results.json")
     ap.add_argument("--no-plot", action="store_true")
     ap.add_argument("--plot", default=str(REPO / "docs/img/wakeword_recall_vs_fa.png"))
@@ -264,9 +284,10 @@ def main() -> int:
 
     os.environ["EARMUFF_HOME"] = tempfile.mkdtemp(prefix="bench-ww-")
     from earmuff import config
-    from earmuff.audio_io import read_audio
-    from earmuff.wakeword import features, train as train_mod
-    from earmuff.wakeword.train import options_from, train
+    from earmuff.audio.files import read_audio
+    from earmuff.wakeword.train import features
+    from earmuff.wakeword.train import trainer as train_mod
+    from earmuff.wakeword.train.trainer import options_from, train
 
     print(f"earmuff from {Path(train_mod.__file__).parent}", file=sys.stderr)
     apply_settings(args.set)
@@ -295,19 +316,36 @@ def main() -> int:
             op = next(c for c in curve if abs(c[4]) < 1e-9)
             budget, budget2 = at_budget(curve, 0.5), at_budget(curve, 2.0)
             strict = budget[4] if budget[4] is not None else float(GRID_LOGITS[-1])
-            sources = {f"logit {t:g}": false_accept_sources(neg_scores, negs, t) for t in sorted({0.0, budget2[4] or 0.0, strict})}
-            results[f"{word} {label}"] = {
-                "train_s": round(took, 1), "stage_s": res.meta["timings"], "positives": n_pos,
-                "other_keyword_clips": n_other, "negative_hours": round(neg_h, 3), "operating_point": op,
-                "best_at_0.5_fa_per_h": budget, "best_at_2_fa_per_h": budget2, "validation": res.meta["validation"],
-                "samples": {k: v for k, v in res.meta["samples"].items() if k != "sound_alikes"},
-                "false_accepts": sources, "curve": curve,
-                "recall_by_direct_level": {f"logit {t:g}": recall_by_level(best, pos["direct_db"], t) for t in sorted({0.0, budget2[4] or 0.0})},
+            sources = {
+                f"logit {t:g}": false_accept_sources(neg_scores, negs, t)
+                for t in sorted({0.0, budget2[4] or 0.0, strict})
             }
-            Path(args.json).write_text(json.dumps({"results": results, "timing": timing, "set": args.set, "opt": args.opt}, indent=1))
-            print(f"{word} {label} {' '.join(args.set + args.opt)}: train {took:.0f} s; at its threshold recall {op[1]:.3f}, {op[2]:.2f} FA/h "
-                  f"({op[3]} in {neg_h:.2f} h); best recall at <= 0.5 FA/h {budget[1]:.3f} (logit {budget[4]}), "
-                  f"at <= 2 FA/h {budget2[1]:.3f} (logit {budget2[4]})", file=sys.stderr)
+            results[f"{word} {label}"] = {
+                "train_s": round(took, 1),
+                "stage_s": res.meta["timings"],
+                "positives": n_pos,
+                "other_keyword_clips": n_other,
+                "negative_hours": round(neg_h, 3),
+                "operating_point": op,
+                "best_at_0.5_fa_per_h": budget,
+                "best_at_2_fa_per_h": budget2,
+                "validation": res.meta["validation"],
+                "samples": {k: v for k, v in res.meta["samples"].items() if k != "sound_alikes"},
+                "false_accepts": sources,
+                "curve": curve,
+                "recall_by_direct_level": {
+                    f"logit {t:g}": recall_by_level(best, pos["direct_db"], t) for t in sorted({0.0, budget2[4] or 0.0})
+                },
+            }
+            Path(args.json).write_text(
+                json.dumps({"results": results, "timing": timing, "set": args.set, "opt": args.opt}, indent=1)
+            )
+            print(
+                f"{word} {label} {' '.join(args.set + args.opt)}: train {took:.0f} s; at its threshold recall {op[1]:.3f}, {op[2]:.2f} FA/h "
+                f"({op[3]} in {neg_h:.2f} h); best recall at <= 0.5 FA/h {budget[1]:.3f} (logit {budget[4]}), "
+                f"at <= 2 FA/h {budget2[1]:.3f} (logit {budget2[4]})",
+                file=sys.stderr,
+            )
             for name, bands in results[f"{word} {label}"]["recall_by_direct_level"].items():
                 print(f"  recall at {name} by direct level at the mic (sayings, recall): {bands}", file=sys.stderr)
             for name, (counts, top) in sources.items():
@@ -317,9 +355,12 @@ def main() -> int:
     if args.no_plot:
         print(json.dumps({k: {kk: vv for kk, vv in v.items() if kk != "curve"} for k, v in results.items()}, indent=1))
         return 0
-    plot_recall_vs_fa({name: [(x[2], x[1]) for x in r["curve"]] for name, r in results.items()}, Path(args.plot),
-                      "false accepts per hour (other keywords + synthetic talk; 0 drawn at 0.05)",
-                      "recall (dev-split speakers, jammed room)")
+    plot_recall_vs_fa(
+        {name: [(x[2], x[1]) for x in r["curve"]] for name, r in results.items()},
+        Path(args.plot),
+        "false accepts per hour (other keywords + synthetic talk; 0 drawn at 0.05)",
+        "recall (dev-split speakers, jammed room)",
+    )
     print(json.dumps({k: {kk: vv for kk, vv in v.items() if kk != "curve"} for k, v in results.items()}, indent=1))
     print(json.dumps(timing))
     return 0

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -13,10 +12,10 @@ import numpy as np
 import pytest
 
 import pulselib
-from earmuff.audio_io import read_audio
+from earmuff.audio.files import read_audio
 from earmuff.config import FRAME, WakeConfig
-from earmuff.demo import synthesize
-from earmuff.detector import Detector
+from earmuff.runtime.detector import Detector
+from earmuff.sim.demo import synthesize
 
 
 def synth(path: Path, text: str, engine: str = "espeak-ng", voice: str = "en-us") -> Path:
@@ -99,8 +98,9 @@ def speech_span(path: Path) -> tuple[float, float]:
     return loud[0] * 0.01, (loud[-1] + 1) * 0.01
 
 
-needs_pulse = pytest.mark.skipif(shutil.which("pulseaudio") is None,
-                                 reason="pulseaudio is not installed (scripts/setup.sh --test installs it)")
+needs_pulse = pytest.mark.skipif(
+    shutil.which("pulseaudio") is None, reason="pulseaudio is not installed (scripts/setup.sh --test installs it)"
+)
 
 
 @pytest.fixture
@@ -116,8 +116,19 @@ class SinkRecorder:
 
     def __init__(self, env: dict, path: Path) -> None:
         self.path = path
-        self.proc = subprocess.Popen(["parec", "-d", "jam.monitor", "--rate=16000", "--channels=2", "--format=s16le",
-                                      "--latency-msec=20", str(path)], env=env)
+        self.proc = subprocess.Popen(
+            [
+                "parec",
+                "-d",
+                "jam.monitor",
+                "--rate=16000",
+                "--channels=2",
+                "--format=s16le",
+                "--latency-msec=20",
+                str(path),
+            ],
+            env=env,
+        )
         self.started = time.monotonic()
 
     def now(self) -> float:

@@ -9,22 +9,27 @@ import sys
 import time
 from pathlib import Path
 
-from earmuff.control import ControlError, request
+from earmuff.service.control import ControlError, request
 
 FAULT_RUNNER = (
     "import json, logging, sys\n"
-    "from earmuff.daemon import run\n"
-    "from earmuff.faults import Fault, FaultInjector\n"
+    "from earmuff.service.daemon import run\n"
+    "from earmuff.runtime.faults import Fault, FaultInjector\n"
     "logging.basicConfig(level=logging.INFO, format='%(levelname)s %(name)s: %(message)s')\n"
     "sys.exit(run(faults=FaultInjector(tuple(Fault(**f) for f in json.loads(sys.argv[1])))))\n"
 )
 
 
-def start(env: dict, home: Path, faults: list[dict] | None = None, log: Path | None = None,
-          command: str = "run") -> subprocess.Popen:
+def start(
+    env: dict, home: Path, faults: list[dict] | None = None, log: Path | None = None, command: str = "run"
+) -> subprocess.Popen:
     """Start `earmuff run` (or `audio`, `listen`, or run with injected faults) with its stderr in `log`."""
     env = dict(env, EARMUFF_HOME=str(home))
-    cmd = [sys.executable, "-m", "earmuff", *command.split()] if faults is None else [sys.executable, "-c", FAULT_RUNNER, json.dumps(faults)]
+    cmd = (
+        [sys.executable, "-m", "earmuff", *command.split()]
+        if faults is None
+        else [sys.executable, "-c", FAULT_RUNNER, json.dumps(faults)]
+    )
     err = open(log or home / "daemon.log", "w")
     return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err)
 
@@ -55,7 +60,9 @@ class Supervisor:
     """Stands in for systemd's Restart=always: starts `earmuff COMMAND` again whenever it exits.
     Its n-th start logs to NAME{n}.log (the listener's to daemon{n}.log, which wait_ready reads)."""
 
-    def __init__(self, env: dict, home: Path, restart_s: float = 0.2, command: str = "run", name: str = "daemon") -> None:
+    def __init__(
+        self, env: dict, home: Path, restart_s: float = 0.2, command: str = "run", name: str = "daemon"
+    ) -> None:
         import threading
 
         self.env, self.home, self.restart_s, self.command, self.name = env, home, restart_s, command, name

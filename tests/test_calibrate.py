@@ -6,9 +6,10 @@ import sys
 
 import pytest
 
-from earmuff import calibrate, config
+from earmuff import config
+from earmuff.audio.room import Acoustics
 from earmuff.config import Config
-from earmuff.room import Acoustics
+from earmuff.service import calibrate
 
 
 @pytest.mark.parametrize("latency", [379, 640, 1011])
@@ -31,8 +32,12 @@ def test_set_key_keeps_the_rest_of_the_file():
     text = "# mine\n[noise]\nlevel_dbfs = -22.0\n[window]\nmax_s = 15.0\nvoice_threshold_dbfs = -70\n"
     out = calibrate.set_key(text, "window", "voice_threshold_dbfs", "-66.5")
     assert out == text.replace("-70", "-66.5")
-    assert calibrate.set_key("", "window", "voice_threshold_dbfs", "-66.5") == "[window]\nvoice_threshold_dbfs = -66.5\n"
-    assert "[window]\nmax_s = 1\nvoice_threshold_dbfs = -66.5\n[noise]" in calibrate.set_key("[window]\nmax_s = 1\n[noise]\n", "window", "voice_threshold_dbfs", "-66.5")
+    assert (
+        calibrate.set_key("", "window", "voice_threshold_dbfs", "-66.5") == "[window]\nvoice_threshold_dbfs = -66.5\n"
+    )
+    assert "[window]\nmax_s = 1\nvoice_threshold_dbfs = -66.5\n[noise]" in calibrate.set_key(
+        "[window]\nmax_s = 1\n[noise]\n", "window", "voice_threshold_dbfs", "-66.5"
+    )
 
 
 def test_cli_virtual_calibration_stores_report_and_threshold(earmuff_home):

@@ -20,7 +20,10 @@ def check(result, *fragments):
 def test_missing_model_file(tmp_path):
     scene = tmp_path / "s.toml"
     scene.write_text('duration_s = 2.0\nwake_word = "gone.tflite"\n')
-    check(earmuff("simulate", str(scene), "--out", str(tmp_path / "o")), f"wake-word model file {tmp_path}/gone.tflite: does not exist")
+    check(
+        earmuff("simulate", str(scene), "--out", str(tmp_path / "o")),
+        f"wake-word model file {tmp_path}/gone.tflite: does not exist",
+    )
 
 
 def test_corrupt_model_file(tmp_path):
@@ -33,7 +36,11 @@ def test_corrupt_model_file(tmp_path):
 def test_unknown_wake_word_lists_the_choices(tmp_path):
     scene = tmp_path / "s.toml"
     scene.write_text('duration_s = 2.0\nwake_word = "hey bramble"\n')
-    check(earmuff("simulate", str(scene), "--out", str(tmp_path / "o")), "wake word 'hey bramble': no such wake word", "hey jarvis")
+    check(
+        earmuff("simulate", str(scene), "--out", str(tmp_path / "o")),
+        "wake word 'hey bramble': no such wake word",
+        "hey jarvis",
+    )
 
 
 @pytest.mark.parametrize(
@@ -42,7 +49,10 @@ def test_unknown_wake_word_lists_the_choices(tmp_path):
         ("duration_s = 2.0\nloudness = 3\n", "scene: unknown key 'loudness'"),
         ("seed = 1\n", "duration_s: missing"),
         ("duration_s = 2.0\n[acoustics]\nrt60_s = 9.0\n", "acoustics.rt60_s = 9.0: expected a value from 0.05 to 2.0"),
-        ("duration_s = 2.0\n[[source]]\nfile = 'nope.wav'\nstart_s = 0.0\n", "source[0].file = 'nope.wav': no such file"),
+        (
+            "duration_s = 2.0\n[[source]]\nfile = 'nope.wav'\nstart_s = 0.0\n",
+            "source[0].file = 'nope.wav': no such file",
+        ),
         ("duration_s = 2.0\n[[fault]]\nkind = 'meteor'\nat_s = 1.0\n", "fault[0].kind = 'meteor': expected one of"),
         ("duration_s = 2.0\n[device]\njam = 'yes'\n", "device.jam = 'yes': expected true or false"),
         ("duration_s = = 2\n", "not valid TOML"),
@@ -65,4 +75,7 @@ def test_bad_config_file(earmuff_home, tmp_path):
     (earmuff_home / "config.toml").write_text("[noise]\nlevel_dbfs = 10\n")
     scene = tmp_path / "s.toml"
     scene.write_text("duration_s = 2.0\n")
-    check(earmuff("simulate", str(scene), "--out", str(tmp_path / "o")), "noise.level_dbfs = 10.0: expected a value from -60.0 to -3.0")
+    check(
+        earmuff("simulate", str(scene), "--out", str(tmp_path / "o")),
+        "noise.level_dbfs = 10.0: expected a value from -60.0 to -3.0",
+    )

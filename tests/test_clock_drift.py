@@ -2,10 +2,10 @@
 
 import numpy as np
 
-from earmuff.clock_drift import ClockDrift, gcc_phat_lag, interpolate
-from earmuff.echo_cancel import BlockFrequencyDomainCanceller
-from earmuff.noise import NoiseGenerator
-from earmuff.room import Acoustics, Room
+from earmuff.audio.clock_drift import ClockDrift, gcc_phat_lag, interpolate
+from earmuff.audio.echo_cancel import BlockFrequencyDomainCanceller
+from earmuff.audio.noise import NoiseGenerator
+from earmuff.audio.room import Acoustics, Room
 
 
 def test_lag_of_a_known_delay():

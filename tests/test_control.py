@@ -8,14 +8,13 @@ import subprocess
 import sys
 import threading
 import time
-
 from pathlib import Path
 
 import pytest
 
 import daemonlib
 from conftest import SinkRecorder, needs_pulse, quiet_spans
-from earmuff.control import MAX_CLIENTS, MAX_REQUEST, READ_S, ControlError, ControlServer, decode, request
+from earmuff.service.control import MAX_CLIENTS, MAX_REQUEST, READ_S, ControlError, ControlServer, decode, request
 
 
 def raw(path, data: bytes) -> dict:
@@ -34,20 +33,42 @@ def raw(path, data: bytes) -> dict:
     return json.loads(reply)
 
 
-GARBAGE = [b"", b"\xff\xfe\x00garbage\n", b"[1, 2]\n", b'{"command": "format-disk"}\n', b'{"command": 7}\n',
-           b"{" * 5000, b"x" * (MAX_REQUEST * 50), b'{"command": "pause", "minutes": 1e9}\n',
-           b'{"command": "pause", "minutes": true}\n', b'{"command": "pause", "minutes": -5}\n']
+GARBAGE = [
+    b"",
+    b"\xff\xfe\x00garbage\n",
+    b"[1, 2]\n",
+    b'{"command": "format-disk"}\n',
+    b'{"command": 7}\n',
+    b"{" * 5000,
+    b"x" * (MAX_REQUEST * 50),
+    b'{"command": "pause", "minutes": 1e9}\n',
+    b'{"command": "pause", "minutes": true}\n',
+    b'{"command": "pause", "minutes": -5}\n',
+]
 
 
-@pytest.mark.parametrize("data", [b"", b"nope", b"[]", b'{"command": "rm"}', b"x" * (MAX_REQUEST + 1), b"[" * 4000,
-                                  b'{"command": "status", "x": ' + b"{" * 1000 + b"}" * 1000 + b"}"])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"nope",
+        b"[]",
+        b'{"command": "rm"}',
+        b"x" * (MAX_REQUEST + 1),
+        b"[" * 4000,
+        b'{"command": "status", "x": ' + b"{" * 1000 + b"}" * 1000 + b"}",
+    ],
+)
 def test_decode_refuses_with_a_sentence(data):
     with pytest.raises(ValueError, match="expected"):
         decode(data)
 
 
 def test_decode_counts_nesting_outside_strings_only():
-    assert decode(b'{"command": "status", "note": "[[[[[[{{{{{{\\"[["}') == {"command": "status", "note": '[[[[[[{{{{{{"[['}
+    assert decode(b'{"command": "status", "note": "[[[[[[{{{{{{\\"[["}') == {
+        "command": "status",
+        "note": '[[[[[[{{{{{{"[[',
+    }
     with pytest.raises(ValueError, match="request nested 4000 levels deep; expected one flat JSON object"):
         decode(b"[" * 4000)
 
@@ -103,8 +124,11 @@ def test_slow_clients_do_not_block_others_and_get_a_deadline(tmp_path):
     assert answered_while_slow and set(answered_while_slow) == {"status"}
     assert len(slow_replies) == MAX_CLIENTS - 1
     for reply, sent in slow_replies:
-        assert reply == {"ok": False, "error": f"the request did not arrive within {READ_S:g} s; expected one JSON line, "
-                                               'e.g. {"command": "status"}'}
+        assert reply == {
+            "ok": False,
+            "error": f"the request did not arrive within {READ_S:g} s; expected one JSON line, "
+            'e.g. {"command": "status"}',
+        }
         assert sent < 20  # cut off before it finished trickling: a deadline per request, not per read
 
 
@@ -119,7 +143,10 @@ def test_more_clients_than_slots_are_told_to_try_again(tmp_path):
         deadline = time.monotonic() + 10
         while server.slots._value and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert request(tmp_path / "c.sock", "status") == {"ok": False, "error": f"busy: {MAX_CLIENTS} requests are being served; try again"}
+        assert request(tmp_path / "c.sock", "status") == {
+            "ok": False,
+            "error": f"busy: {MAX_CLIENTS} requests are being served; try again",
+        }
         release.set()
         for t in held:
             t.join(10)
@@ -130,17 +157,23 @@ def test_more_clients_than_slots_are_told_to_try_again(tmp_path):
 
 
 def as_user(path, args: str, groups: str = "--clear-groups") -> subprocess.CompletedProcess:
-    """`earmuff.control.request(path, ...)` run as the user nobody (a real second uid) with `groups`."""
-    code = f"import json, sys; from earmuff.control import request; print(json.dumps(request(sys.argv[1], {args})))"
+    """`earmuff.service.control.request(path, ...)` run as the user nobody (a real second uid) with `groups`."""
+    code = f"import json, sys; from earmuff.service.control import request; print(json.dumps(request(sys.argv[1], {args})))"
     firmware = os.path.dirname(os.path.dirname(os.path.abspath(sys.modules["earmuff"].__file__)))
-    return subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", groups, sys.executable, "-c", code, str(path)],
-                          capture_output=True, text=True, timeout=60, env=dict(os.environ, PYTHONPATH=firmware))
+    return subprocess.run(
+        ["setpriv", "--reuid=nobody", "--regid=nogroup", groups, sys.executable, "-c", code, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=dict(os.environ, PYTHONPATH=firmware),
+    )
 
 
 @pytest.fixture
 def open_dir():
     """A folder any user may reach (pytest's tmp_path is root's alone)."""
-    import tempfile, shutil
+    import shutil
+    import tempfile
 
     path = tempfile.mkdtemp(prefix="earmuff-ctl-")
     os.chmod(path, 0o755)
@@ -155,16 +188,22 @@ def test_peer_credentials_decide_who_may_ask(open_dir):
 
     calls = []
     group = grp.getgrgid(100).gr_name  # 'users': an existing group stands in for earmuff-admin
-    server = ControlServer(open_dir / "c.sock", lambda req: calls.append(req["command"]) or {"ok": True}, admin_group=group)
+    server = ControlServer(
+        open_dir / "c.sock", lambda req: calls.append(req["command"]) or {"ok": True}, admin_group=group
+    )
     server.start()
     try:
         assert request(open_dir / "c.sock", "status") == {"ok": True}  # root
         outsider = as_user(open_dir / "c.sock", "'pause', minutes=60")
         assert outsider.returncode == 0, outsider.stderr
         nobody = pwd_uid("nobody")
-        assert json.loads(outsider.stdout) == {"ok": False, "error": (
-            f"uid {nobody} (pid {json.loads(outsider.stdout)['error'].split('(pid ')[1].split(')')[0]}) may not use "
-            f"earmuff's control socket; expected root, the service's user (uid 0) or members of the group '{group}'")}
+        assert json.loads(outsider.stdout) == {
+            "ok": False,
+            "error": (
+                f"uid {nobody} (pid {json.loads(outsider.stdout)['error'].split('(pid ')[1].split(')')[0]}) may not use "
+                f"earmuff's control socket; expected root, the service's user (uid 0) or members of the group '{group}'"
+            ),
+        }
         member = as_user(open_dir / "c.sock", "'pause', minutes=60", groups="--groups=100")
         assert member.returncode == 0 and json.loads(member.stdout) == {"ok": True}, member.stderr
     finally:
@@ -184,16 +223,25 @@ def test_client_says_plainly_when_the_daemon_is_not_running(tmp_path):
 
 
 def test_cli_status_without_daemon_exits_non_zero(earmuff_home):
-    r = subprocess.run([sys.executable, "-m", "earmuff", "status"], capture_output=True, text=True,
-                       env=dict(os.environ, EARMUFF_HOME=str(earmuff_home)))
+    r = subprocess.run(
+        [sys.executable, "-m", "earmuff", "status"],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, EARMUFF_HOME=str(earmuff_home)),
+    )
     assert r.returncode == 2
     assert f"earmuff is not running (no daemon listening on {earmuff_home}/control.sock)" in r.stderr
     assert "Traceback" not in r.stderr
 
 
 def cli(env, home, *args):
-    return subprocess.run([sys.executable, "-m", "earmuff", *args], capture_output=True, text=True,
-                          env=dict(env, EARMUFF_HOME=str(home)), timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "earmuff", *args],
+        capture_output=True,
+        text=True,
+        env=dict(env, EARMUFF_HOME=str(home)),
+        timeout=60,
+    )
 
 
 @needs_pulse
@@ -210,8 +258,15 @@ def test_real_daemon_status_pause_resume_reload_and_garbage(pulse, earmuff_home,
         time.sleep(1.0)
         r = cli(pulse, earmuff_home, "status")
         assert r.returncode == 0, r.stderr
-        for line in ("state: jamming", "wake word: hey jarvis", "noise level dbfs: -20.0", "detections: 0",
-                     "late frames:", "restarts:", "uptime s:"):
+        for line in (
+            "state: jamming",
+            "wake word: hey jarvis",
+            "noise level dbfs: -20.0",
+            "detections: 0",
+            "late frames:",
+            "restarts:",
+            "uptime s:",
+        ):
             assert line in r.stdout, r.stdout
         # Not 0: on a shared machine PulseAudio may end the stream after an underrun and the daemon reopens it
         # (seen twice on this 2-core machine; the reopen is tests/test_daemon_faults.py's subject). This test is about the protocol.
@@ -268,9 +323,11 @@ def test_real_daemon_status_pause_resume_reload_and_garbage(pulse, earmuff_home,
     log = (earmuff_home / "daemon.log").read_text()
     spans = daemonlib.without_underruns(quiet_spans(x[: int(marks["reload"] * 16000)]), log)
     assert len(spans) == 1, (spans, marks)
-    (a, b), = spans
+    ((a, b),) = spans
     assert marks["pause"] < a < marks["paused"] + 1.0 and marks["resume"] < b < marks["resumed"] + 1.0, (spans, marks)
-    assert daemonlib.without_underruns(quiet_spans(x[int(marks["reload"] * 16000) :]), log) == []  # no gap at the reload
+    assert (
+        daemonlib.without_underruns(quiet_spans(x[int(marks["reload"] * 16000) :]), log) == []
+    )  # no gap at the reload
     assert "Traceback" not in log
 
 
@@ -281,7 +338,9 @@ def test_real_daemon_withstands_the_abuses_and_the_noise_never_stops(pulse, open
     except the two pauses the limit allows."""
     home = open_dir / "home"
     home.mkdir()
-    (home / "config.toml").write_text('[control]\nadmin_group = "users"\n[pause]\nmax_per_hour = 2\n[window]\nlease_s = 2.0\n')
+    (home / "config.toml").write_text(
+        '[control]\nadmin_group = "users"\n[pause]\nmax_per_hour = 2\n[window]\nlease_s = 2.0\n'
+    )
     proc = daemonlib.start(pulse, home)
     sock, marks = home / "control.sock", {}
     try:
@@ -319,14 +378,16 @@ def test_real_daemon_withstands_the_abuses_and_the_noise_never_stops(pulse, open
         assert all("did not arrive within" in r["error"] for r in trickling), trickling
         assert "request nested 4000 levels deep" in raw(sock, b"[" * 4000 + b"\n")["error"]
         huge = request(sock, "listen", seconds=10, since=10**18)
-        assert huge["ok"] is False and huge["error"].startswith(f"since = {10**18}: expected a sample number from "), huge
+        assert huge["ok"] is False and huge["error"].startswith(f"since = {10**18}: expected a sample number from "), (
+            huge
+        )
         outsider = as_user(sock, "'pause', minutes=60")
         assert "may not use earmuff's control socket" in json.loads(outsider.stdout)["error"], outsider
         member = as_user(sock, "'status'", groups="--groups=100")
         assert json.loads(member.stdout)["state"] == "jamming", member
         assert cli(pulse, home, "status").returncode == 0
         marks["abuse_end"] = rec.now()
-        for n in range(2):  # the two pauses an hour that the limit allows
+        for _ in range(2):  # the two pauses an hour that the limit allows
             assert request(sock, "pause", minutes=1)["ok"]
             time.sleep(1.0)
             assert request(sock, "resume")["ok"]
@@ -350,9 +411,14 @@ def test_real_daemon_withstands_the_abuses_and_the_noise_never_stops(pulse, open
         assert len(flood) + len(turned_away) == 20 and flood and all(r["ok"] is False for r in flood), flood
         assert {r["error"].split(";")[0] for r in flood} <= {
             "pause refused: 2 pauses in the last hour is the limit ([pause] max_per_hour)",
-            f"busy: {MAX_CLIENTS} requests are being served"}, flood
+            f"busy: {MAX_CLIENTS} requests are being served",
+        }, flood
         r = cli(pulse, home, "pause")
-        assert r.returncode == 1 and "pause refused: 2 pauses in the last hour" in r.stderr and "the noise stays on" in r.stderr
+        assert (
+            r.returncode == 1
+            and "pause refused: 2 pauses in the last hour" in r.stderr
+            and "the noise stays on" in r.stderr
+        )
         assert request(sock, "status")["state"] == "jamming"
         x = rec.stop()
     finally:

@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 import daemonlib
 from conftest import SinkRecorder, needs_pulse, quiet_spans
 from earmuff.config import Config, WindowConfig
-from earmuff.control import request
-from earmuff.device import Device, JamOnly
-from earmuff.noise_gate import TRIGGER_START
-from earmuff.state_machine import MAX_PAUSE_S
+from earmuff.runtime.device import Device, JamOnly
+from earmuff.runtime.noise_gate import TRIGGER_START
+from earmuff.runtime.state_machine import MAX_PAUSE_S
+from earmuff.service.control import request
 
 LEASE_S = 0.4
 
@@ -28,8 +28,10 @@ def status(home):
 
 @needs_pulse
 def test_detector_raising_then_hanging_never_stops_the_noise(pulse, earmuff_home, tmp_path):
-    faults = [{"kind": "detector_raise", "at_s": 6.0, "duration_s": 4.0},  # seconds of audio since the start
-              {"kind": "detector_hang", "at_s": 12.0, "duration_s": 4.0}]
+    faults = [
+        {"kind": "detector_raise", "at_s": 6.0, "duration_s": 4.0},  # seconds of audio since the start
+        {"kind": "detector_hang", "at_s": 12.0, "duration_s": 4.0},
+    ]
     proc = daemonlib.start(pulse, earmuff_home, faults)
     try:
         daemonlib.wait_ready(earmuff_home)
@@ -73,7 +75,7 @@ def test_worker_seconds_behind_during_a_pause_brings_the_noise_back_within_a_lea
     assert paused_at < stall_at - 2, log
     spans = daemonlib.without_underruns(quiet_spans(x), log)  # like the other real-time tests
     assert len(spans) == 1, spans
-    (a, b), = spans
+    ((a, b),) = spans
     # The pause lasted from its start until one lease after the worker's last frame before the stall.
     assert b - a <= stall_at - paused_at + LEASE_S + 0.1, (spans, paused_at)
     assert b - a >= stall_at - paused_at - 0.3, (spans, paused_at)
@@ -85,7 +87,7 @@ def test_restarts_config_and_model_garbage_and_underruns(pulse, earmuff_home, tm
     """Two supervisor loops stand in for systemd's Restart=always on the two units; the sink shows every silent gap."""
     import shutil
 
-    from earmuff.detector import pretrained_dir
+    from earmuff.runtime.detector import pretrained_dir
 
     model = earmuff_home / "my_word.tflite"
     shutil.copy(pretrained_dir() / "hey_jarvis.tflite", model)
@@ -111,7 +113,11 @@ def test_restarts_config_and_model_garbage_and_underruns(pulse, earmuff_home, tm
         model.write_bytes(os.urandom(5000))
         time.sleep(1.0)
         reply = request(sock, "reload")
-        assert reply["ok"] is False and "cannot be loaded" in reply["error"] and "kept the running config" in reply["error"]
+        assert (
+            reply["ok"] is False
+            and "cannot be loaded" in reply["error"]
+            and "kept the running config" in reply["error"]
+        )
         (earmuff_home / "config.toml").write_text("garbage = [")
         time.sleep(1.0)
         assert sup.starts == 1 and audio.starts == 1, sup.log(1)  # none of it stopped either process
@@ -195,8 +201,11 @@ def test_random_sequences_keep_the_promise(steps):
         for _ in range(n if kind in ("run", "stall") else 4):
             before = gate.events_written
             dev.callback(MIC_VOICE if voice else MIC_QUIET, out)
-            spoken.update(int(gate.events[i % 256][2]) for i in range(before, gate.events_written)
-                          if gate.events[i % 256][1] == TRIGGER_START)
+            spoken.update(
+                int(gate.events[i % 256][2])
+                for i in range(before, gate.events_written)
+                if gate.events[i % 256][1] == TRIGGER_START
+            )
             if machine.paused:
                 pauses.add(machine.window)
             if gate.is_open:
@@ -215,6 +224,7 @@ def test_random_sequences_keep_the_promise(steps):
 
 # --- a bad config file at start-up -----------------------------------------------------------------------
 
+
 def test_bad_config_at_start_falls_back_to_the_last_good_copy_and_says_so(earmuff_home):
     from earmuff import config
 
@@ -227,8 +237,10 @@ def test_bad_config_at_start_falls_back_to_the_last_good_copy_and_says_so(earmuf
     path.write_text("[noise]\nlevel_dbfs = 'very loud'\n")
     cfg, note = config.load_or_last_good()
     assert cfg.noise.level_dbfs == -30.0
-    assert note == (f"{path}: noise.level_dbfs = 'very loud': expected a float; "
-                    f"using the last good config {config.last_good_path()}")
+    assert note == (
+        f"{path}: noise.level_dbfs = 'very loud': expected a float; "
+        f"using the last good config {config.last_good_path()}"
+    )
     assert "very loud" not in config.last_good_path().read_text()  # a bad file never becomes the last good one
 
 

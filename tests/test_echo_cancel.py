@@ -21,7 +21,7 @@ import pytest
 import scipy.io.wavfile as wavfile
 from scipy.signal import butter, lfilter, resample_poly
 
-from earmuff.echo_cancel import BlockFrequencyDomainCanceller, PassThrough, make_canceller
+from earmuff.audio.echo_cancel import BlockFrequencyDomainCanceller, PassThrough, make_canceller
 
 FS = 16000
 LAG = 256  # the canceller's documented latency: one internal block
@@ -87,7 +87,7 @@ def simulate(seconds=10.0, thd=0.0, ppm=0.0, seed=1, speech=None, speech_at=6.0,
         active = speech[np.abs(speech) > 0.02 * np.abs(speech).max()]
         s = speech * 0.01 / np.sqrt(np.mean(active**2))  # 20 dB below the echo
         i = int(speech_at * FS)
-        near[i:i + len(s)] = s[: n - i]
+        near[i : i + len(s)] = s[: n - i]
     mic = echo + near + 0.1 * 10 ** (-50 / 20) * rng.standard_normal(n)
     return x.astype(np.float32), mic.astype(np.float32), near
 
@@ -100,7 +100,7 @@ def run(canceller, mic, played, chunk=1280, freeze_at=None, switch=None):
     for i in range(0, len(mic), chunk):
         if freeze_at is not None and i >= freeze_at * FS:
             canceller.freeze(True)
-        out[i:i + chunk] = canceller.process(mic[i:i + chunk], played[i:i + chunk])
+        out[i : i + chunk] = canceller.process(mic[i : i + chunk], played[i : i + chunk])
     return out[LAG:]
 
 
@@ -154,14 +154,14 @@ def test_any_block_length_gives_same_output_one_block_late():
     pieces, i, sizes = [], 0, [1, 320, 100, 1280, 333, 7, 2000]
     while i < len(mic):
         n = sizes[len(pieces) % len(sizes)]
-        out = c.process(mic[i:i + n], played[i:i + n])
-        assert len(out) == len(mic[i:i + n]) and out.dtype == np.float32
+        out = c.process(mic[i : i + n], played[i : i + n])
+        assert len(out) == len(mic[i : i + n]) and out.dtype == np.float32
         pieces.append(out)
         i += n
     got = np.concatenate(pieces)
     np.testing.assert_allclose(got[LAG:], ref[:-LAG], atol=1e-6)
     silent = BlockFrequencyDomainCanceller().process(mic[:1000], np.zeros(1000, np.float32))
-    np.testing.assert_array_equal(silent[LAG:], mic[:1000 - LAG])  # no reference: mic, one block late
+    np.testing.assert_array_equal(silent[LAG:], mic[: 1000 - LAG])  # no reference: mic, one block late
 
 
 def test_linear_echo_reduction():
@@ -204,7 +204,7 @@ def test_freeze_keeps_filter_fixed():
     path_b = echo_path(rng, bulk_ms=8.0)
     played, mic_a, _ = simulate(seconds=12.0)
     _, mic_b, _ = simulate(seconds=12.0, path=path_b)
-    mic = np.concatenate([mic_a[: 3 * FS], mic_b[3 * FS:]])  # the path moves at 3 s
+    mic = np.concatenate([mic_a[: 3 * FS], mic_b[3 * FS :]])  # the path moves at 3 s
     frozen = BlockFrequencyDomainCanceller()
     out_frozen = run(frozen, mic, played, freeze_at=2.5)
     out_live = run(BlockFrequencyDomainCanceller(), mic, played)
@@ -234,15 +234,17 @@ def test_wake_word_fires_only_after_cancellation():
             word = wav_to_16k(f.read())
     d = os.path.join(os.path.dirname(pyopen_wakeword.__file__), "models")
     model = openwakeword.Model(
-        wakeword_models=[f"{d}/hey_jarvis.tflite"], inference_framework="tflite",
-        melspec_model_path=f"{d}/melspectrogram.tflite", embedding_model_path=f"{d}/embedding_model.tflite",
+        wakeword_models=[f"{d}/hey_jarvis.tflite"],
+        inference_framework="tflite",
+        melspec_model_path=f"{d}/melspectrogram.tflite",
+        embedding_model_path=f"{d}/embedding_model.tflite",
     )
 
     def best_score(x: np.ndarray) -> float:
         np.random.seed(0)
         model.reset()
         pcm = np.clip(x * 32767, -32768, 32767).astype(np.int16)
-        scores = [model.predict(pcm[i:i + 1280])["hey_jarvis"] for i in range(0, len(pcm) - 1279, 1280)]
+        scores = [model.predict(pcm[i : i + 1280])["hey_jarvis"] for i in range(0, len(pcm) - 1279, 1280)]
         return max(scores[25:])  # the first 2 s: the model's own warm-up (it scored up to 0.4 on noise there)
 
     played, _, _ = simulate(seconds=7.0)

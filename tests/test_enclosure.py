@@ -24,11 +24,11 @@ import measure  # noqa: E402  (enclosure/measure.py is not a package)
 
 VARIANTS = sorted(p.stem for p in ENCLOSURE.glob("*.scad"))
 PUBLISHED = ENCLOSURE / "stl"
-PLATE = 200.0     # build plate, mm
-TOL = 0.15        # how closely a measured surface must sit at the stated clearance, mm (facets: ~0.1)
-RIB = 1.2         # minimum wall of the structural parts (enclosure/lib/geometry.scad)
-FACETS = 0.1      # how much thinner a curved wall may come out on the STL's facets, mm
-FINGER = 8.0      # fingertip radius, mm; PRESS: how far below a button's surface it must reach
+PLATE = 200.0  # build plate, mm
+TOL = 0.15  # how closely a measured surface must sit at the stated clearance, mm (facets: ~0.1)
+RIB = 1.2  # minimum wall of the structural parts (enclosure/lib/geometry.scad)
+FACETS = 0.1  # how much thinner a curved wall may come out on the STL's facets, mm
+FINGER = 8.0  # fingertip radius, mm; PRESS: how far below a button's surface it must reach
 PRESS = 0.5
 
 
@@ -36,7 +36,7 @@ PRESS = 0.5
 class Variant:
     name: str
     params: dict
-    printed: dict     # part name -> mesh as exported (print orientation)
+    printed: dict  # part name -> mesh as exported (print orientation)
 
     def placed(self, part: str, k: int = 0) -> "trimesh.Trimesh":
         """The k-th copy of a part in device coordinates (device on z = 0, axis on z)."""
@@ -66,9 +66,12 @@ def rendered(tmp_path_factory):
         assert proc.returncode == 0, f"openscad failed on {name} {part}:\n{stderr[-3000:]}"
         assert "WARNING" not in stderr, f"openscad warned on {name} {part}:\n{stderr[-3000:]}"
         logs[name] = stdout + stderr
-    return {n: Variant(n, measure.parse_echo(logs[n]),
-                       {p: trimesh.load(out / f"{n}-{p}.stl", force="mesh") for p in measure.PARTS})
-            for n in VARIANTS}
+    return {
+        n: Variant(
+            n, measure.parse_echo(logs[n]), {p: trimesh.load(out / f"{n}-{p}.stl", force="mesh") for p in measure.PARTS}
+        )
+        for n in VARIANTS
+    }
 
 
 @pytest.fixture(params=VARIANTS)
@@ -77,6 +80,7 @@ def variant(request, rendered):
 
 
 # ---------- geometry helpers ----------
+
 
 def hits(mesh, xy):
     """For each (x, y): the sorted z where a vertical line there crosses the mesh."""
@@ -113,7 +117,7 @@ def device_distance(profile, rz):
     """Signed distance (negative inside) from (r, z) points to the device body's surface."""
     poly = np.asarray(profile, float)
     a, b = poly, np.roll(poly, -1, axis=0)
-    surface = ~((np.abs(a[:, 0]) < 1e-9) & (np.abs(b[:, 0]) < 1e-9))   # the axis is no surface
+    surface = ~((np.abs(a[:, 0]) < 1e-9) & (np.abs(b[:, 0]) < 1e-9))  # the axis is no surface
     rz = np.atleast_2d(np.asarray(rz, float))
     sa, sb = a[surface], b[surface]
     ab = sb - sa
@@ -153,11 +157,12 @@ def grown_radius(profile, clearance, z):
 
 
 def disc(r, step):
-    g = np.arange(-r, r + 1e-9, step) + 0.0137   # off round numbers: no line along a mesh edge
+    g = np.arange(-r, r + 1e-9, step) + 0.0137  # off round numbers: no line along a mesh edge
     return np.array([(x, y) for x in g for y in g if np.hypot(x, y) <= r])
 
 
 # ---------- every part ----------
+
 
 def test_every_variant_is_found():
     assert {"echo-dot-3", "echo-dot-4-5", "nest-mini"} <= set(VARIANTS)
@@ -165,9 +170,28 @@ def test_every_variant_is_found():
 
 def test_reports_its_numbers(variant):
     p = variant.params
-    for key in ("variant", "parts", "device_d", "device_h", "clearance", "profile", "print_ztop", "mic_groups",
-                "cup_centres", "pockets", "buttons", "covered", "cover", "hat_mics", "stack", "masses",
-                "placements", "gasket_centres", "gasket_r", "back_volume_mm3"):
+    for key in (
+        "variant",
+        "parts",
+        "device_d",
+        "device_h",
+        "clearance",
+        "profile",
+        "print_ztop",
+        "mic_groups",
+        "cup_centres",
+        "pockets",
+        "buttons",
+        "covered",
+        "cover",
+        "hat_mics",
+        "stack",
+        "masses",
+        "placements",
+        "gasket_centres",
+        "gasket_r",
+        "back_volume_mm3",
+    ):
         assert key in p, f"{variant.name}: the .scad did not echo {key}"
     assert p["variant"] == variant.name
     assert [q[0] for q in p["parts"]] == list(measure.PARTS)
@@ -198,20 +222,24 @@ def test_parts_print_without_support(variant):
 
 def test_published_stls_are_current(variant):
     """enclosure/stl/ holds what the .scad files render now (scripts/render_enclosure.sh rewrites it)."""
-    assert measure.parse_echo((PUBLISHED / f"{variant.name}.txt").read_text()) == variant.params, \
+    assert measure.parse_echo((PUBLISHED / f"{variant.name}.txt").read_text()) == variant.params, (
         f"{variant.name}: enclosure/stl/{variant.name}.txt is stale: rerun scripts/render_enclosure.sh"
+    )
     for part, mesh in variant.printed.items():
         path = PUBLISHED / f"{variant.name}-{part}.stl"
         assert path.exists(), f"{path.relative_to(ROOT)} is missing: run scripts/render_enclosure.sh"
         old = trimesh.load(path, force="mesh")
-        assert measure.same_shape(old, mesh), f"{path.relative_to(ROOT)} is stale (volume {old.volume:.0f} vs " \
+        assert measure.same_shape(old, mesh), (
+            f"{path.relative_to(ROOT)} is stale (volume {old.volume:.0f} vs "
             f"{mesh.volume:.0f} mm3, bounds {old.bounds.round(2).tolist()} vs {mesh.bounds.round(2).tolist()})"
+        )
     for suffix in ("", "-exploded"):
         png = ROOT / "docs" / "img" / f"enclosure-{variant.name}{suffix}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f"{png.relative_to(ROOT)} is missing"
 
 
 # ---------- fit on the device ----------
+
 
 def test_skirt_fits_the_device_side(variant):
     """Slice through the skirt: the inner contour lies at the clearance from the device."""
@@ -266,11 +294,13 @@ def test_cups_sit_over_the_microphone_holes(variant):
         for h in holes:
             assert label_at(h) == cup, f"{variant.name}: cup {i} does not cover the hole at {h}"
         mask = labels == cup
-        assert not (mask[0].any() or mask[-1].any() or mask[:, 0].any() or mask[:, -1].any()), \
+        assert not (mask[0].any() or mask[-1].any() or mask[:, 0].any() or mask[:, -1].any()), (
             f"{variant.name}: cup {i}'s opening runs into something else"
+        )
         measured = np.array([xx[mask].mean(), yy[mask].mean()])
-        assert np.linalg.norm(measured - centre) <= 1.0, \
+        assert np.linalg.norm(measured - centre) <= 1.0, (
             f"{variant.name}: cup {i} opening centred at {measured.round(2)}, holes at {centre.round(2)}"
+        )
 
 
 def test_cuts_in_the_top_face_never_cross(variant):
@@ -282,8 +312,8 @@ def test_cuts_in_the_top_face_never_cross(variant):
     gx = gy = np.arange(-r, r + 1e-9, step) + 0.0137
     top = surface_grid(mesh, gx, gy, "max")
     xx, yy = np.meshgrid(gx, gy, indexing="ij")
-    on_face = np.hypot(xx, yy) < p["top_face_r"] - 0.5          # outside it the cap falls away
-    labels, _ = ndimage.label(on_face & ~(top >= p["print_ztop"] - 0.05))   # recessed or open
+    on_face = np.hypot(xx, yy) < p["top_face_r"] - 0.5  # outside it the cap falls away
+    labels, _ = ndimage.label(on_face & ~(top >= p["print_ztop"] - 0.05))  # recessed or open
 
     def label_at(pt):
         return labels[int(round((pt[0] - gx[0]) / step)), int(round((pt[1] - gy[0]) / step))]
@@ -294,9 +324,9 @@ def test_cuts_in_the_top_face_never_cross(variant):
     features.update({f"button {b_[:2]}": b_[:2] for b_ in p["buttons"]})
     features.update({f"window {w}": np.mean(w[:2], axis=0) for w in p["windows"]})
     features.update({f"grille hole {h}": h for h in p.get("grille_holes", [])})
-    features["seat groove"] = [-(b - 1) * s, (b - 1) * c]   # under the cover's long wall
+    features["seat groove"] = [-(b - 1) * s, (b - 1) * c]  # under the cover's long wall
     if p["ring"]:
-        gap = np.radians(np.mean(p["ring"][2][:2]))          # between the first two spokes
+        gap = np.radians(np.mean(p["ring"][2][:2]))  # between the first two spokes
         features["light-ring window"] = np.mean(p["ring"][:2]) * np.array([np.cos(gap), np.sin(gap)])
     seen = {}
     for name, pt in features.items():
@@ -310,20 +340,23 @@ def test_fingertip_reaches_every_button_and_window(variant):
     """A 16 mm fingertip lowered straight down over each free button and touch window reaches 0.5 mm
     below the device's surface there, past the shield, the cover and nothing else."""
     p = variant.params
-    points = [b[:2] for b in p["buttons"]] + [np.asarray(w[0]) + t * (np.asarray(w[1]) - w[0])
-                                             for w in p["windows"] for t in (0, 0.5, 1)]
+    points = [b[:2] for b in p["buttons"]] + [
+        np.asarray(w[0]) + t * (np.asarray(w[1]) - w[0]) for w in p["windows"] for t in (0, 0.5, 1)
+    ]
     if not points:
         pytest.skip(f"{variant.name}: every button is under the cover ({p['covered']})")
     parts = [variant.placed("shield"), variant.placed("cover")]
-    cloud = np.concatenate([np.concatenate([m.vertices, trimesh.sample.sample_surface(m, 200000, seed=1)[0]])
-                            for m in parts])
+    cloud = np.concatenate(
+        [np.concatenate([m.vertices, trimesh.sample.sample_surface(m, 200000, seed=1)[0]]) for m in parts]
+    )
     for pt in points:
         rho = np.hypot(cloud[:, 0] - pt[0], cloud[:, 1] - pt[1])
         near = rho < FINGER
-        centre = (cloud[near, 2] + np.sqrt(FINGER ** 2 - rho[near] ** 2)).max() if near.any() else -np.inf
+        centre = (cloud[near, 2] + np.sqrt(FINGER**2 - rho[near] ** 2)).max() if near.any() else -np.inf
         target = top_z(p["profile"], np.hypot(*pt)) - PRESS
-        assert centre - FINGER <= target + 0.05, \
+        assert centre - FINGER <= target + 0.05, (
             f"{variant.name}: a fingertip stops {centre - FINGER - target:.2f} mm short at {np.round(pt, 1)}"
+        )
 
 
 def test_fit_template_sits_on_the_device(variant):
@@ -341,6 +374,7 @@ def test_fit_template_sits_on_the_device(variant):
 
 # ---------- function: speakers, electronics, balance, walls ----------
 
+
 def test_speaker_backs_are_closed_cans(variant):
     """Each pocket is closed by a can whose enclosed air (the speaker's back volume) is 2.5 cm3 or more."""
     p, can = variant.params, variant.printed["can"]
@@ -353,8 +387,9 @@ def test_speaker_backs_are_closed_cans(variant):
         placed = variant.placed("can", k)
         assert abs(placed.bounds[0, 2] - p["print_ztop"]) < 1e-4, "the can stands on the top face"
         rim = np.asarray(pocket) + (p["can"][0] - 0.8) * np.array([1.0, 0.0])
-        assert highest(shield, [rim])[0] == pytest.approx(p["print_ztop"], abs=0.01), \
+        assert highest(shield, [rim])[0] == pytest.approx(p["print_ztop"], abs=0.01), (
             f"{variant.name}: can {k}'s rim does not sit on solid top face"
+        )
 
 
 def test_hat_microphones_hear_the_room_through_the_roof(variant):

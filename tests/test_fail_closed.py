@@ -7,15 +7,20 @@ import pytest
 
 from conftest import assert_fail_closed, synth
 from earmuff import config
-from earmuff.scene import load_scene
-from earmuff.simulate import simulate
+from earmuff.sim.scene import load_scene
+from earmuff.sim.simulate import simulate
 
 
 @pytest.fixture(scope="module")
 def voice(tmp_path_factory):
     folder = tmp_path_factory.mktemp("faults")
     synth(folder / "name.wav", "hey jarvis", "flite", "kal16")
-    synth(folder / "talk.wav", "and then we drove all the way up the coast, stopping at every little town " * 3, "flite", "slt")
+    synth(
+        folder / "talk.wav",
+        "and then we drove all the way up the coast, stopping at every little town " * 3,
+        "flite",
+        "slt",
+    )
     return folder
 
 

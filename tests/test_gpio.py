@@ -8,8 +8,8 @@ gpiozero = pytest.importorskip("gpiozero")
 from gpiozero.pins.mock import MockFactory, MockPWMPin, MockSPIDevice  # noqa: E402
 
 from earmuff.config import Config, GpioConfig  # noqa: E402
-from earmuff.device import Device, JamOnly  # noqa: E402
-from earmuff.gpio import COLOURS, Panel  # noqa: E402
+from earmuff.runtime.device import Device, JamOnly  # noqa: E402
+from earmuff.service.gpio import COLOURS, Panel  # noqa: E402
 
 
 @pytest.fixture
@@ -29,7 +29,9 @@ def press(pin, seconds: float) -> None:
 
 def test_short_and_long_presses(mock_pins):
     calls = []
-    panel = Panel(GpioConfig(long_press_s=0.5, light="none"), lambda: calls.append("short"), lambda: calls.append("long"))
+    panel = Panel(
+        GpioConfig(long_press_s=0.5, light="none"), lambda: calls.append("short"), lambda: calls.append("long")
+    )
     pin = mock_pins.pin(17)
     press(pin, 0.05)
     assert calls == ["short"]
@@ -88,9 +90,9 @@ def test_apa102_gets_start_frame_three_leds_and_end_frame(mock_pins):
 
 def test_button_presses_drive_the_real_device(mock_pins, monkeypatch):
     """Short press: a window opens (the trigger plays); long press: a quiet pause; long press again: jamming."""
-    from earmuff.daemon import Daemon
+    from earmuff.service.daemon import Daemon
 
-    monkeypatch.setattr("earmuff.daemon.count_start", lambda: 0)
+    monkeypatch.setattr("earmuff.service.daemon.count_start", lambda: 0)
     cfg = Config(gpio=GpioConfig(long_press_s=0.3, light="rgb"))
     daemon = Daemon(cfg)
     device = daemon.device
@@ -134,8 +136,8 @@ def test_device_without_pins_keeps_jamming():
 
 
 def test_audio_process_blinks_the_fault_on_the_leds_only_while_no_listener_runs(tmp_path):
-    from earmuff.audio_process import FaultLight
-    from earmuff.gpio import apa102_frame
+    from earmuff.service.audio_process import FaultLight
+    from earmuff.service.gpio import apa102_frame
 
     spi = tmp_path / "spidev0.0"  # stands in for /dev/spidev0.0: the same bytes go to the LEDs
     spi.touch()

@@ -6,7 +6,7 @@ import sys
 
 PROBE = (
     "import sys, json\n"
-    "from earmuff.cli import main\n"
+    "from earmuff.cli.main import main\n"
     "try:\n"
     "    main(sys.argv[1:])\n"
     "except SystemExit:\n"
@@ -27,9 +27,11 @@ def test_small_commands_import_nothing_heavy():
 
 
 def test_the_audio_process_imports_numpy_and_sounddevice_only():
-    code = ("import sys, json\nimport earmuff.cli, earmuff.audio_process, earmuff.audio_backend\n"
-            "from earmuff.audio_process import AudioProcess\nimport sounddevice\n"
-            "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules} - set(sys.stdlib_module_names))))\n")
+    code = (
+        "import sys, json\nimport earmuff.cli.main, earmuff.service.audio_process, earmuff.service.audio_backend\n"
+        "from earmuff.service.audio_process import AudioProcess\nimport sounddevice\n"
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules} - set(sys.stdlib_module_names))))\n"
+    )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     found = set(json.loads(r.stdout)) - {"earmuff", "__main__", "_distutils_hack"}
     # numpy's and sounddevice's own compiled parts: _cffi_backend, _sounddevice, numpy's cython runtime

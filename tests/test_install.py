@@ -6,7 +6,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-
 SCRIPT = Path(__file__).parent.parent / "scripts" / "install.sh"
 
 
@@ -22,24 +21,33 @@ def test_shellcheck_clean():
 
 
 def test_dry_run_lists_the_install_and_changes_nothing():
-    before = {p: os.path.exists(p) for p in ("/opt/earmuff", "/etc/earmuff", "/var/lib/earmuff", "/etc/systemd/system/earmuff.service")}
+    before = {
+        p: os.path.exists(p)
+        for p in ("/opt/earmuff", "/etc/earmuff", "/var/lib/earmuff", "/etc/systemd/system/earmuff.service")
+    }
     r = dry()
     assert r.returncode == 0, r.stderr
     actions = [line[2:] for line in r.stdout.splitlines() if line.startswith("+ ")]
     text = "\n".join(actions)
     assert "python3 -m venv /opt/earmuff/venv" in text or os.path.exists("/opt/earmuff/venv/bin/python")
-    for part in ("/opt/earmuff/venv/bin/python -m pip install -q /opt/earmuff/src",
-                 "install -d -m 0750 -o earmuff -g earmuff /etc/earmuff /var/lib/earmuff",
-                 "chown -R earmuff:earmuff /etc/earmuff /var/lib/earmuff",
-                 "ln -sfn /opt/earmuff/venv/bin/earmuff /usr/local/bin/earmuff",
-                 "install -m 0644", "/etc/systemd/system/earmuff.service", "/etc/systemd/system/earmuff-standby.service",
-                 "/etc/systemd/system/earmuff-listener.service"):
+    for part in (
+        "/opt/earmuff/venv/bin/python -m pip install -q /opt/earmuff/src",
+        "install -d -m 0750 -o earmuff -g earmuff /etc/earmuff /var/lib/earmuff",
+        "chown -R earmuff:earmuff /etc/earmuff /var/lib/earmuff",
+        "ln -sfn /opt/earmuff/venv/bin/earmuff /usr/local/bin/earmuff",
+        "install -m 0644",
+        "/etc/systemd/system/earmuff.service",
+        "/etc/systemd/system/earmuff-standby.service",
+        "/etc/systemd/system/earmuff-listener.service",
+    ):
         assert part in text, r.stdout
     if subprocess.run(["id", "earmuff"], capture_output=True).returncode != 0:
         assert "useradd --system --gid earmuff" in text and "--shell /usr/sbin/nologin" in text
     assert "dtoverlay=wm8960-soundcard" in r.stdout  # the overlay note, unless the boot config has it
     # What `earmuff wakeword set` trains with on the device: the synthesizers, sox and every voice of scripts/voices.sh.
-    packages = next(l for l in r.stdout.splitlines() if "apt packages already installed" in l or "apt-get install" in l).split()
+    packages = next(
+        l for l in r.stdout.splitlines() if "apt packages already installed" in l or "apt-get install" in l
+    ).split()
     voices = (SCRIPT.parent / "voices.sh").read_text()
     listed = re.findall(r"^(?:voice|mbrola)_packages\+?=\(([^)]*)\)", voices, re.M)
     for p in ["espeak-ng", "flite", "sox", *" ".join(listed).split()]:

@@ -60,8 +60,13 @@ def test_installed_layout_service_as_earmuff_cli_as_root_and_admin():
     stage = Path(tempfile.mkdtemp(prefix="earmuff-layout-", dir="/tmp"))
     try:
         stage.chmod(0o755)  # the service's user must reach the sound server's socket and the owner's take in here
-        r = subprocess.run(["unshare", "-m", sys.executable, __file__, str(stage)], capture_output=True, text=True,
-                           timeout=1800, env={**os.environ, "PYTHONPATH": str(FIRMWARE)})
+        r = subprocess.run(
+            ["unshare", "-m", sys.executable, __file__, str(stage)],
+            capture_output=True,
+            text=True,
+            timeout=1800,
+            env={**os.environ, "PYTHONPATH": str(FIRMWARE)},
+        )
         assert r.returncode == 0, f"driver failed:\n{r.stdout[-6000:]}\n{r.stderr[-6000:]}"
         assert r.stdout.rstrip().endswith("ALL STEPS PASSED"), r.stdout[-3000:]
     finally:
@@ -69,6 +74,7 @@ def test_installed_layout_service_as_earmuff_cli_as_root_and_admin():
 
 
 # --- the driver, inside the namespace, as root ----------------------------------------------------------------
+
 
 def sh(*cmd: str, check: bool = True, **kw) -> subprocess.CompletedProcess:
     r = subprocess.run(cmd, capture_output=True, text=True, **kw)
@@ -113,16 +119,39 @@ class Layout:
         sh("groupadd", "--system", "earmuff")
         for g in ("audio", "gpio", "spi"):
             sh("groupadd", "--system", g, check=False)
-        sh("useradd", "--system", "--gid", "earmuff", "--home-dir", "/var/lib/earmuff", "--no-create-home", "-l",
-           "--shell", "/usr/sbin/nologin", "--groups", "audio,gpio,spi", "earmuff")
+        sh(
+            "useradd",
+            "--system",
+            "--gid",
+            "earmuff",
+            "--home-dir",
+            "/var/lib/earmuff",
+            "--no-create-home",
+            "-l",
+            "--shell",
+            "/usr/sbin/nologin",
+            "--groups",
+            "audio,gpio,spi",
+            "earmuff",
+        )
         folders = re.search(r"act (install -d -m 0\d+ -o earmuff -g earmuff /etc/earmuff /var/lib/earmuff)\n", script)
         assert folders, "scripts/install.sh no longer makes /etc/earmuff and /var/lib/earmuff as expected"
         sh(*folders.group(1).split())
         sh("install", "-d", "-m", "0755", "-o", "earmuff", "-g", "earmuff", "/run/earmuff")  # RuntimeDirectory=
         # A member of the admin group: may ask the service over the socket, owns none of its files.
         sh("groupadd", "earmuff-admin")
-        sh("useradd", "--gid", "users", "--groups", "earmuff-admin", "--no-create-home", "-l", "--home-dir", str(stage),
-           "owner")
+        sh(
+            "useradd",
+            "--gid",
+            "users",
+            "--groups",
+            "earmuff-admin",
+            "--no-create-home",
+            "-l",
+            "--home-dir",
+            str(stage),
+            "owner",
+        )
         # The owner's settings, edited by hand as root (sudoedit): a small, fast training for the test.
         Path("/etc/earmuff/config.toml").write_text(CONFIG)
         for name in ("tmp-audio", "tmp-listener"):  # PrivateTmp=
@@ -130,9 +159,16 @@ class Layout:
             (stage / name).chmod(0o1777)
 
     def service_env(self, tmp: str) -> dict:
-        return {"PATH": os.environ["PATH"], "PYTHONPATH": str(FIRMWARE), "RUNTIME_DIRECTORY": "/run/earmuff",
-                "HOME": str(self.stage / "pulse"), "PULSE_SERVER": self.pulse_env["PULSE_SERVER"],
-                "TMPDIR": str(self.stage / tmp), "PYTHONUNBUFFERED": "1", "ORT_DISABLE_TELEMETRY": "1"}
+        return {
+            "PATH": os.environ["PATH"],
+            "PYTHONPATH": str(FIRMWARE),
+            "RUNTIME_DIRECTORY": "/run/earmuff",
+            "HOME": str(self.stage / "pulse"),
+            "PULSE_SERVER": self.pulse_env["PULSE_SERVER"],
+            "TMPDIR": str(self.stage / tmp),
+            "PYTHONUNBUFFERED": "1",
+            "ORT_DISABLE_TELEMETRY": "1",
+        }
 
     def sandboxed(self, unit: str, *command: str, log: Path | None = None, wait: bool = False):
         """Run `command` as the service would under `unit`: its writable paths only, as earmuff."""
@@ -166,10 +202,14 @@ def cli(*args: str, user: str | None = None) -> subprocess.CompletedProcess:
     """`earmuff ARGS` as root (what `sudo earmuff` runs), or as another user."""
     drop = ["setpriv", f"--reuid={user}", "--regid=users", "--init-groups", "--"] if user else []
     env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(FIRMWARE), "HOME": "/root", "LANG": "C.UTF-8"}
-    r = subprocess.run([*drop, sys.executable, "-m", "earmuff", *args], capture_output=True, text=True, env=env,
-                       cwd="/", timeout=1200)
+    r = subprocess.run(
+        [*drop, sys.executable, "-m", "earmuff", *args], capture_output=True, text=True, env=env, cwd="/", timeout=1200
+    )
     assert "Traceback" not in r.stderr, r.stderr
-    print(f"$ {'sudo ' if not user else user + ': '}earmuff {' '.join(args)} -> {r.returncode}\n{r.stdout}{r.stderr}", flush=True)
+    print(
+        f"$ {'sudo ' if not user else user + ': '}earmuff {' '.join(args)} -> {r.returncode}\n{r.stdout}{r.stderr}",
+        flush=True,
+    )
     return r
 
 
@@ -182,8 +222,11 @@ def status(user: str | None = None) -> dict:
 def jamming(wake_word: str) -> dict:
     """Wait for `status` to say jamming with `wake_word` and no fault (a loaded machine may starve the audio a moment:
     that is "fault: audio stopped" while it lasts, as it should be)."""
-    return wait_for(lambda: (s := status())["state"] == "jamming" and "fault" not in s and s["wake_word"] == wake_word
-                    and s, f"jamming with {wake_word!r} and no fault", 180)
+    return wait_for(
+        lambda: (s := status())["state"] == "jamming" and "fault" not in s and s["wake_word"] == wake_word and s,
+        f"jamming with {wake_word!r} and no fault",
+        180,
+    )
 
 
 def wait_for(predicate, what: str, timeout: float = 120.0):
@@ -231,8 +274,13 @@ def drive(stage: Path) -> None:
 def run(layout: Layout, stage: Path) -> None:
     step("the sandbox is what the units promise: /etc read-only, /etc/earmuff writable by the listener only")
     probe = "import sys; open(sys.argv[1] + '/probe', 'w')"
-    for unit, path, ok in (("audio", "/etc/earmuff", False), ("listener", "/etc/earmuff", True), ("listener", "/etc", False),
-                           ("listener", "/usr/local", False), ("audio", "/var/lib/earmuff", True)):
+    for unit, path, ok in (
+        ("audio", "/etc/earmuff", False),
+        ("listener", "/etc/earmuff", True),
+        ("listener", "/etc", False),
+        ("listener", "/usr/local", False),
+        ("audio", "/var/lib/earmuff", True),
+    ):
         r = layout.sandboxed(unit, sys.executable, "-c", probe, path, wait=True)
         assert (r.returncode == 0) == ok, (unit, path, r.stderr)
         if not ok:
@@ -262,7 +310,9 @@ def run(layout: Layout, stage: Path) -> None:
     shutil.copy(take, private / "take.wav")
     r = cli("wakeword", "add-samples", str(take), str(private / "take.wav"), "--no-retrain")
     assert "kept 1 of 2 recordings" in r.stdout, r.stdout + r.stderr
-    assert f"refused: audio file {private / 'take.wav'}: cannot be reached by user earmuff (Permission denied)" in r.stderr
+    assert (
+        f"refused: audio file {private / 'take.wav'}: cannot be reached by user earmuff (Permission denied)" in r.stderr
+    )
     takes = list(Path("/var/lib/earmuff/wakeword-samples/hey_bramble").glob("take-*.wav"))
     assert len(takes) == 1 and oct(takes[0].stat().st_mode & 0o777) == "0o600" and owners() == {}, owners()
 
@@ -276,8 +326,9 @@ def run(layout: Layout, stage: Path) -> None:
     step("the service's own refit (the command the listener starts), in the listener's sandbox: it activates")
     before = meta["created"]
     time.sleep(1.1)  # a new creation time
-    r = layout.sandboxed("listener", "nice", "-n", "19", sys.executable, "-m", "earmuff", "wakeword", "refit", "--quiet",
-                         wait=True)
+    r = layout.sandboxed(
+        "listener", "nice", "-n", "19", sys.executable, "-m", "earmuff", "wakeword", "refit", "--quiet", wait=True
+    )
     assert r.returncode == 0 and "refitted 'hey bramble'" in r.stdout, r.stdout + r.stderr
     assert "switched to it without a gap" in r.stdout, r.stdout
     assert json.loads(Path("/var/lib/earmuff/wakewords/hey_bramble/model.json").read_text())["created"] != before

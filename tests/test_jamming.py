@@ -7,8 +7,8 @@ import pytest
 
 from conftest import frame_scores, max_in, synth
 from earmuff import config
-from earmuff.scene import load_scene
-from earmuff.simulate import simulate
+from earmuff.sim.scene import load_scene
+from earmuff.sim.simulate import simulate
 
 VOICES = [("espeak-ng", "en"), ("espeak-ng", "en-gb"), ("flite", "slt"), ("flite", "awb"), ("flite", "rms")]
 PLACES = [(0.5, 70.0), (1.0, 62.0), (2.0, 66.0), (3.0, 70.0), (1.5, 55.0)]
@@ -23,7 +23,9 @@ def alexa_scene(tmp_path_factory) -> tuple[Path, list[tuple[float, str]]]:
     for i, ((engine, voice), (distance, level)) in enumerate(zip(VOICES * 2, PLACES + PLACES[::-1])):
         clip = synth(folder / f"u{i}.wav", "Alexa, what time is it?", engine, voice)
         start = 1.0 + i * GAP_S
-        body.append(f'[[source]]\nfile = "{clip.name}"\nstart_s = {start}\ndistance_m = {distance}\nlevel_db_spl = {level}\n')
+        body.append(
+            f'[[source]]\nfile = "{clip.name}"\nstart_s = {start}\ndistance_m = {distance}\nlevel_db_spl = {level}\n'
+        )
         marks.append((start, f"{voice} at {distance} m, {level} dB SPL"))
     head = f"duration_s = {1.0 + len(marks) * GAP_S}\nseed = 3\n"
     (folder / "on.toml").write_text(head + "\n".join(body))

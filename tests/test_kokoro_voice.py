@@ -4,10 +4,10 @@ import json
 
 import numpy as np
 import pytest
-from conftest import frame_scores
 
-from earmuff.wakeword import kokoro_voice, synth
-from earmuff.wakeword.voices import Utterance
+from conftest import frame_scores
+from earmuff.wakeword.train import kokoro_voice, synth
+from earmuff.wakeword.train.voices import Utterance
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +41,7 @@ def test_english_comes_in_kokoro_letters():
 
 def test_speakers_differ_and_repeat(voice):
     clips = {s: kokoro_voice.speak("hey bramble", 1.0, s) for s in range(4)}
-    for s, x in clips.items():
+    for x in clips.values():
         assert x.dtype == np.float32 and 0.5 < len(synth.trim(x)) / 16000 < 1.6
     assert all(not np.array_equal(clips[a][:8000], clips[b][:8000]) for a in clips for b in clips if a < b)
     kokoro_voice.release()
@@ -82,6 +82,7 @@ def test_speakers_say_the_word(voice):
 
 def test_speakers_wake_a_pretrained_detector(voice):
     """openWakeWord's "hey jarvis" (trained on many voices) fires on Kokoro's "hey jarvis", not on its "hey bramble"."""
+
     def best(text: str, speaker: int) -> float:
         x = synth.trim(kokoro_voice.speak(text, 1.0, speaker))
         padded = np.r_[np.zeros(8000), 0.3 * x / abs(x).max(), np.zeros(16000)].astype(np.float32)

@@ -12,7 +12,8 @@ import pytest
 
 import daemonlib
 from conftest import needs_pulse
-from earmuff.control import request
+from earmuff.service.control import request
+
 
 @needs_pulse
 @pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed (setup.sh --test installs it)")
@@ -20,9 +21,27 @@ def test_daemon_creates_only_unix_sockets(pulse, earmuff_home, tmp_path):
     trace = tmp_path / "socket.trace"
     env = dict(pulse, EARMUFF_HOME=str(earmuff_home))
     env.pop("ORT_DISABLE_TELEMETRY", None)  # the daemon must set it itself
-    proc = subprocess.Popen(["strace", "-f", "-qq", "--seccomp-bpf", "-e", "trace=socket,socketpair,connect,bind,sendto,sendmsg,sendmmsg", "-s", "100", "-o", str(trace),
-                             sys.executable, "-m", "earmuff", "run"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=open(earmuff_home / "daemon.log", "w"))
+    proc = subprocess.Popen(
+        [
+            "strace",
+            "-f",
+            "-qq",
+            "--seccomp-bpf",
+            "-e",
+            "trace=socket,socketpair,connect,bind,sendto,sendmsg,sendmmsg",
+            "-s",
+            "100",
+            "-o",
+            str(trace),
+            sys.executable,
+            "-m",
+            "earmuff",
+            "run",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(earmuff_home / "daemon.log", "w"),
+    )
     try:
         daemonlib.wait_ready(earmuff_home, timeout=60)
         for command, fields in (("status", {}), ("pause", {"minutes": 1}), ("resume", {}), ("reload", {})):
@@ -39,7 +58,12 @@ def test_daemon_creates_only_unix_sockets(pulse, earmuff_home, tmp_path):
     inet = [line for line in text.splitlines() if re.search(r"AF_INET|inet_addr|inet_pton|sin6?_port", line)]
     # The one exception: urllib3 (imported by openWakeWord via requests) probes for IPv6 support at import by
     # binding a TCP socket to ::1, the loopback address; it never connects or sends.
-    probe = [l for l in inet if re.search(r"socket\(AF_INET6, SOCK_STREAM", l) or re.search(r"bind\(\d+, \{sa_family=AF_INET6, sin6_port=htons\(0\).*\"::1\"", l)]
+    probe = [
+        l
+        for l in inet
+        if re.search(r"socket\(AF_INET6, SOCK_STREAM", l)
+        or re.search(r"bind\(\d+, \{sa_family=AF_INET6, sin6_port=htons\(0\).*\"::1\"", l)
+    ]
     assert len(probe) <= 2 and all(l in probe for l in inet), inet
     assert not [l for l in text.splitlines() if re.search(r"(connect|sendto|sendmsg|sendmmsg)\(.*AF_INET", l)]
 
@@ -49,8 +73,24 @@ def test_recordings_happen_only_in_training():
     import earmuff
 
     root = __import__("pathlib").Path(earmuff.__file__).parent
-    writers = {p.relative_to(root).as_posix() for p in root.rglob("*.py")
-               if re.search(r"write_wav|soundfile\.write|sf\.write|wave\.open\(.*['\"]w", p.read_text())}
-    daemon_side = {"daemon.py", "device.py", "control.py", "gpio.py", "noise_gate.py", "state_machine.py",
-                   "detector.py", "audio_backend.py", "echo_cancel.py", "noise.py", "ring.py", "vad.py", "config.py"}
+    writers = {
+        p.relative_to(root).as_posix()
+        for p in root.rglob("*.py")
+        if re.search(r"write_wav|soundfile\.write|sf\.write|wave\.open\(.*['\"]w", p.read_text())
+    }
+    daemon_side = {
+        "daemon.py",
+        "device.py",
+        "control.py",
+        "gpio.py",
+        "noise_gate.py",
+        "state_machine.py",
+        "detector.py",
+        "audio_backend.py",
+        "echo_cancel.py",
+        "noise.py",
+        "ring.py",
+        "vad.py",
+        "config.py",
+    }
     assert not writers & daemon_side, writers & daemon_side

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy import signal
 
+from earmuff.audio.noise import NoiseGenerator
 from earmuff.config import Config, ConfigError, load
-from earmuff.noise import NoiseGenerator
 
 
 def test_level_matches_setting():

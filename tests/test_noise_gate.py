@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from earmuff.noise_gate import JAM_OFF, JAM_ON, TRIGGER_END, TRIGGER_START, NoiseGate, NoiseTable
+from earmuff.runtime.noise_gate import JAM_OFF, JAM_ON, TRIGGER_END, TRIGGER_START, NoiseGate, NoiseTable
 
 BLOCK = 320
 

@@ -5,16 +5,23 @@ import pytest
 
 from conftest import synth
 from earmuff import config
+from earmuff.audio.noise_level import AdaptiveLevel
 from earmuff.config import NoiseConfig
-from earmuff.noise_level import AdaptiveLevel
-from earmuff.scene import load_scene
-from earmuff.simulate import simulate
+from earmuff.sim.scene import load_scene
+from earmuff.sim.simulate import simulate
 
 TALK = [(2.0, 1.0, 52.0), (9.0, 2.0, 65.0), (16.0, 1.5, 48.0)]  # start, distance, level at 1 m
 
 
 def test_level_rules():
-    cfg = NoiseConfig(level_dbfs=-20.0, quiet_level_dbfs=-32.0, margin_db=25.0, cup_coupling_db_spl=110.0, hold_s=1.0, release_db_s=10.0)
+    cfg = NoiseConfig(
+        level_dbfs=-20.0,
+        quiet_level_dbfs=-32.0,
+        margin_db=25.0,
+        cup_coupling_db_spl=110.0,
+        hold_s=1.0,
+        release_db_s=10.0,
+    )
     lv = AdaptiveLevel(cfg, 0.08)
     assert lv.update(-95.0, False) == -32.0  # quiet room
     assert lv.update(-60.0, True) == pytest.approx(-25.0)  # speech at 60 dB SPL: 85 dB SPL of noise needed
@@ -32,8 +39,15 @@ def test_level_rules():
 @pytest.fixture(scope="module")
 def talk_scene(tmp_path_factory):
     folder = tmp_path_factory.mktemp("level")
-    synth(folder / "talk.wav", "so I told him the train was late again and we missed the start of the film", "flite", "slt")
-    body = "".join(f'[[source]]\nfile = "talk.wav"\nstart_s = {s}\ndistance_m = {d}\nlevel_db_spl = {lv}\n' for s, d, lv in TALK)
+    synth(
+        folder / "talk.wav",
+        "so I told him the train was late again and we missed the start of the film",
+        "flite",
+        "slt",
+    )
+    body = "".join(
+        f'[[source]]\nfile = "talk.wav"\nstart_s = {s}\ndistance_m = {d}\nlevel_db_spl = {lv}\n' for s, d, lv in TALK
+    )
     (folder / "on.toml").write_text("duration_s = 24.0\nseed = 4\n" + body)
     (folder / "off.toml").write_text("duration_s = 24.0\nseed = 4\n[device]\njam = false\n" + body)
     cfg = config.load()
@@ -63,7 +77,9 @@ def test_margin_holds_while_speech_is_present(talk_scene):
     reachable = noise_spl < cfg.noise.level_dbfs + cfg.noise.cup_coupling_db_spl - 1.5
     bad = np.flatnonzero(settled & reachable & (margin < cfg.noise.margin_db))
     assert (settled & ~reachable).sum() > 0 and (settled & reachable).sum() > 20  # both cases occur
-    assert not len(bad), [(round(i * 0.08, 2), round(margin[i], 1), round(speech_spl[i], 1), round(noise_spl[i], 1)) for i in bad]
+    assert not len(bad), [
+        (round(i * 0.08, 2), round(margin[i], 1), round(speech_spl[i], 1), round(noise_spl[i], 1)) for i in bad
+    ]
     # In the first 160 ms of a phrase the noise is still rising: report, and bound it.
     assert margin[speaking].min() >= cfg.noise.margin_db - 15
 

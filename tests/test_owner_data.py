@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from earmuff import config, memory
-from earmuff.cli import main
-from earmuff.room_learning import RoomLearning, refit_stamp
-from earmuff.wakeword import room_bank, samples
+from earmuff.cli.main import main
+from earmuff.service.room_learning import RoomLearning, refit_stamp
+from earmuff.wakeword.registry import room_bank, samples
 from test_wakeword_room_bank import trained_a_minute_ago
 from test_wakeword_store import install
 
@@ -29,8 +29,9 @@ def windows(n, value=0.0):
 def earmuff(*args, prefix=(), env=None):
     """The CLI of this worktree in a fresh process."""
     env = {**os.environ, "PYTHONPATH": str(FIRMWARE), **(env or {})}
-    return subprocess.run([*prefix, sys.executable, "-m", "earmuff", *args], capture_output=True, text=True,
-                          timeout=300, env=env)
+    return subprocess.run(
+        [*prefix, sys.executable, "-m", "earmuff", *args], capture_output=True, text=True, timeout=300, env=env
+    )
 
 
 def test_remove_deletes_the_recordings_of_a_name_that_has_no_model(capsys):
@@ -39,7 +40,10 @@ def test_remove_deletes_the_recordings_of_a_name_that_has_no_model(capsys):
     room_bank.add(windows(3), limit=100, kind=room_bank.positive_kind("hey bramble"))
     room_bank.add(windows(4), limit=100)  # the room's talk: kept
     assert main(["wakeword", "remove", "hey bramble"]) == 0
-    assert "'hey bramble' has no model; removed, 2 recordings of your voice saying it and 3 windows" in capsys.readouterr().out
+    assert (
+        "'hey bramble' has no model; removed, 2 recordings of your voice saying it and 3 windows"
+        in capsys.readouterr().out
+    )
     assert samples.count("hey bramble") == 0 and room_bank.count(room_bank.positive_kind("hey bramble")) == 0
     assert room_bank.count() == 4
     assert main(["wakeword", "remove", "hey bramble"]) == 2  # nothing left of it: said so
@@ -58,8 +62,9 @@ def test_recordings_keep_only_the_newest_recordings_max(earmuff_home):
     (earmuff_home / "config.toml").write_text("[wakeword]\nrecordings_max = 5\n")
     paths = [samples.save("hey bramble", TAKE * (1 + i / 10)) for i in range(7)]
     assert samples.count("hey bramble") == 5
-    assert sorted(p.name for p in (earmuff_home / "wakeword-samples" / "hey_bramble").glob("take-*.wav")) == \
-        sorted(p.name for p in paths[2:])  # the two oldest went
+    assert sorted(p.name for p in (earmuff_home / "wakeword-samples" / "hey_bramble").glob("take-*.wav")) == sorted(
+        p.name for p in paths[2:]
+    )  # the two oldest went
     (earmuff_home / "config.toml").write_text("[wakeword]\nrecordings_max = 4\n")
     with pytest.raises(config.ConfigError, match="recordings_max = 4: expected a value from 5 to 500"):
         config.load()
@@ -68,15 +73,22 @@ def test_recordings_keep_only_the_newest_recordings_max(earmuff_home):
 def test_a_recording_is_fsynced_before_and_after_its_rename(tmp_path, earmuff_home):
     trace = tmp_path / "trace"
     code = "import numpy as np; from earmuff.wakeword import samples; print(samples.save('hey bramble', np.zeros(16000, np.float32)))"
-    r = subprocess.run(["strace", "-f", "-y", "-e", "trace=fsync,rename", "-o", str(trace), sys.executable, "-c", code],
-                       capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(FIRMWARE)}, timeout=120)
+    r = subprocess.run(
+        ["strace", "-f", "-y", "-e", "trace=fsync,rename", "-o", str(trace), sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(FIRMWARE)},
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     final = r.stdout.strip()
     calls = [line.split(None, 1)[1] for line in trace.read_text().splitlines() if "fsync(" in line or "rename(" in line]
     folder = str(Path(final).parent)
     i_file = next(i for i, c in enumerate(calls) if c.startswith("fsync(") and ".tmp-" in c)  # the data, before
     i_rename = next(i for i, c in enumerate(calls) if c.startswith("rename(") and final in c)
-    i_dir = next(i for i, c in enumerate(calls) if c.startswith(f"fsync(") and c.split("<", 1)[1].startswith(folder + ">"))
+    i_dir = next(
+        i for i, c in enumerate(calls) if c.startswith("fsync(") and c.split("<", 1)[1].startswith(folder + ">")
+    )
     assert i_file < i_rename < i_dir, calls
 
 
@@ -91,8 +103,10 @@ def test_the_room_bank_is_capped_by_age_as_well_as_count(earmuff_home):
     cfg = config.load()
     assert cfg.wakeword.room_bank_max_days == 90.0
     collector = room_bank.collector(cfg)
-    assert collector.write(cfg.wakeword.room_bank_max, cfg.wakeword.room_bank_max_days) == \
-        {"neg": 0, room_bank.positive_kind(cfg.wake.wake_word): 0}  # nothing new: the old ones go all the same
+    assert collector.write(cfg.wakeword.room_bank_max, cfg.wakeword.room_bank_max_days) == {
+        "neg": 0,
+        room_bank.positive_kind(cfg.wake.wake_word): 0,
+    }  # nothing new: the old ones go all the same
     assert room_bank.count() == 4 and room_bank.load()[0, 0, 0] == 3.0
     assert room_bank.count(None) == 4  # the positive chunk was as old
     assert room_bank.expire(1.0, now=time.time() + 2 * 86400) == 4 and room_bank.count(None) == 0
@@ -105,7 +119,7 @@ def test_forget_room_reports_a_deletion_that_failed(earmuff_home):
     """The bank's folder read-only (a bind mount in a private mount namespace): the CLI says what is left."""
     room_bank.add(windows(5), limit=100)
     bank = room_bank.folder()
-    shell = f"mount --bind {bank} {bank} && mount -o remount,bind,ro {bank} && exec \"$@\""
+    shell = f'mount --bind {bank} {bank} && mount -o remount,bind,ro {bank} && exec "$@"'
     r = earmuff("wakeword", "forget-room", prefix=("unshare", "-m", "sh", "-c", shell, "sh"))
     assert r.returncode == 2, r.stderr
     assert f"earmuff: error: room bank {bank}: could not delete {bank}/neg-" in r.stderr
@@ -118,11 +132,18 @@ def test_forget_room_reports_a_deletion_that_failed(earmuff_home):
 def test_a_daemon_whose_bank_cannot_be_deleted_says_so_in_its_reply(earmuff_home):
     room_bank.add(windows(5), limit=100)
     bank = room_bank.folder()
-    shell = f"mount --bind {bank} {bank} && mount -o remount,bind,ro {bank} && exec \"$@\""
-    code = ("from earmuff import config; from earmuff.daemon import Daemon; "
-            "print(Daemon(config.load()).forget_room())")
-    r = subprocess.run(["unshare", "-m", "sh", "-c", shell, "sh", sys.executable, "-c", code], capture_output=True,
-                       text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(FIRMWARE)})
+    shell = f'mount --bind {bank} {bank} && mount -o remount,bind,ro {bank} && exec "$@"'
+    code = (
+        "from earmuff import config; from earmuff.service.daemon import Daemon; "
+        "print(Daemon(config.load()).forget_room())"
+    )
+    r = subprocess.run(
+        ["unshare", "-m", "sh", "-c", shell, "sh", sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(FIRMWARE)},
+    )
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("{'ok': False, 'error': 'room bank ") and "Read-only file system" in r.stdout
 
@@ -147,19 +168,27 @@ def test_the_once_a_day_refit_limit_survives_a_restart(earmuff_home, monkeypatch
     assert RoomLearning().due(cfg, device, time.monotonic())
 
 
-@pytest.mark.parametrize("kind, message", [
-    ("device", "/dev/zero: is not a regular file (a device, pipe or socket); expected a wav or flac file"),
-    ("folder", ": is a folder; expected a wav or flac file"),
-    ("fifo", ": is not a regular file (a device, pipe or socket); expected a wav or flac file"),
-    ("missing", ": does not exist; expected a wav or flac file"),
-    ("long", ": 12.0 s long; expected at most 10 s"),
-])
+@pytest.mark.parametrize(
+    "kind, message",
+    [
+        ("device", "/dev/zero: is not a regular file (a device, pipe or socket); expected a wav or flac file"),
+        ("folder", ": is a folder; expected a wav or flac file"),
+        ("fifo", ": is not a regular file (a device, pipe or socket); expected a wav or flac file"),
+        ("missing", ": does not exist; expected a wav or flac file"),
+        ("long", ": 12.0 s long; expected at most 10 s"),
+    ],
+)
 def test_add_samples_names_what_is_wrong_with_a_path(kind, message, tmp_path, capsys):
-    from earmuff.audio_io import write_wav
+    from earmuff.audio.files import write_wav
 
     install("hey bramble")
-    path = {"device": Path("/dev/zero"), "folder": tmp_path, "fifo": tmp_path / "pipe.wav",
-            "missing": tmp_path / "gone.wav", "long": tmp_path / "long.wav"}[kind]
+    path = {
+        "device": Path("/dev/zero"),
+        "folder": tmp_path,
+        "fifo": tmp_path / "pipe.wav",
+        "missing": tmp_path / "gone.wav",
+        "long": tmp_path / "long.wav",
+    }[kind]
     if kind == "fifo":
         os.mkfifo(path)
     if kind == "long":
@@ -170,7 +199,7 @@ def test_add_samples_names_what_is_wrong_with_a_path(kind, message, tmp_path, ca
 
 
 def test_simulate_refuses_a_scene_longer_than_it_can_hold(tmp_path, monkeypatch, capsys):
-    from earmuff.scene import MAX_DURATION_S
+    from earmuff.sim.scene import MAX_DURATION_S
 
     scene = tmp_path / "day.toml"
     scene.write_text("duration_s = 86400\n")
@@ -181,8 +210,10 @@ def test_simulate_refuses_a_scene_longer_than_it_can_hold(tmp_path, monkeypatch,
     monkeypatch.setattr(memory, "available_mb", lambda: 1000.0)  # a Raspberry Pi with 1 GB free
     assert main(["simulate", str(scene), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
-    from earmuff.simulate import BASE_MB, MB_PER_S, WARMUP_S
+    from earmuff.sim.simulate import BASE_MB, MB_PER_S, WARMUP_S
 
     seconds = MAX_DURATION_S + WARMUP_S  # the device runs a while before the scene starts
-    assert (f"scene of {seconds:.0f} s: needs about {BASE_MB + MB_PER_S * seconds:.0f} MB of memory and 1000 MB is "
-            f"available; expected a scene of at most {(1000 - BASE_MB) / MB_PER_S:.0f} s here") in err
+    assert (
+        f"scene of {seconds:.0f} s: needs about {BASE_MB + MB_PER_S * seconds:.0f} MB of memory and 1000 MB is "
+        f"available; expected a scene of at most {(1000 - BASE_MB) / MB_PER_S:.0f} s here"
+    ) in err

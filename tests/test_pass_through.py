@@ -8,8 +8,8 @@ import pytest
 
 from conftest import assert_fail_closed, frame_scores, max_in, speech_span, synth
 from earmuff import config
-from earmuff.scene import load_scene
-from earmuff.simulate import simulate
+from earmuff.sim.scene import load_scene
+from earmuff.sim.simulate import simulate
 
 NAME_AT, COMMAND_AT = 2.0, 4.9
 
@@ -25,7 +25,7 @@ def owner_scene(tmp_path_factory):
         f'[[source]]\nfile = "command.wav"\nstart_s = {COMMAND_AT}\ndistance_m = 1.0\nlevel_db_spl = 65.0\n'
     )
     (folder / "on.toml").write_text('duration_s = 12.0\nseed = 5\nwake_word = "hey jarvis"\n' + body)
-    (folder / "off.toml").write_text('duration_s = 12.0\nseed = 5\n[device]\njam = false\n' + body)
+    (folder / "off.toml").write_text("duration_s = 12.0\nseed = 5\n[device]\njam = false\n" + body)
     cfg = config.load()
     cfg = dataclasses.replace(cfg, window=dataclasses.replace(cfg.window, relay=False))
     on = simulate(load_scene(folder / "on.toml"), cfg)

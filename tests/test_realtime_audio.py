@@ -13,8 +13,14 @@ pytestmark = needs_pulse
 
 
 def earmuff(env, *args, **kw):
-    return subprocess.Popen([sys.executable, "-m", "earmuff", *args], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, **kw)
+    return subprocess.Popen(
+        [sys.executable, "-m", "earmuff", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kw,
+    )
 
 
 def test_run_plays_noise_in_real_time_and_stops_cleanly(pulse, earmuff_home, tmp_path):
@@ -22,8 +28,19 @@ def test_run_plays_noise_in_real_time_and_stops_cleanly(pulse, earmuff_home, tmp
     proc = earmuff(env, "run")
     try:
         time.sleep(3.0)  # model loading, then the stream runs
-        rec = subprocess.Popen(["parec", "-d", "jam.monitor", "--rate=16000", "--channels=2", "--format=s16le",
-                                "--latency-msec=20", str(tmp_path / "rec.raw")], env=env)
+        rec = subprocess.Popen(
+            [
+                "parec",
+                "-d",
+                "jam.monitor",
+                "--rate=16000",
+                "--channels=2",
+                "--format=s16le",
+                "--latency-msec=20",
+                str(tmp_path / "rec.raw"),
+            ],
+            env=env,
+        )
         time.sleep(4.0)
         rec.send_signal(signal.SIGINT)
         rec.wait(10)

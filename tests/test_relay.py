@@ -10,17 +10,26 @@ import numpy as np
 import pytest
 
 import daemonlib
-from conftest import SinkRecorder, assert_fail_closed, frame_scores, max_in, needs_pulse, quiet_spans, speech_span, synth
-from earmuff.audio_io import read_audio, write_wav
-from earmuff.control import request
+from conftest import (
+    SinkRecorder,
+    assert_fail_closed,
+    frame_scores,
+    max_in,
+    needs_pulse,
+    quiet_spans,
+    speech_span,
+    synth,
+)
+from earmuff.audio.files import read_audio, write_wav
+from earmuff.audio.room import active_rms
+from earmuff.audio.vad import level_dbfs
 from earmuff.config import SAMPLE_RATE, Config, WindowConfig
-from earmuff.noise_gate import NoiseGate, NoiseTable
-from earmuff.relay import Recorder
-from earmuff.room import active_rms
-from earmuff.scene import load_scene
-from earmuff.shared import GateView, SharedAudio
-from earmuff.simulate import simulate
-from earmuff.vad import level_dbfs
+from earmuff.runtime.noise_gate import NoiseGate, NoiseTable
+from earmuff.runtime.relay import Recorder
+from earmuff.runtime.shared import GateView, SharedAudio
+from earmuff.service.control import request
+from earmuff.sim.scene import load_scene
+from earmuff.sim.simulate import simulate
 
 AT = 1.0
 RELAY = Config(window=WindowConfig(relay=True))
@@ -28,8 +37,9 @@ RELAY = Config(window=WindowConfig(relay=True))
 
 def run(folder, clips, cfg=RELAY, distance=0.5, level=70.0, duration=16.0):
     """The owner says `clips` [(file, start_s)] at `distance`; the simulation with the shield on."""
-    body = "".join(f'[[source]]\nfile = "{f}"\nstart_s = {t}\ndistance_m = {distance}\nlevel_db_spl = {level}\n'
-                   for f, t in clips)
+    body = "".join(
+        f'[[source]]\nfile = "{f}"\nstart_s = {t}\ndistance_m = {distance}\nlevel_db_spl = {level}\n' for f, t in clips
+    )
     scene = folder / "scene.toml"
     scene.write_text(f'duration_s = {duration}\nseed = 4\nwake_word = "hey jarvis"\n' + body)
     return simulate(load_scene(scene), cfg)
@@ -60,8 +70,16 @@ def one_breath(tmp_path_factory):
 def test_the_command_said_in_one_breath_is_relayed_after_the_trigger_and_matches_what_was_said(one_breath):
     result, said, other, name = one_breath
     names = [e["event"] for e in result.events]
-    assert names == ["wake_detected", "relay_recorded", "jam_off", "trigger_start", "trigger_end", "relay_start",
-                     "relay_end", "jam_on"], result.events
+    assert names == [
+        "wake_detected",
+        "relay_recorded",
+        "jam_off",
+        "trigger_start",
+        "trigger_end",
+        "relay_start",
+        "relay_end",
+        "jam_on",
+    ], result.events
     assert at(result.events, "jam_on")["reason"] == "quiet"
     speech_end = AT + speech_span(said)[1]
     assert at(result.events, "jam_off")["t"] > speech_end  # jammed while the owner spoke: the recording is relayed
@@ -100,10 +118,15 @@ def test_nothing_said_after_the_name_falls_back_to_pass_through(tmp_path):
 
 
 def test_a_command_longer_than_the_cap_is_cut_relayed_and_reported(tmp_path, caplog):
-    long = synth(tmp_path / "long.wav", "hey jarvis, add eggs, milk, butter, flour, sugar, apples, bread and "
-                 "three kinds of cheese to the shopping list for saturday", "flite", "kal16")
+    long = synth(
+        tmp_path / "long.wav",
+        "hey jarvis, add eggs, milk, butter, flour, sugar, apples, bread and "
+        "three kinds of cheese to the shopping list for saturday",
+        "flite",
+        "kal16",
+    )
     cfg = dataclasses.replace(RELAY, window=dataclasses.replace(RELAY.window, relay_max_s=2.0))
-    with caplog.at_level(logging.WARNING, logger="earmuff.device"):
+    with caplog.at_level(logging.WARNING, logger="earmuff.runtime.device"):
         result = run(tmp_path, [(long, AT)], cfg, duration=18.0)
     recorded = at(result.events, "relay_recorded")
     assert recorded["cut"] is True and recorded["seconds"] <= 2.0
@@ -120,8 +143,14 @@ def test_a_command_longer_than_the_cap_is_cut_relayed_and_reported(tmp_path, cap
 
 def test_shared_memory_holds_the_clip_only_until_it_is_played(earmuff_home):
     audio = SharedAudio.create(slots=8, max_block=320, width=3, clip=16000)
-    gate = NoiseGate(NoiseTable(np.full((1600, 2), 0.1, np.float32)), np.full(800, 0.2, np.float32), pre_roll=320,
-                     ramp=32, max_block=320, arrays=audio.gate)
+    gate = NoiseGate(
+        NoiseTable(np.full((1600, 2), 0.1, np.float32)),
+        np.full(800, 0.2, np.float32),
+        pre_roll=320,
+        ramp=32,
+        max_block=320,
+        arrays=audio.gate,
+    )
     listener = GateView(SharedAudio.attach().gate)
     command = np.sin(np.arange(8000) / 7.0).astype(np.float32) * 0.3
     listener.arrays.clip[: len(command)] = command
@@ -153,8 +182,9 @@ def test_the_real_processes_relay_over_shared_memory_and_forget_it(pulse, earmuf
     lead = np.zeros(6 * SAMPLE_RATE, np.float32)
     write_wav(tmp_path / "play.wav", np.concatenate([lead, x * 10 ** (-28 / 20) / active_rms(x)]))
     # Steady noise at the adaptive level's quiet minimum: every block of it stays far above "quiet" (-50 dBFS).
-    (earmuff_home / "config.toml").write_text("[noise]\nlevel_dbfs = -30.0\nquiet_level_dbfs = -30.0\n"
-                                              "[window]\nrelay = true\n")
+    (earmuff_home / "config.toml").write_text(
+        "[noise]\nlevel_dbfs = -30.0\nquiet_level_dbfs = -30.0\n[window]\nrelay = true\n"
+    )
     proc = daemonlib.start(pulse, earmuff_home)
     sock = earmuff_home / "control.sock"
     try:
@@ -222,8 +252,10 @@ def test_a_worker_stalled_mid_relay_brings_the_noise_back_and_the_rest_is_erased
     stall = round(at(one_breath[0].events, "relay_start")["t"] + 0.3, 2)
     fault = f'[[fault]]\nkind = "worker_stall"\nat_s = {stall}\nduration_s = 2.0\n'
     scene = tmp_path / "scene.toml"
-    scene.write_text(f'duration_s = 16.0\nseed = 4\nwake_word = "hey jarvis"\n[[source]]\nfile = "{said}"\n'
-                     f'start_s = {AT}\ndistance_m = 0.5\nlevel_db_spl = 70.0\n' + fault)
+    scene.write_text(
+        f'duration_s = 16.0\nseed = 4\nwake_word = "hey jarvis"\n[[source]]\nfile = "{said}"\n'
+        f"start_s = {AT}\ndistance_m = 0.5\nlevel_db_spl = 70.0\n" + fault
+    )
     result = simulate(load_scene(scene), RELAY)
     jam_on = at(result.events, "jam_on")
     assert jam_on["reason"] == "lease_expired" and jam_on["t"] <= stall + 0.4 + 0.1, result.events

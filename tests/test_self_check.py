@@ -15,13 +15,13 @@ import pytest
 
 import daemonlib
 from conftest import SinkRecorder, needs_pulse, synth, write_scene
-from earmuff import calibrate
+from earmuff.audio.noise import NoiseGenerator
 from earmuff.config import Config
-from earmuff.control import request
-from earmuff.noise import NoiseGenerator
-from earmuff.scene import load_scene
-from earmuff.self_check import EVERY, FAULT_AFTER, WINDOW, Expected, SelfCheck
-from earmuff.simulate import simulate
+from earmuff.runtime.self_check import EVERY, FAULT_AFTER, WINDOW, Expected, SelfCheck
+from earmuff.service import calibrate
+from earmuff.service.control import request
+from earmuff.sim.scene import load_scene
+from earmuff.sim.simulate import simulate
 
 BLOCK = 320
 VERDICT = EVERY * WINDOW  # blocks per verdict
@@ -47,8 +47,11 @@ def test_hearing_the_own_noise_is_healthy_and_losing_it_is_a_fault(played):
     assert check.describe().startswith("ok (own noise at the microphone ") and abs(check.last_db - coupling) < 1.0
     room = NoiseGenerator(1, -90.0, 0.0, seed=5).generate(len(mic))[:, 0]  # the speakers died: the room's hiss only
     feed(check, room, played)
-    assert not check.healthy and re.fullmatch(r"the microphone hears earmuff's own noise 3\d dB below calibration: "
-                                              r"check the amplifier, speakers, mixer volume and cable", check.fault)
+    assert not check.healthy and re.fullmatch(
+        r"the microphone hears earmuff's own noise 3\d dB below calibration: "
+        r"check the amplifier, speakers, mixer volume and cable",
+        check.fault,
+    )
     assert "check the amplifier, speakers, mixer volume and cable" in check.describe()
     feed(check, mic[: VERDICT * BLOCK], played)  # one good window (a loud moment) does not clear the fault ...
     assert check.fault is not None and not check.healthy  # ... and the noise stays at its full level meanwhile
@@ -75,7 +78,10 @@ def test_talk_masks_but_never_fakes_a_fault_and_silence_from_the_speakers_is_not
 def faulty_scene(tmp_path_factory):
     folder = tmp_path_factory.mktemp("scene")
     synth(folder / "talk.wav", "I was wondering whether you would like to come over for dinner tomorrow evening.")
-    return load_scene(write_scene(folder, """
+    return load_scene(
+        write_scene(
+            folder,
+            """
 duration_s = 44.0
 seed = 2
 [[source]]
@@ -97,7 +103,9 @@ duration_s = 8.0
 kind = "mixer_low"
 at_s = 36.0
 duration_s = 8.0
-"""))
+""",
+        )
+    )
 
 
 def test_virtual_room_dead_mic_amp_and_mixer_are_faults_and_the_noise_plays_at_full_level(faulty_scene):
@@ -106,8 +114,10 @@ def test_virtual_room_dead_mic_amp_and_mixer_are_faults_and_the_noise_plays_at_f
     result = simulate(faulty_scene, cfg, expected=Expected(cal.coupling_db, cal.delay_ms))
     checks = [(e["t"], e["fault"]) for e in result.events if e["event"] == "self_check"]
     raised = [(t, f) for t, f in checks if f]
-    assert [f.startswith(("the microphone is dead", "the microphone hears earmuff's own noise")[i > 0])
-            for i, (_, f) in enumerate(raised)] == [True] * 3, checks
+    assert [
+        f.startswith(("the microphone is dead", "the microphone hears earmuff's own noise")[i > 0])
+        for i, (_, f) in enumerate(raised)
+    ] == [True] * 3, checks
     for (t, _), start in zip(raised, (8.0, 22.0, 36.0)):
         assert start < t < start + 8.0, checks  # within the fault, each
     assert len(checks) == 5 and checks[1][1] is None and checks[3][1] is None, checks  # cleared after the first two
@@ -123,8 +133,11 @@ def test_virtual_room_dead_mic_amp_and_mixer_are_faults_and_the_noise_plays_at_f
 def mute_capture(env: dict, mute: bool) -> None:
     """Mute or unmute the daemon's capture stream (not parec's, which is pacat): a dead microphone. Applied again
     while waiting: PulseAudio's ALSA plugin makes a new stream (unmuted) after an overrun on a loaded machine."""
-    items = json.loads(subprocess.run(["pactl", "-f", "json", "list", "source-outputs"], env=env, capture_output=True,
-                                      text=True, check=True).stdout)
+    items = json.loads(
+        subprocess.run(
+            ["pactl", "-f", "json", "list", "source-outputs"], env=env, capture_output=True, text=True, check=True
+        ).stdout
+    )
     ours = [i["index"] for i in items if i["properties"].get("application.process.binary", "").startswith("python")]
     assert ours, items
     for index in ours:
@@ -146,13 +159,17 @@ def test_real_daemon_dead_mic_and_turned_down_mixer_are_faults(pulse, earmuff_ho
     """Calibrate on the null sink, run; mute the daemon's capture stream (a dead microphone), then turn the sink
     down 20 dB (a mixer): each is a fault in status, and the noise goes to its full level."""
     env = dict(pulse, EARMUFF_HOME=str(earmuff_home))
-    r = subprocess.run([sys.executable, "-m", "earmuff", "calibrate"], env=env, capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "earmuff", "calibrate"], env=env, capture_output=True, text=True, timeout=120
+    )
     assert r.returncode == 0, r.stderr
     proc = daemonlib.start(pulse, earmuff_home)
     try:
         daemonlib.wait_ready(earmuff_home)
         status = wait_status(earmuff_home, lambda s: s["self_check"].startswith("ok"))
-        assert status["self_check"].startswith("ok (own noise at the microphone") and status["state"] == "jamming", status
+        assert status["self_check"].startswith("ok (own noise at the microphone") and status["state"] == "jamming", (
+            status
+        )
         rec = SinkRecorder(pulse, tmp_path / "rec.raw")
         status = wait_status(earmuff_home, lambda s: s["fault"] is not None, each=lambda: mute_capture(pulse, True))
         assert status["fault"] == "the microphone is dead (it records silence or a constant)", status
@@ -160,14 +177,19 @@ def test_real_daemon_dead_mic_and_turned_down_mixer_are_faults(pulse, earmuff_ho
         time.sleep(1.0)
         dead_mic = rec.now()
         time.sleep(2.0)
-        status = wait_status(earmuff_home, lambda s: s["fault"] is None and s["self_check"].startswith("ok"),
-                             each=lambda: mute_capture(pulse, False))
+        status = wait_status(
+            earmuff_home,
+            lambda s: s["fault"] is None and s["self_check"].startswith("ok"),
+            each=lambda: mute_capture(pulse, False),
+        )
         assert status["state"] == "jamming", status
         # The mixer: the sink's volume (a stream's own volume is lost when the ALSA plugin re-creates the stream
         # after an underrun, seen here); 46 % is -20 dB on PulseAudio's cubic scale.
         subprocess.run(["pactl", "set-sink-volume", "jam", "46%"], env=pulse, check=True)
         status = wait_status(earmuff_home, lambda s: s["fault"] is not None)
-        assert status["fault"].startswith("the microphone hears earmuff's own noise") and status["state"] == "fault", status
+        assert status["fault"].startswith("the microphone hears earmuff's own noise") and status["state"] == "fault", (
+            status
+        )
         x = rec.stop()
     finally:
         code = daemonlib.stop(proc)

@@ -7,15 +7,16 @@ import sys
 import numpy as np
 import pytest
 
-from earmuff.noise_gate import NoiseGate, NoiseTable
-from earmuff.ring import BlockRing
-from earmuff.shared import MAGIC, AttachError, Busy, GateView, SharedAudio, held, hold, shm_path
+from earmuff.runtime.noise_gate import NoiseGate, NoiseTable
+from earmuff.runtime.ring import BlockRing
+from earmuff.runtime.shared import MAGIC, AttachError, Busy, GateView, SharedAudio, held, hold, shm_path
 
 
 def gate_on(shared: SharedAudio) -> NoiseGate:
     table = NoiseTable(np.random.default_rng(0).standard_normal((16000, 2)).astype(np.float32) * 0.1)
-    return NoiseGate(table, np.zeros(1, np.float32), pre_roll=0, ramp=1, max_block=320, arrays=shared.gate,
-                     max_lease=3 * 16000)
+    return NoiseGate(
+        table, np.zeros(1, np.float32), pre_roll=0, ramp=1, max_block=320, arrays=shared.gate, max_lease=3 * 16000
+    )
 
 
 def render(gate: NoiseGate, blocks: int = 1) -> float:
@@ -95,9 +96,17 @@ def test_a_new_audio_process_replaces_the_file_and_the_listener_notices(earmuff_
 
 def test_locks_name_the_holder_and_free_themselves_when_it_dies(earmuff_home, tmp_path):
     path = tmp_path / "listener.lock"
-    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom earmuff.shared import hold\n"
-                               f"hold(__import__('pathlib').Path({str(path)!r}), 'listener')\nprint('held', flush=True)\n"
-                               "time.sleep(60)"], stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\nfrom earmuff.runtime.shared import hold\n"
+            f"hold(__import__('pathlib').Path({str(path)!r}), 'listener')\nprint('held', flush=True)\n"
+            "time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         assert held(path)

@@ -17,8 +17,8 @@ import pytest
 
 import daemonlib
 from conftest import SinkRecorder, needs_pulse, quiet_spans
-from earmuff.control import request
-from earmuff.shared import SharedAudio
+from earmuff.runtime.shared import SharedAudio
+from earmuff.service.control import request
 
 pytestmark = needs_pulse
 LEASE_S = 0.4
@@ -126,7 +126,7 @@ def test_listener_killed_in_a_pause_brings_the_noise_back_within_a_lease(device,
     x = rec.stop()
     spans = silences(x, device)
     assert len(spans) == 1, spans  # the pause, and no silence after it: the new listener does not reopen it
-    (a, b), = spans
+    ((a, b),) = spans
     print(f"pause {a:.2f}-{b:.2f} s; asked at {asked:.2f} s, listener killed at {killed:.2f} s")
     assert asked < a < killed and killed < b <= killed + LEASE_S + 0.15, (spans, asked, killed)
 
@@ -150,7 +150,12 @@ def test_audio_process_killed_the_standby_plays_and_the_listener_attaches_again(
     assert device.audio.exits + device.standby.exits == [-9] and device.listener.starts == 1, device.logs()
     assert "the playing audio process died; taking over" in device.logs()
     spans = silences(x, device)
-    print("audio process SIGKILL, standby took over: silence", [round(b - a, 2) for a, b in spans if a < asked], "s", spans)
+    print(
+        "audio process SIGKILL, standby took over: silence",
+        [round(b - a, 2) for a, b in spans if a < asked],
+        "s",
+        spans,
+    )
     # At most a short gap where the audio process died, one for the pause the re-attached listener granted.
     gaps = [(a, b) for a, b in spans if a < asked]
     assert len(spans) - len(gaps) == 1 and asked < spans[-1][0], (spans, killed, asked)
@@ -168,8 +173,10 @@ def test_stale_shared_memory_keeps_the_noise_on_and_a_new_listener_takes_over(pu
     audio = daemonlib.Supervisor(pulse, earmuff_home, restart_s=0.1, command="audio", name="audio")
     listener = None
     try:
-        wait_for(lambda: (earmuff_home / "audio.shm").exists() and SharedAudio.attach().gate.state[0] > 0,
-                 "the audio process playing")
+        wait_for(
+            lambda: (earmuff_home / "audio.shm").exists() and SharedAudio.attach().gate.state[0] > 0,
+            "the audio process playing",
+        )
         shared = SharedAudio.attach()
         rec = SinkRecorder(pulse, tmp_path / "rec.raw")
         time.sleep(0.5)
@@ -207,12 +214,16 @@ def test_a_second_listener_or_audio_process_is_refused_and_changes_nothing(devic
     env = dict(pulse, EARMUFF_HOME=str(earmuff_home))
     results = {}
     for command in ("listen", "run", "audio"):
-        results[command] = subprocess.run([sys.executable, "-m", "earmuff", command], env=env, capture_output=True,
-                                          text=True, timeout=120)
+        results[command] = subprocess.run(
+            [sys.executable, "-m", "earmuff", command], env=env, capture_output=True, text=True, timeout=120
+        )
     time.sleep(1.0)
     x = rec.stop()
-    for command, what, pid in (("listen", "listener", listener.proc.pid), ("run", "listener", listener.proc.pid),
-                               ("audio", "audio process", playing)):
+    for command, what, pid in (
+        ("listen", "listener", listener.proc.pid),
+        ("run", "listener", listener.proc.pid),
+        ("audio", "audio process", playing),
+    ):
         r = results[command]
         assert r.returncode == 2, (command, r.stderr)
         assert f"earmuff: error: another earmuff {what} (pid {pid}) is already running" in r.stderr, (command, r.stderr)
@@ -224,10 +235,14 @@ def test_a_second_listener_or_audio_process_is_refused_and_changes_nothing(devic
 def test_run_starts_both_survives_its_own_kill_and_ctrl_c_stops_both(pulse, earmuff_home, tmp_path):
     env = dict(pulse, EARMUFF_HOME=str(earmuff_home))
     lock = earmuff_home / "audio.lock"
-    from earmuff.shared import held
+    from earmuff.runtime.shared import held
 
-    run = subprocess.Popen([sys.executable, "-m", "earmuff", "run"], env=env, stderr=open(tmp_path / "run1.log", "w"),
-                           start_new_session=True)
+    run = subprocess.Popen(
+        [sys.executable, "-m", "earmuff", "run"],
+        env=env,
+        stderr=open(tmp_path / "run1.log", "w"),
+        start_new_session=True,
+    )
     groups = [run.pid]  # each run and the audio processes it started: cleaned up by group if anything fails
     try:
         wait_for(lambda: answers(earmuff_home), "run answering")
@@ -241,8 +256,12 @@ def test_run_starts_both_survives_its_own_kill_and_ctrl_c_stops_both(pulse, earm
         x = rec.stop()
         assert held(lock)
         # A new `earmuff run` takes the running audio process over; Ctrl-C (SIGINT to the group) stops both.
-        run = subprocess.Popen([sys.executable, "-m", "earmuff", "run"], env=env,
-                               stderr=open(tmp_path / "run2.log", "w"), start_new_session=True)
+        run = subprocess.Popen(
+            [sys.executable, "-m", "earmuff", "run"],
+            env=env,
+            stderr=open(tmp_path / "run2.log", "w"),
+            start_new_session=True,
+        )
         groups.append(run.pid)
         wait_for(lambda: answers(earmuff_home), "the second run answering")
         assert SharedAudio.attach().audio_pid == audio_pid

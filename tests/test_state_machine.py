@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from earmuff.config import WindowConfig
-from earmuff.state_machine import WindowStateMachine
+from earmuff.runtime.state_machine import WindowStateMachine
 
 F = 1280
 CFG = WindowConfig(pre_roll_s=0.5, quiet_s=1.5, max_s=20.0, lease_s=0.4)

@@ -14,12 +14,14 @@ import pytest
 
 import daemonlib
 from conftest import needs_pulse
-from earmuff.sdnotify import Heartbeat, notify
+from earmuff.service.sdnotify import Heartbeat, notify
 
 UNITS = Path(__file__).parent.parent / "systemd"
 AUDIO, STANDBY, LISTENER = (UNITS / f"earmuff{u}.service" for u in ("", "-standby", "-listener"))
-needs_systemd = pytest.mark.skipif(shutil.which("systemd-analyze") is None,
-                                   reason="systemd-analyze is not installed (apt package systemd; setup.sh --test installs it)")
+needs_systemd = pytest.mark.skipif(
+    shutil.which("systemd-analyze") is None,
+    reason="systemd-analyze is not installed (apt package systemd; setup.sh --test installs it)",
+)
 
 
 def units_for_test(tmp_path) -> list[Path]:
@@ -34,15 +36,18 @@ def units_for_test(tmp_path) -> list[Path]:
 
 @needs_systemd
 def test_units_verify_clean(tmp_path):
-    r = subprocess.run(["systemd-analyze", "verify", *map(str, units_for_test(tmp_path))], capture_output=True, text=True)
+    r = subprocess.run(
+        ["systemd-analyze", "verify", *map(str, units_for_test(tmp_path))], capture_output=True, text=True
+    )
     assert r.returncode == 0 and r.stdout == "" and "earmuff" not in r.stderr, r.stderr
 
 
 @needs_systemd
 def test_units_exposure_at_most_1(tmp_path):
     for unit in units_for_test(tmp_path):
-        r = subprocess.run(["systemd-analyze", "security", "--offline=true", "--no-pager", str(unit)],
-                           capture_output=True, text=True)
+        r = subprocess.run(
+            ["systemd-analyze", "security", "--offline=true", "--no-pager", str(unit)], capture_output=True, text=True
+        )
         level = float(re.search(rf"Overall exposure level for {unit.name}: ([0-9.]+)", r.stdout).group(1))
         assert level <= 1.0, r.stdout
 
@@ -50,9 +55,18 @@ def test_units_exposure_at_most_1(tmp_path):
 def test_unit_settings():
     for unit, command in ((AUDIO, "audio --standby"), (STANDBY, "audio --standby"), (LISTENER, "listen")):
         text = unit.read_text()
-        for line in ("Type=notify", "Restart=always", "PrivateNetwork=yes", "IPAddressDeny=any", "StateDirectory=earmuff",
-                     "ConfigurationDirectory=earmuff", "RuntimeDirectory=earmuff", "RuntimeDirectoryPreserve=yes",
-                     "User=earmuff", f"ExecStart=/opt/earmuff/venv/bin/earmuff {command}"):
+        for line in (
+            "Type=notify",
+            "Restart=always",
+            "PrivateNetwork=yes",
+            "IPAddressDeny=any",
+            "StateDirectory=earmuff",
+            "ConfigurationDirectory=earmuff",
+            "RuntimeDirectory=earmuff",
+            "RuntimeDirectoryPreserve=yes",
+            "User=earmuff",
+            f"ExecStart=/opt/earmuff/venv/bin/earmuff {command}",
+        ):
             assert re.search(rf"^{re.escape(line)}$", text, re.M), (unit, line)
         assert re.search(r"^WatchdogSec=\d+s$", text, re.M) and re.search(r"^RestartSec=\d+ms$", text, re.M)
     audio, standby, listener = AUDIO.read_text(), STANDBY.read_text(), LISTENER.read_text()
@@ -62,9 +76,13 @@ def test_unit_settings():
         assert re.search(rf"^{re.escape(line)}$", standby, re.M), line
     assert re.search(r"^SupplementaryGroups=.*\bgpio\b", listener, re.M)
     # /etc/earmuff: the mode scripts/install.sh gives it, and writable by the listener's refit under ProtectSystem=strict.
-    made = re.search(r"install -d -m (0\d+) -o earmuff -g earmuff /etc/earmuff", (UNITS.parent / "scripts/install.sh").read_text())
+    made = re.search(
+        r"install -d -m (0\d+) -o earmuff -g earmuff /etc/earmuff", (UNITS.parent / "scripts/install.sh").read_text()
+    )
     for text in (audio, standby, listener):
-        assert re.search(rf"^ConfigurationDirectoryMode={made.group(1)}$", text, re.M) and re.search(r"^ProtectSystem=strict$", text, re.M)
+        assert re.search(rf"^ConfigurationDirectoryMode={made.group(1)}$", text, re.M) and re.search(
+            r"^ProtectSystem=strict$", text, re.M
+        )
     assert re.search(r"^ReadWritePaths=/etc/earmuff$", listener, re.M)
     # The noise starts first and pulls the listener in; stopping it stops the listener; a listener restart stays alone.
     assert re.search(r"^Wants=.*\bearmuff-listener.service\b", audio, re.M)

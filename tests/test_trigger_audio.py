@@ -1,4 +1,5 @@
 """Checks on the shipped trigger WAVs in models/triggers (made by scripts/make_trigger_audio.py)."""
+
 from __future__ import annotations
 
 import hashlib

@@ -10,11 +10,12 @@ import numpy as np
 import daemonlib
 from conftest import SinkRecorder, needs_pulse, quiet_spans
 from earmuff import config, memory
-from earmuff.control import request
-from earmuff.room_learning import RoomLearning
-from earmuff.wakeword import background, classifier, features, store
-from earmuff.wakeword.publish import publish
-from earmuff.wakeword.train import TrainResult
+from earmuff.service.control import request
+from earmuff.service.room_learning import RoomLearning
+from earmuff.wakeword.registry import background, store
+from earmuff.wakeword.registry.publish import publish
+from earmuff.wakeword.train import classifier, features
+from earmuff.wakeword.train.trainer import TrainResult
 
 S = 16000
 SMALL = "[wakeword]\npositives = 30\nnegative_sentences = 30\ncopies = 1\nrounds = 2\n"
@@ -23,10 +24,21 @@ SMALL = "[wakeword]\npositives = 30\nnegative_sentences = 30\ncopies = 1\nrounds
 def weak_quick_model(phrase: str) -> None:
     """Install a 'quick' model that scores every window 0.02: any trained model beats it on held-back data."""
     dim = features.WINDOW * features.EMBED_DIM
-    model = classifier.Mlp(np.zeros((dim, 1), np.float32), np.zeros(1, np.float32), np.ones((1, 1), np.float32),
-                           np.full(1, -4.0, np.float32))
-    meta = {"phrase": phrase, "language": "en-us", "seed": 0, "created": "2026-11-30T00:00:00+0000", "recipe": "quick",
-            "threshold": 0.5, "validation": {"recall": 0.0}}
+    model = classifier.Mlp(
+        np.zeros((dim, 1), np.float32),
+        np.zeros(1, np.float32),
+        np.ones((1, 1), np.float32),
+        np.full(1, -4.0, np.float32),
+    )
+    meta = {
+        "phrase": phrase,
+        "language": "en-us",
+        "seed": 0,
+        "created": "2026-11-30T00:00:00+0000",
+        "recipe": "quick",
+        "threshold": 0.5,
+        "validation": {"recall": 0.0},
+    }
     publish(TrainResult(model, meta), activate=True)
 
 

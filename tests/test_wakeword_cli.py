@@ -7,10 +7,12 @@ import numpy as np
 import pytest
 
 from earmuff import config, memory
-from earmuff.cli import main
-from earmuff.detector import WakeWordError
-from earmuff.wakeword import publish as publish_mod, store, train as train_mod
-from earmuff.wakeword.train import TrainResult
+from earmuff.cli.main import main
+from earmuff.runtime.detector import WakeWordError
+from earmuff.wakeword.registry import publish as publish_mod
+from earmuff.wakeword.registry import store
+from earmuff.wakeword.train import trainer as train_mod
+from earmuff.wakeword.train.trainer import TrainResult
 from test_wakeword_store import install, tiny_model
 
 
@@ -51,7 +53,7 @@ def test_add_samples_refuses_bad_files_with_reasons(tmp_path, capsys):
     install("hey bramble")
     store.activate("hey bramble")
     silent = tmp_path / "silent.wav"
-    from earmuff.audio_io import write_wav
+    from earmuff.audio.files import write_wav
 
     write_wav(silent, np.zeros(16000, np.float32))
     (tmp_path / "junk.wav").write_bytes(b"RIFF not really")
@@ -112,14 +114,14 @@ def test_disk_full_while_selecting_keeps_the_new_model_and_the_old_config(monkey
 
 
 def test_training_offers_itself_to_the_oom_killer_before_the_daemon(earmuff_home):
-    from earmuff.wakeword import worker
+    from earmuff.wakeword.train import worker
 
     assert main(["wakeword", "set", ""]) == 2  # fails at once, in its training child
     assert worker.run(lambda: Path("/proc/self/oom_score_adj").read_text().strip()) == "1000"
 
 
 def test_remove_deletes_the_owners_recordings_and_windows_of_that_word_only(capsys):
-    from earmuff.wakeword import room_bank, samples
+    from earmuff.wakeword.registry import room_bank, samples
 
     take = (0.1 * np.sin(np.arange(16000) * 0.05)).astype(np.float32)
     for phrase in ("hey bramble", "hey teapot"):
@@ -148,7 +150,7 @@ def test_test_on_a_file_shows_the_meter_and_where_it_fired(tmp_path, capsys):
 
 
 def test_a_training_that_used_a_room_bank_forgotten_meanwhile_installs_nothing(monkeypatch, capsys):
-    from earmuff.wakeword import room_bank
+    from earmuff.wakeword.registry import room_bank
 
     room_bank.add(np.zeros((3, 16, 96), np.float16), limit=100)
 

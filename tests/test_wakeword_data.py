@@ -11,9 +11,9 @@ import pytest
 import soundfile as sf
 
 from earmuff import config
-from earmuff.audio_io import resample
-from earmuff.room import active_rms
-from earmuff.wakeword import augment, neural_voice, phrase, pronounce, synth, voices
+from earmuff.audio.files import resample
+from earmuff.audio.room import active_rms
+from earmuff.wakeword.train import augment, neural_voice, phrase, pronounce, synth, voices
 
 WORDS = ["computer", "jarvis", "window", "kitchen", "garden"]
 
@@ -81,7 +81,9 @@ def test_a_missing_or_broken_family_is_left_out_and_named(monkeypatch, capsys):
     monkeypatch.setattr(voices.shutil, "which", lambda p: None if p == "text2wave" else real_which(p))
     said = []
     fams = synth.families("en-us", ("espeak-ng", "festival"), phrase.languages(), say=said.append)
-    assert set(fams) == {"espeak-ng"} and said == ["voice family festival: left out of training (text2wave is not installed)"]
+    assert set(fams) == {"espeak-ng"} and said == [
+        "voice family festival: left out of training (text2wave is not installed)"
+    ]
     monkeypatch.setattr(voices.shutil, "which", real_which)
 
     def broken(u):
@@ -130,7 +132,9 @@ def test_each_voice_family_says_the_words_asked_for(family):
     trained on people, picks the right one of five. (espeak-ng's formant voices: about half; not asked here.)"""
     rng = random.Random(1)
     found = fams_of(family)
-    assert found, f"voice family {family}: {voices.missing(family) or 'no voice speaks en-us'} (scripts/setup.sh installs it)"
+    assert found, (
+        f"voice family {family}: {voices.missing(family) or 'no voice speaks en-us'} (scripts/setup.sh installs it)"
+    )
     heard, asked = [], []
     listen = hear(WORDS)
     for voice in found[:6]:
@@ -154,7 +158,9 @@ def test_speech_comes_out_at_16k_trimmed():
 
 
 def test_neural_voice_input_is_start_symbols_with_pads_and_end():
-    id_map = json.loads((resources.files(neural_voice.PACKAGE) / "data" / f"{neural_voice.MODEL}.json").read_text())["phoneme_id_map"]
+    id_map = json.loads((resources.files(neural_voice.PACKAGE) / "data" / f"{neural_voice.MODEL}.json").read_text())[
+        "phoneme_id_map"
+    ]
     ipa = "kəmpjˈuːɾɚ"  # espeak-ng --ipa for "computer"
     ids = neural_voice.phoneme_ids(ipa, id_map)
     assert ids == id_map["^"] + id_map["_"] + [k for c in ipa for k in id_map[c] + id_map["_"]] + id_map["$"]
@@ -220,8 +226,8 @@ def test_colored_noise_has_the_asked_length_even_for_prime_lengths():
 
 
 def test_hardest_negatives_come_from_streams_and_room_bank_in_score_order():
-    from earmuff.wakeword import classifier, features
-    from earmuff.wakeword.windows import hardest
+    from earmuff.wakeword.train import classifier, features
+    from earmuff.wakeword.train.windows import hardest
 
     dim = features.WINDOW * features.EMBED_DIM
     # A "model" whose logit is the sum of the window's first feature over its 16 frames, minus 4.

@@ -13,13 +13,15 @@ import numpy as np
 import pytest
 
 from conftest import synth
-from earmuff import config, memory, room_learning
+from earmuff import config, memory
 from earmuff.config import SAMPLE_RATE
-from earmuff.scene import load_scene
-from earmuff.simulate import simulate
-from earmuff.wakeword import room_bank, store
-from earmuff.wakeword.publish import publish
-from earmuff.wakeword.train import TrainOptions, train
+from earmuff.service import room_learning
+from earmuff.service.control import ask_reload
+from earmuff.sim.scene import load_scene
+from earmuff.sim.simulate import simulate
+from earmuff.wakeword.registry import room_bank, store
+from earmuff.wakeword.registry.publish import publish
+from earmuff.wakeword.train.trainer import TrainOptions, train
 
 PHRASE = "hey bramble"
 
@@ -34,8 +36,8 @@ def trained(tmp_path_factory):
         # and three of 200 each (the default), pass at seed 3.
         opts = TrainOptions(PHRASE, seed=3, exclude_voices=frozenset({"slt", "cmu_us_slt_arctic_hts"}), quiet=True)
         result = train(opts, config.load())
-        link, note = publish(result)
-        assert note == "no earmuff is running here; it is used from the next start"
+        link = publish(result)
+        assert ask_reload() == "no earmuff is running here; it is used from the next start"
         assert config.load().wake.wake_word == PHRASE  # installed and made active
         return (link / store.MODEL).resolve(), json.loads((link / store.SIDECAR).read_text()), home
 
@@ -114,14 +116,19 @@ def test_device_learns_the_room_and_the_refit_keeps_the_owner(trained, tmp_path,
     cfg = config.load()
     monkeypatch.setattr(memory, "available_mb", lambda: 4096.0)  # this machine's memory must not decide
     quiet = int(cfg.wakeword.refit_idle_minutes * 60 * SAMPLE_RATE) + 1
-    device = SimpleNamespace(room=collector, gate=SimpleNamespace(counter=quiet), last_voice=0, state=lambda: ("jamming", 0.0))
+    device = SimpleNamespace(
+        room=collector, gate=SimpleNamespace(counter=quiet), last_voice=0, state=lambda: ("jamming", 0.0)
+    )
     before = model.resolve()
     learning = room_learning.RoomLearning()
     learning.tick(cfg, device, now=0.0)  # writes the settled windows, then starts the refit: the room is quiet
     try:
         assert learning.training, room_bank.count()  # at least refit_min_windows (10) were banked
         banked = room_bank.count()
-        assert banked >= len(ROOM_TALK) and room_bank.count(room_bank.positive_kind(PHRASE)) == 1, (banked, hits)  # 1 per 2 s of talk
+        assert banked >= len(ROOM_TALK) and room_bank.count(room_bank.positive_kind(PHRASE)) == 1, (
+            banked,
+            hits,
+        )  # 1 per 2 s of talk
         assert learning.process.wait(timeout=1800) == 0  # a bound for a loaded machine, not a goal
     finally:
         if learning.process:

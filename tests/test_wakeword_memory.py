@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from earmuff.wakeword import worker
+from earmuff.wakeword.train import worker
 
 
 def test_a_worker_that_cannot_allocate_reports_out_of_memory():
@@ -27,16 +27,21 @@ def test_a_worker_that_cannot_allocate_reports_out_of_memory():
         worker.run(lambda: (_ for _ in ()).throw(ValueError("bad value")))  # an error too
 
 
-
 def test_what_the_training_prints_reaches_a_pipe():
     code = "from earmuff.wakeword import worker; worker.run(lambda: print('switched to it'))"
     env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
     assert r.returncode == 0 and r.stdout == "switched to it\n", (r.stdout, r.stderr)  # a pipe: block-buffered
 
+
 def _start(env, phrase):
-    p = subprocess.Popen([sys.executable, "-m", "earmuff", "wakeword", "set", phrase], env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen(
+        [sys.executable, "-m", "earmuff", "wakeword", "set", phrase],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     seen = ""
     while "synthesize" not in seen:  # the training has started (the child is synthesizing)
         ch = p.stderr.read(1)
@@ -75,7 +80,9 @@ def test_a_training_killed_by_the_kernel_says_so_and_installs_nothing(tmp_path):
     assert "nothing was installed and 'hey jarvis' stays active" in err
     assert "--export FILE" in err and "earmuff wakeword import FILE" in err
     assert not (tmp_path / "wakewords" / "hey_bramble").exists()
-    r = subprocess.run([sys.executable, "-m", "earmuff", "wakeword", "list"], env=env, capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "earmuff", "wakeword", "list"], env=env, capture_output=True, text=True, timeout=60
+    )
     assert "* hey jarvis" in r.stdout and "bramble" not in r.stdout
 
 
@@ -83,8 +90,13 @@ def test_a_second_training_at_once_is_refused(tmp_path):
     env = {**os.environ, "EARMUFF_HOME": str(tmp_path)}
     first = _start(env, "hey bramble")
     try:
-        r = subprocess.run([sys.executable, "-m", "earmuff", "wakeword", "set", "okay marigold"], env=env,
-                           capture_output=True, text=True, timeout=120)
+        r = subprocess.run(
+            [sys.executable, "-m", "earmuff", "wakeword", "set", "okay marigold"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert r.returncode == 2
         assert f"another earmuff wake-word training (pid {first.pid}) is already running" in r.stderr
         assert first.poll() is None  # the first goes on

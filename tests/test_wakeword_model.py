@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 
 from conftest import synth
-from earmuff.audio_io import read_audio
+from earmuff.audio.files import read_audio
 from earmuff.config import FRAME, WakeConfig
-from earmuff.detector import Detector
-from earmuff.wakeword import classifier, features
-from earmuff.wakeword.export import to_onnx
+from earmuff.runtime.detector import Detector
+from earmuff.wakeword.registry.export import to_onnx
+from earmuff.wakeword.train import classifier, features
 
 
 def test_long_audio_embeds_the_same_in_chunks_as_in_one_piece():
@@ -77,7 +77,9 @@ def test_ensemble_is_one_network_averaging_its_members_logits():
     merged = classifier.merge(members)
     assert merged.w1.shape == (features.WINDOW * features.EMBED_DIM, 16)
     np.testing.assert_allclose(merged.logits(x), np.mean([m.logits(x) for m in members], axis=0), rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(classifier.fit(x, y, np.ones(len(y)), hidden=8, members=2).logits(x), merged.logits(x), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(
+        classifier.fit(x, y, np.ones(len(y)), hidden=8, members=2).logits(x), merged.logits(x), rtol=1e-4, atol=1e-4
+    )
 
 
 def test_melspectrogram_in_chunks_equals_the_model_on_the_whole_signal():
@@ -105,7 +107,7 @@ def test_fit_leaves_its_input_alone_and_scores_in_blocks_like_all_at_once(monkey
 
 def test_two_rounds_average_two_independent_trainings(tmp_path, monkeypatch, capsys):
     from earmuff import config
-    from earmuff.wakeword.train import ROUND_SEED_STEP, TrainOptions, train
+    from earmuff.wakeword.train.trainer import ROUND_SEED_STEP, TrainOptions, train
 
     monkeypatch.setenv("EARMUFF_HOME", str(tmp_path))
     small = dict(positives=20, copies=1, negative_sentences=20, hidden_units=4)

@@ -2,16 +2,24 @@
 
 import pytest
 
-from earmuff.detector import WakeWordError
-from earmuff.wakeword.phrase import PhraseError, check_language, check_phrase, folder_name, phonemes, sound_alikes
-from earmuff.wakeword.synth import Utterance, speak
+from earmuff.runtime.detector import WakeWordError
+from earmuff.wakeword.train.phrase import PhraseError, check_language, check_phrase, folder_name, phonemes, sound_alikes
+from earmuff.wakeword.train.synth import Utterance, speak
 
 
 @pytest.mark.parametrize(
     "phrase, words",
-    [("", "is empty"), ("   ", "is empty"), ("hey " * 12, "too long"), ("hey&bramble", "cannot be pronounced ('&')"),
-     ("hey 42", "cannot be pronounced ('4')"), ("xzq bramble", "'xzq' has no vowel"), ("ok", "too short"),
-     ("hey ' bob", "''' has no letter"), ("hey \u0301 bob", "has no letter")],
+    [
+        ("", "is empty"),
+        ("   ", "is empty"),
+        ("hey " * 12, "too long"),
+        ("hey&bramble", "cannot be pronounced ('&')"),
+        ("hey 42", "cannot be pronounced ('4')"),
+        ("xzq bramble", "'xzq' has no vowel"),
+        ("ok", "too short"),
+        ("hey ' bob", "''' has no letter"),
+        ("hey \u0301 bob", "has no letter"),
+    ],
 )
 def test_bad_phrases_are_refused_with_the_reason(phrase, words):
     with pytest.raises(PhraseError) as err:
@@ -27,7 +35,9 @@ def test_phrases_are_known_in_lower_case():
     assert check_phrase("e\u0301te\u0301 chaud") == "été chaud"  # typed with combining accents: the same name
 
 
-@pytest.mark.parametrize("phrase, lang", [("नमस्ते घर", "hi"), ("مرحبا بيت", "ar"), ("你好", "cmn"), ("привет дом", "ru")])
+@pytest.mark.parametrize(
+    "phrase, lang", [("नमस्ते घर", "hi"), ("مرحبا بيت", "ar"), ("你好", "cmn"), ("привет дом", "ru")]
+)
 def test_scripts_other_than_latin_are_accepted_and_spoken(phrase, lang):
     assert check_phrase(phrase) == phrase and check_language(lang) == lang
     assert len(phonemes(phrase, lang)) > 3  # espeak-ng speaks it

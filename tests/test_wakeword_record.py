@@ -9,13 +9,13 @@ import numpy as np
 
 import daemonlib
 from conftest import SinkRecorder, needs_pulse, quiet_spans, synth
-from earmuff import daemon
-from earmuff.audio_io import read_audio
-from earmuff.cli import main
+from earmuff.audio.files import read_audio
+from earmuff.cli.main import main
 from earmuff.config import SAMPLE_RATE
-from earmuff.control import request
-from earmuff.wakeword import recorder, samples
-from earmuff.wakeword.recorder import decode_take
+from earmuff.service import daemon, recorder
+from earmuff.service.control import request
+from earmuff.service.recorder import decode_take
+from earmuff.wakeword.registry import samples
 from test_wakeword_store import install
 
 
@@ -61,8 +61,12 @@ def test_daemon_records_a_take_without_detecting_the_name_in_it(pulse, earmuff_h
         while request(sock, "status")["detections"] == 0 and time.monotonic() < deadline:
             time.sleep(0.1)
         assert request(sock, "status")["detections"] == 1
-        assert request(sock, "listen", seconds=11)["error"] == "seconds = 11: expected a number above 0 and at most 10.0"
-        assert request(sock, "listen", seconds=1, since=-1)["error"].startswith("since = -1: expected a sample number from ")
+        assert (
+            request(sock, "listen", seconds=11)["error"] == "seconds = 11: expected a number above 0 and at most 10.0"
+        )
+        assert request(sock, "listen", seconds=1, since=-1)["error"].startswith(
+            "since = -1: expected a sample number from "
+        )
         huge = request(sock, "listen", seconds=1, since=10**18)["error"]  # answered at once, not after waiting for it
         assert huge.startswith(f"since = {10**18}: expected a sample number from "), huge
         # `use` switches the running daemon, and says so.
@@ -83,8 +87,13 @@ def test_without_a_daemon_the_meter_jams_itself_and_hears_through_its_noise(puls
     clip = synth(tmp_path / "name.wav", "hey jarvis", "flite", "kal16")
     (earmuff_home / "config.toml").write_text("[noise]\nlevel_dbfs = -50.0\nquiet_level_dbfs = -50.0\n")
     rec = SinkRecorder(pulse, tmp_path / "rec.raw")
-    meter = subprocess.Popen([sys.executable, "-m", "earmuff", "wakeword", "test", "--seconds", "4"],
-                             env=dict(pulse, EARMUFF_HOME=str(earmuff_home)), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    meter = subprocess.Popen(
+        [sys.executable, "-m", "earmuff", "wakeword", "test", "--seconds", "4"],
+        env=dict(pulse, EARMUFF_HOME=str(earmuff_home)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     for line in meter.stderr:  # started, jamming, its echo canceller settled
         if "listening for" in line:
             break
@@ -124,7 +133,9 @@ def test_record_asks_again_for_a_refused_take_and_keeps_the_rest(monkeypatch, tm
     monkeypatch.setattr(recorder, "open_takes", lambda: FileTakes([quiet, name, quiet, name]))
     assert main(["wakeword", "record", "--name", "hey bramble", "--takes", "2", "--no-retrain"]) == 0
     captured = capsys.readouterr()
-    assert captured.err.count("refused: take 1: too quiet") == 1 and captured.err.count("refused: take 2: too quiet") == 1
+    assert (
+        captured.err.count("refused: take 1: too quiet") == 1 and captured.err.count("refused: take 2: too quiet") == 1
+    )
     assert "once more, please" in captured.err and "kept 2 of 2 takes (4 tried)" in captured.out
     assert len(samples.load_all("hey bramble")) == 2
 

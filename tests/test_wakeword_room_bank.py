@@ -8,8 +8,8 @@ from types import SimpleNamespace
 import numpy as np
 
 from earmuff import config, memory
-from earmuff.room_learning import RoomLearning
-from earmuff.wakeword import room_bank
+from earmuff.service.room_learning import RoomLearning
+from earmuff.wakeword.registry import room_bank
 
 S = 16000  # samples per second
 FRAME = 1280
@@ -138,7 +138,7 @@ def test_available_memory_is_read_from_the_kernel():
 def test_forget_room_also_drops_what_the_running_device_holds_and_stops_a_refit(earmuff_home, capsys):
     import subprocess
 
-    from earmuff.cli import main
+    from earmuff.cli.main import main
 
     cfg = config.load()
     room_bank.add(windows(5), limit=100)

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from conftest import synth
-from earmuff.audio_io import read_audio
-from earmuff.wakeword import samples
-from earmuff.wakeword.samples import SampleError, check_take
+from earmuff.audio.files import read_audio
+from earmuff.wakeword.registry import samples
+from earmuff.wakeword.registry.samples import SampleError, check_take
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +54,7 @@ def test_model_that_does_not_recognise_it_refuses(take):
 
 
 def test_saved_takes_are_private(earmuff_home):
-    from earmuff.wakeword import samples
+    from earmuff.wakeword.registry import samples
 
     path = samples.save("hey bramble", np.zeros(16000, np.float32))
     assert path.stat().st_mode & 0o777 == 0o600

@@ -8,16 +8,20 @@ import numpy as np
 import pytest
 
 from earmuff import config
-from earmuff.detector import Detector, WakeWordError, resolve
-from earmuff.wakeword import store
-from earmuff.wakeword.classifier import Mlp
-from earmuff.wakeword.export import to_onnx
+from earmuff.runtime.detector import Detector, WakeWordError, resolve
+from earmuff.wakeword.registry import store
+from earmuff.wakeword.registry.export import to_onnx
+from earmuff.wakeword.train.classifier import Mlp
 
 
 def tiny_model(seed=0):
     rng = np.random.default_rng(seed)
-    return Mlp(rng.normal(0, 0.01, (1536, 8)).astype(np.float32), np.zeros(8, np.float32),
-               rng.normal(0, 0.1, (8, 1)).astype(np.float32), np.zeros(1, np.float32))
+    return Mlp(
+        rng.normal(0, 0.01, (1536, 8)).astype(np.float32),
+        np.zeros(8, np.float32),
+        rng.normal(0, 0.1, (8, 1)).astype(np.float32),
+        np.zeros(1, np.float32),
+    )
 
 
 def install(phrase, seed=0):
@@ -28,7 +32,7 @@ def install(phrase, seed=0):
 
 
 def test_install_then_resolve_and_activate(earmuff_home):
-    (earmuff_home / "config.toml").write_text('# mine\n[noise]\nlevel_dbfs = -25.0\n\n[wake]\nthreshold = 0.6\n')
+    (earmuff_home / "config.toml").write_text("# mine\n[noise]\nlevel_dbfs = -25.0\n\n[wake]\nthreshold = 0.6\n")
     install("hey bramble")
     assert resolve("Hey Bramble") == store.root() / "hey_bramble" / "model.onnx"
     store.activate("hey bramble")
@@ -99,8 +103,8 @@ def test_with_wake_word_keeps_other_lines():
 
 def test_import_a_community_tflite_model_and_detect_with_it(tmp_path):
     from conftest import frame_scores, synth
-    from earmuff.audio_io import read_audio
-    from earmuff.detector import pretrained_dir
+    from earmuff.audio.files import read_audio
+    from earmuff.runtime.detector import pretrained_dir
 
     community = tmp_path / "buddy.tflite"  # openWakeWord's own "hey jarvis", as a file from elsewhere
     community.write_bytes((pretrained_dir() / "hey_jarvis.tflite").read_bytes())

@@ -1,5 +1,5 @@
 """python -m earmuff."""
 
-from .cli import main
+from earmuff.cli.main import main
 
 raise SystemExit(main())

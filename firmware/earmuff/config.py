@@ -36,8 +36,12 @@ class NoiseConfig:
     level_dbfs: float = field(default=-20.0, metadata=_range(-60.0, -3.0))  # the fixed level, or the adaptive maximum
     adaptive: bool = True  # quieter in a quiet room, louder as soon as people talk
     quiet_level_dbfs: float = field(default=-32.0, metadata=_range(-60.0, -3.0))  # adaptive minimum
-    margin_db: float = field(default=25.0, metadata=_range(0.0, 50.0))  # noise above the room's speech, at the smart speaker
-    cup_coupling_db_spl: float = field(default=110.0, metadata=_range(60.0, 130.0))  # the built shield: docs/hardware.md
+    margin_db: float = field(
+        default=25.0, metadata=_range(0.0, 50.0)
+    )  # noise above the room's speech, at the smart speaker
+    cup_coupling_db_spl: float = field(
+        default=110.0, metadata=_range(60.0, 130.0)
+    )  # the built shield: docs/hardware.md
     hold_s: float = field(default=2.0, metadata=_range(0.0, 120.0))  # stay loud this long after the last speech
     release_db_s: float = field(default=6.0, metadata=_range(0.1, 60.0))
     modulation_depth: float = field(default=0.5, metadata=_range(0.0, 0.9))

@@ -6,21 +6,29 @@ import dataclasses
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
-from .. import config as config_mod
-from ..detector import WakeWordError
-from . import background
-from .voices import NEURAL
+from earmuff import config as config_mod
+from earmuff.runtime.detector import WakeWordError
+from earmuff.wakeword.registry import background
+from earmuff.wakeword.train.voices import NEURAL
 
 TRAINING_LOCK = ".training.lock"
 
 
-def retrain(phrase: str, lang: str, seed: int = 0, quiet: bool = False, select: bool = False,
-            recipe: str = background.FULL, rival: bool = False, export: Path | None = None) -> dict:
+def retrain(
+    phrase: str,
+    lang: str,
+    seed: int = 0,
+    quiet: bool = False,
+    select: bool = False,
+    recipe: str = background.FULL,
+    rival: bool = False,
+    export: Path | None = None,
+) -> dict:
     """Train `phrase` (with any owner takes and the room bank) and install it; it becomes active if `select`.
 
     Without `select` it is selected again only if it is still the active wake word when training ends, so that
@@ -31,41 +39,53 @@ def retrain(phrase: str, lang: str, seed: int = 0, quiet: bool = False, select: 
     One training at a time (a lock in the wake-word folder); it runs in a child process that the kernel ends first
     when memory runs out, and this one says so.
     """
-    from .. import memory
-    from ..shared import hold
-    from . import store, worker
+    from earmuff import memory
+    from earmuff.runtime.shared import hold
+    from earmuff.wakeword.registry import store
+    from earmuff.wakeword.train import worker
 
     lock = hold(store.root() / TRAINING_LOCK, "wake-word training")
     try:
         free = memory.short_of_training()
         if free is not None and not quiet:
-            print(f"warning: training needs about {memory.TRAINING_MB} MB of memory and {free:.0f} MB is available; "
-                  f"if it runs out, the training ends and nothing changes. {elsewhere(phrase)}", file=sys.stderr)
+            print(
+                f"warning: training needs about {memory.TRAINING_MB} MB of memory and {free:.0f} MB is available; "
+                f"if it runs out, the training ends and nothing changes. {elsewhere(phrase)}",
+                file=sys.stderr,
+            )
         return worker.run(_retrain, phrase, lang, seed, quiet, select, recipe, rival, export)
     except KeyboardInterrupt:
-        print(f"\ninterrupted; nothing was installed and '{config_mod.load().wake.wake_word}' stays active", file=sys.stderr)
+        print(
+            f"\ninterrupted; nothing was installed and '{config_mod.load().wake.wake_word}' stays active",
+            file=sys.stderr,
+        )
         raise
     except worker.OutOfMemory as exc:
-        raise worker.OutOfMemory(f"training '{phrase}' ran out of memory: {exc}; nothing was installed and "
-                                 f"'{config_mod.load().wake.wake_word}' stays active. {elsewhere(phrase)}") from None
+        raise worker.OutOfMemory(
+            f"training '{phrase}' ran out of memory: {exc}; nothing was installed and "
+            f"'{config_mod.load().wake.wake_word}' stays active. {elsewhere(phrase)}"
+        ) from None
     finally:
         os.close(lock)
 
 
 def elsewhere(phrase: str) -> str:
     """What to do when this machine has too little memory to train."""
-    return (f"To train on a machine with more memory (with earmuff installed): `earmuff wakeword set \"{phrase}\" "
-            f"--export FILE` there, then `earmuff wakeword import FILE --name \"{phrase}\"` here (docs/hardware.md)")
+    return (
+        f'To train on a machine with more memory (with earmuff installed): `earmuff wakeword set "{phrase}" '
+        f'--export FILE` there, then `earmuff wakeword import FILE --name "{phrase}"` here (docs/hardware.md)'
+    )
 
 
-def _retrain(phrase: str, lang: str, seed: int, quiet: bool, select: bool, recipe: str, rival: bool,
-             export: Path | None) -> dict:
+def _retrain(
+    phrase: str, lang: str, seed: int, quiet: bool, select: bool, recipe: str, rival: bool, export: Path | None
+) -> dict:
     """The body of `retrain`, in the child process."""
-    from .. import memory
-    from . import room_bank, samples, store
-    from .phrase import check_language, check_phrase, normalise
-    from .publish import publish
-    from .train import options_from, train
+    from earmuff import memory
+    from earmuff.wakeword.registry import room_bank, samples, store
+    from earmuff.wakeword.registry.publish import publish
+    from earmuff.wakeword.train.phrase import check_language, check_phrase, normalise
+    from earmuff.wakeword.train.trainer import options_from, train
 
     cfg = config_mod.load()
     name, lang = check_phrase(phrase), check_language(lang)
@@ -73,27 +93,38 @@ def _retrain(phrase: str, lang: str, seed: int, quiet: bool, select: bool, recip
     room = cfg.wakeword.room_bank
     read_at = time.time()
     opts = options_from(
-        cfg, name, lang, seed=seed, owner_clips=owner, quiet=quiet,
+        cfg,
+        name,
+        lang,
+        seed=seed,
+        owner_clips=owner,
+        quiet=quiet,
         extra_negatives=room_bank.load(room_bank.NEGATIVE) if room else None,
         extra_positives=room_bank.load(room_bank.positive_kind(name)) if room else None,
         rival=window_scorer(name) if rival else None,
     )
     if recipe == background.QUICK:
-        opts = dataclasses.replace(opts, rounds=cfg.wakeword.quick_rounds,
-                                   voices=tuple(v for v in opts.voices if v not in NEURAL))
+        opts = dataclasses.replace(
+            opts, rounds=cfg.wakeword.quick_rounds, voices=tuple(v for v in opts.voices if v not in NEURAL)
+        )
     free = memory.short_of_training(memory.TRAINING_MB + memory.KOKORO_MB)
     if "kokoro" in opts.voices and free is not None:  # a Zero 2 W beside the service: the rest of the recipe fits
-        print(f"voice family kokoro: left out of training (it needs about {memory.KOKORO_MB} MB more than the "
-              f"{memory.TRAINING_MB} MB of the rest, and {free:.0f} MB is available; docs/hardware.md)", file=sys.stderr)
+        print(
+            f"voice family kokoro: left out of training (it needs about {memory.KOKORO_MB} MB more than the "
+            f"{memory.TRAINING_MB} MB of the rest, and {free:.0f} MB is available; docs/hardware.md)",
+            file=sys.stderr,
+        )
         opts = dataclasses.replace(opts, voices=tuple(v for v in opts.voices if v != "kokoro"))
     before = cfg.wake.wake_word
     result = train(opts, cfg)
     result.meta["recipe"] = recipe
     if room and room_bank.forgotten_at() > read_at:
-        raise WakeWordError(f"wake word '{name}': the room bank was forgotten while this training used it; "
-                            f"nothing was installed and '{before}' stays active")
+        raise WakeWordError(
+            f"wake word '{name}': the room bank was forgotten while this training used it; "
+            f"nothing was installed and '{before}' stays active"
+        )
     if export is not None:
-        from .export import to_onnx
+        from earmuff.wakeword.registry.export import to_onnx
 
         tmp = export.with_name(f".{export.name}.tmp")
         to_onnx(result.model, tmp, name)
@@ -101,10 +132,9 @@ def _retrain(phrase: str, lang: str, seed: int, quiet: bool, select: bool, recip
         return result.meta
     if rival and not better(result.meta["validation"]):
         return {**result.meta, "kept": True}
-    _, note = publish(result, activate=select or normalise(store.active()) == name)
-    if note:
-        print(f"'{name}': {note}")
-    return result.meta
+    selected = select or normalise(store.active()) == name
+    publish(result, activate=selected)
+    return {**result.meta, "selected": selected}
 
 
 def better(validation: dict) -> bool:
@@ -115,8 +145,8 @@ def better(validation: dict) -> bool:
 
 def window_scorer(name: str) -> Callable[[np.ndarray], np.ndarray] | None:
     """Scores of the installed ONNX model of `name` for (n, 16, 96) embedding windows, or None if it has none."""
-    from . import store
-    from .phrase import folder_name
+    from earmuff.wakeword.registry import store
+    from earmuff.wakeword.train.phrase import folder_name
 
     path = store.root() / folder_name(name) / store.MODEL
     if not path.is_file():

@@ -1,0 +1,99 @@
+"""Clock drift between playback and capture: measured from the echo itself and undone on the reference.
+
+When the speakers and the microphone run on different clocks, the echo slides against the played
+samples by a few samples a minute; an adaptive echo filter then chases a moving target and cancels
+far less. This stretches the reference by the measured drift so that the echo path stands still.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from earmuff.config import SAMPLE_RATE
+
+WINDOW = EVERY = SAMPLE_RATE  # measure the lag over one second of audio, every second
+MAX_LAG = 1024  # the bulk delay of a sound card and the path inside the shield stay below 64 ms
+FIT_POINTS = 40  # the drift is the slope of the last 40 s of lag measurements
+
+
+class ClockDrift:
+    """Estimates the drift (ppm) with GCC-PHAT between microphone and reference, and resamples the reference."""
+
+    def __init__(self, channels: int) -> None:
+        self.ppm = 0.0
+        self.ref = np.zeros((4, channels))  # reference samples still needed; row 0 is absolute index `base`
+        self.base = -4
+        self.pos = 0.0  # absolute reference position of the next output sample
+        self.mic_hist: list[np.ndarray] = []
+        self.ref_hist: list[np.ndarray] = []
+        self.collected = 0  # samples since the last measurement
+        self.seen = 0
+        self.lags: list[tuple[int, float]] = []  # (sample, lag against the unstretched reference)
+
+    def align(self, mic: np.ndarray, played: np.ndarray) -> np.ndarray:
+        """Return the reference resampled onto the microphone's clock (same shape as `played`)."""
+        played = played.reshape(len(played), -1)
+        self.ref = np.vstack([self.ref, played])
+        n = len(mic)
+        pos = self.pos + np.arange(n) * (1 - self.ppm * 1e-6) - self.base
+        out = interpolate(self.ref, pos).astype(np.float32)
+        self.pos += n * (1 - self.ppm * 1e-6)
+        drop = int(np.floor(self.pos)) - self.base - 2
+        if drop > 0:
+            self.ref = self.ref[drop:]
+            self.base += drop
+        self._measure(mic, out[:, 0])
+        return out
+
+    def _measure(self, mic: np.ndarray, ref: np.ndarray) -> None:
+        """Collect blocks; every second measure the lag over the last second and refit the drift."""
+        self.mic_hist.append(mic)
+        self.ref_hist.append(ref)
+        self.seen += len(mic)
+        self.collected += len(mic)
+        if self.collected < EVERY:
+            return
+        mic_s, ref_s = np.concatenate(self.mic_hist)[-WINDOW:], np.concatenate(self.ref_hist)[-WINDOW:]
+        self.mic_hist, self.ref_hist, self.collected = [], [], 0
+        lag = gcc_phat_lag(mic_s, ref_s)
+        if lag is None:  # the reference was silent (a window open) or the echo was not clear
+            return
+        # Undo the stretch applied so far: the raw lag grows by exactly the drift, sample after sample.
+        self.lags = self.lags[-(FIT_POINTS - 1) :] + [(self.seen, lag + self.seen - self.pos)]
+        if len(self.lags) >= 3:
+            t, raw = np.array(self.lags).T
+            self.ppm = float(np.polyfit(t, raw, 1)[0] * 1e6)
+
+
+def interpolate(x: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """Rows of `x` (samples x channels) at fractional positions, by 4-point Lagrange interpolation; 0 outside."""
+    i = np.floor(pos).astype(np.int64)
+    f = pos - i
+    weights = np.stack(
+        [
+            -f * (f - 1) * (f - 2) / 6,
+            (f + 1) * (f - 1) * (f - 2) / 2,
+            -(f + 1) * f * (f - 2) / 2,
+            (f + 1) * f * (f - 1) / 6,
+        ],
+        axis=1,
+    )
+    idx = i[:, np.newaxis] + np.arange(-1, 3)
+    weights *= (idx >= 0) & (idx < len(x))
+    return np.einsum("nk,nkc->nc", weights, x[np.clip(idx, 0, len(x) - 1)])
+
+
+def gcc_phat_lag(mic: np.ndarray, ref: np.ndarray) -> float | None:
+    """Delay of `mic` behind `ref` in fractional samples, or None without a clear peak."""
+    if np.mean(ref**2) < 1e-8 or np.mean(mic**2) < 1e-12:
+        return None
+    size = 2 * len(mic)
+    cross = np.fft.rfft(mic, size) * np.conj(np.fft.rfft(ref, size))
+    corr = np.fft.irfft(cross / (np.abs(cross) + 1e-12), size)
+    window = corr[: MAX_LAG + 2]
+    k = int(np.argmax(window[1 : MAX_LAG + 1])) + 1
+    if window[k] <= 6 * np.std(corr):
+        return None
+    a, b, c = window[k - 1], window[k], window[k + 1]
+    curvature = a - 2 * b + c
+    return float(k + 0.5 * (a - c) / curvature) if curvature < 0 else float(k)

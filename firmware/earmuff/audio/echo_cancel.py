@@ -1,0 +1,240 @@
+"""Removes earmuff's own masking noise from its microphone signal (acoustic echo cancellation).
+
+The reference is the exact block of samples earmuff played. Signals are 16 kHz mono float32 in [-1, 1].
+
+Latency: BlockFrequencyDomainCanceller buffers to its internal block, so its output lags the
+input by exactly `block` samples (256 samples = 16 ms by default), whatever block length the
+caller uses; `process` always returns len(mic) samples.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+SAMPLE_RATE = 16000
+
+
+@runtime_checkable
+class EchoCanceller(Protocol):
+    """What the firmware's audio worker thread calls."""
+
+    def process(self, mic: np.ndarray, played: np.ndarray) -> np.ndarray: ...
+
+    def freeze(self, frozen: bool) -> None: ...
+
+    @property
+    def echo_reduction_db(self) -> float: ...
+
+
+class _ReductionMeter:
+    """Running 10*log10(power(mic)/power(output)) with an exponential memory of about tau_s."""
+
+    def __init__(self, tau_s: float = 1.0, sample_rate: int = SAMPLE_RATE) -> None:
+        self._tau = tau_s * sample_rate
+        self._p_in = 0.0
+        self._p_out = 0.0
+
+    def update(self, mic: np.ndarray, out: np.ndarray) -> None:
+        """Fold one aligned pair of blocks into the running powers."""
+        if len(mic) == 0:
+            return
+        a = float(np.exp(-len(mic) / self._tau))
+        self._p_in = a * self._p_in + (1.0 - a) * _power(mic)
+        self._p_out = a * self._p_out + (1.0 - a) * _power(out)
+
+    @property
+    def db(self) -> float:
+        """Current estimate in dB (0 before any signal)."""
+        if self._p_in <= 0.0:
+            return 0.0
+        return 10.0 * float(np.log10(self._p_in / max(self._p_out, 1e-20)))
+
+
+def _power(x: np.ndarray) -> float:
+    """Mean square of all samples, in float64 (a dot product: far cheaper per call than np.mean)."""
+    v = x.ravel().astype(np.float64, copy=False)
+    return float(np.dot(v, v)) / max(len(v), 1)
+
+
+def _pair(mic: np.ndarray, played: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return mic (1-D) and played (samples x channels) as float32 of equal length, or raise ValueError."""
+    m, p = np.asarray(mic, dtype=np.float32), np.asarray(played, dtype=np.float32)
+    if p.ndim == 1:
+        p = p[:, np.newaxis]
+    if m.ndim != 1 or p.ndim != 2 or len(m) != len(p):
+        raise ValueError(f"mic must be 1-D and played 1-D or 2-D of equal length, got {m.shape} and {p.shape}")
+    return m, p
+
+
+class PassThrough:
+    """No cancellation: returns the microphone signal unchanged."""
+
+    def __init__(self, channels: int = 1) -> None:
+        self._meter = _ReductionMeter()
+
+    def process(self, mic: np.ndarray, played: np.ndarray) -> np.ndarray:
+        """Return mic as float32 (the same array when it already is one)."""
+        mic, _ = _pair(mic, played)
+        self._meter.update(mic, mic)
+        return mic
+
+    def freeze(self, frozen: bool) -> None:
+        """Nothing adapts here."""
+
+    @property
+    def echo_reduction_db(self) -> float:
+        """Always 0 dB."""
+        return self._meter.db
+
+
+class BlockFrequencyDomainCanceller:
+    """Partitioned-block frequency-domain adaptive filter (PBFDAF / MDF), overlap-save, numpy only.
+
+    The step is normalised per bin by the reference power and shared among partitions by their
+    weight (proportionate). Once echo_reduction_db exceeds guard_db, the error used for adaptation is
+    clipped per bin at `clip` times a slowly rising scale of its own recent level (a Huber-style
+    robust error), so near-end speech barely moves the filter. Near-end sound louder than the
+    residual by `double_talk_db` (the owner talking, often as loud as the echo itself) pauses
+    adaptation until the residual floor has risen to it at `floor_rise_db_s`.
+    """
+
+    def __init__(
+        self,
+        filter_length: int = 2048,
+        block: int = 256,
+        step: float = 0.5,
+        *,
+        channels: int = 1,
+        clip: float = 2.0,
+        guard_db: float = 10.0,
+        double_talk_db: float = 10.0,
+        floor_rise_db_s: float = 10.0,
+        startup_s: float = 2.0,
+        proportionate: bool = True,
+        scale_rise_s: float = 2.0,
+        scale_fall_s: float = 0.5,
+        power_tau_s: float = 0.03,
+        sample_rate: int = SAMPLE_RATE,
+    ) -> None:
+        if block <= 0 or filter_length <= 0:
+            raise ValueError("block and filter_length must be positive")
+        if not 0.0 < step <= 1.0:
+            raise ValueError(f"step must be in (0, 1], got {step}")
+        self.block = int(block)
+        self.partitions = -(-int(filter_length) // self.block)
+        self.step = float(step)
+        self.clip = float(clip)
+        self.guard_db = float(guard_db)
+        self.double_talk = 10 ** (double_talk_db / 10)
+        self._floor_rise = 10 ** (floor_rise_db_s * self.block / sample_rate / 10)
+        self._startup = int(startup_s * sample_rate / self.block)
+        self._floor = 0.0  # slowly rising minimum of the residual's block power relative to the reference's
+        self.proportionate = bool(proportionate)
+        bins = self.block + 1
+        # One filter per output channel: each speaker reaches the microphone by its own path.
+        self._W = np.zeros((channels, self.partitions, bins), np.complex128)
+        self._X = np.zeros((channels, self.partitions, bins), np.complex128)
+        self._x_prev = np.zeros((self.block, channels))
+        self._ref_power = np.zeros(bins)
+        self._err_scale = np.zeros(bins)
+        self._a_pow = float(np.exp(-self.block / (power_tau_s * sample_rate)))
+        self._a_rise = float(np.exp(-self.block / (scale_rise_s * sample_rate)))
+        self._a_fall = float(np.exp(-self.block / (scale_fall_s * sample_rate)))
+        self._mic_fifo = np.zeros(0, np.float32)
+        self._ref_fifo = np.zeros((0, channels), np.float32)
+        self._out_fifo = np.zeros(self.block, np.float32)  # the fixed one-block latency
+        self._frozen = False
+        self._meter = _ReductionMeter(sample_rate=sample_rate)
+
+    def process(self, mic: np.ndarray, played: np.ndarray) -> np.ndarray:
+        """Cancel the echo of `played` from `mic`; returns len(mic) samples, one block late."""
+        mic, played = _pair(mic, played)
+        self._mic_fifo = np.concatenate((self._mic_fifo, mic))
+        self._ref_fifo = np.concatenate((self._ref_fifo, played))
+        n = self.block
+        full = len(self._mic_fifo) // n
+        outs = [self._out_fifo]
+        for i in range(full):
+            outs.append(self._run_block(self._mic_fifo[i * n : (i + 1) * n], self._ref_fifo[i * n : (i + 1) * n]))
+        self._mic_fifo = self._mic_fifo[full * n :]
+        self._ref_fifo = self._ref_fifo[full * n :]
+        out = np.concatenate(outs)
+        self._out_fifo = out[len(mic) :]
+        return out[: len(mic)]
+
+    def freeze(self, frozen: bool) -> None:
+        """Stop (True) or resume (False) adaptation; the filter keeps cancelling either way."""
+        self._frozen = bool(frozen)
+
+    @property
+    def echo_reduction_db(self) -> float:
+        """10*log10(power(mic)/power(output)) over roughly the last second."""
+        return self._meter.db
+
+    def _run_block(self, d32: np.ndarray, x32: np.ndarray) -> np.ndarray:
+        """Filter and adapt on one internal block; returns the error (the cleaned mic)."""
+        n = self.block
+        d = d32.astype(np.float64)
+        x = x32.astype(np.float64)
+        self._X[:, 1:] = self._X[:, :-1]
+        self._X[:, 0] = np.fft.rfft(np.concatenate((self._x_prev, x)), axis=0).T
+        self._x_prev = x
+        y = np.fft.irfft(np.einsum("cpk,cpk->k", self._W, self._X), 2 * n)[n:]
+        e = d - y
+        if not self._frozen and np.any(x):  # nothing to learn from silence; keeps the error scale honest
+            # Residual relative to what was played: the noise's own rhythm cancels out, near-end sound does not.
+            power = _power(e) / (_power(x) + 1e-12)
+            self._startup = max(0, self._startup - 1)
+            # During start-up everything is echo to learn; later a jump above the residual floor is a talker.
+            talking = not self._startup and power > self.double_talk * self._floor
+            self._floor = power if power < self._floor or self._floor == 0 else self._floor * self._floor_rise
+            if not talking:
+                self._adapt(e)
+        self._meter.update(d, e)
+        return e.astype(np.float32)
+
+    def _adapt(self, e: np.ndarray) -> None:
+        """One constrained NLMS step with a clipped error."""
+        n = self.block
+        E = np.fft.rfft(np.concatenate((np.zeros(n), e)))
+        mag2 = E.real**2 + E.imag**2
+        if self._meter.db < self.guard_db:
+            # Not converged (start-up, moved path): the error is mostly echo, so learn from all of it.
+            a = self._a_fall
+        else:
+            # Clipping, not skipping: a sudden rise (near-end talk) moves the filter no more than usual.
+            limit = self.clip**2 * self._err_scale
+            E *= np.sqrt(np.minimum(1.0, limit / np.maximum(mag2, 1e-30)))
+            mag2 = np.minimum(mag2, limit)
+            a = np.where(mag2 > self._err_scale, self._a_rise, self._a_fall)
+        self._err_scale = a * self._err_scale + (1 - a) * mag2
+        x0 = self._X[:, 0]
+        # X spans 2N samples but the error only N: half its power is the NLMS normaliser (step 1 = full step).
+        power = 0.5 * np.sum(x0.real**2 + x0.imag**2, axis=0)
+        self._ref_power = self._a_pow * self._ref_power + (1 - self._a_pow) * power
+        floor = 1e-3 * float(np.mean(self._ref_power)) + 1e-10
+        mu = self.step / (self._ref_power + floor)
+        grad = np.fft.irfft(np.conj(self._X) * (mu * E), 2 * n, axis=-1)
+        grad *= self._proportions()[..., np.newaxis]
+        grad[..., n:] = 0.0  # gradient constraint: keeps each partition a linear (not circular) filter
+        self._W += np.fft.rfft(grad, axis=-1)
+
+    def _proportions(self) -> np.ndarray:
+        """Share of the step per partition, following its weight (MDF's proportionate update)."""
+        if not self.proportionate:
+            return np.full(self._W.shape[:2], 1.0 / self.partitions)
+        w = self._W.view(np.float64)  # real and imaginary parts side by side
+        norms = np.sqrt(np.einsum("cpk,cpk->cp", w, w)) + 1e-9
+        # The floor keeps quiet partitions learning, so late reflections and path changes are still found.
+        norms += 0.1 * norms.max()
+        return norms / norms.sum()
+
+
+def make_canceller(kind: str, **kw: object) -> EchoCanceller:
+    """Build an echo canceller by name: "none" or "fdaf"."""
+    kinds = {"none": PassThrough, "fdaf": BlockFrequencyDomainCanceller}
+    if kind not in kinds:
+        raise ValueError(f"unknown echo canceller kind {kind!r}; allowed: {', '.join(sorted(kinds))}")
+    return kinds[kind](**kw)  # type: ignore[arg-type]

@@ -1,0 +1,277 @@
+"""The real-time output side: noise unless a valid lease says quiet, ramps, and the trigger phrase.
+
+Everything here runs inside the audio callback: it only copies and scales preallocated arrays.
+The worker grants a lease (open until sample N, for window number G); when the lease runs out
+the noise returns by itself, so a crashed, hung or late worker can never leave the speaker unjammed.
+The lease, the adaptive level (a lease too: without one the noise plays at its full level), the gate's
+published state and its events live in numpy arrays that may be shared memory (`shared.py`): the
+worker may be another process. The lease is a seqlock, so a writer that died half-way leaves no lease.
+In a relay the lease also names the length of the owner's recorded command in `clip`: the gate plays it
+after the trigger and clears each part of it as it is played.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+JAM_OFF, JAM_ON, TRIGGER_START, TRIGGER_END, RELAY_START, RELAY_END = 1, 2, 3, 4, 5, 6
+EVENT_NAMES = {
+    JAM_OFF: "jam_off",
+    JAM_ON: "jam_on",
+    TRIGGER_START: "trigger_start",
+    TRIGGER_END: "trigger_end",
+    RELAY_START: "relay_start",
+    RELAY_END: "relay_end",
+}
+LEASE_FIELDS = 6  # seq (odd while being written), open until sample, window number, speak, level until sample,
+# samples of the recorded command in `clip` to play after the trigger (0: none)
+STATE_FIELDS = 6  # counter, is_open, window, events written, xruns, gain in thousandths (0: silent)
+EVENT_SLOTS = 256
+DBFS_RANGE = (-60.0, -3.0)  # an adaptive level outside this is not a level: the noise plays at its full level
+RELAY_GAP = 4000  # samples between the trigger and the relayed command: a short natural pause (0.25 s)
+
+
+@dataclass(frozen=True)
+class GateArrays:
+    """The arrays the worker and the callback share: lease and level (worker), state and events (callback)."""
+
+    lease: np.ndarray  # int64[LEASE_FIELDS]
+    level: np.ndarray  # float64[1]: the adaptive level wanted, dBFS
+    state: np.ndarray  # int64[STATE_FIELDS]
+    events: np.ndarray  # int64[EVENT_SLOTS, 3]: (sample, code, window)
+    clip: np.ndarray  # float32[relay capacity]: the owner's command to relay (worker), cleared as played (callback)
+
+    @classmethod
+    def private(cls, clip: int = 0) -> GateArrays:
+        """Arrays of a gate whose worker is a thread of the same process; room for a `clip`-sample command."""
+        return cls(
+            np.zeros(LEASE_FIELDS, np.int64),
+            np.zeros(1, np.float64),
+            np.zeros(STATE_FIELDS, np.int64),
+            np.zeros((EVENT_SLOTS, 3), np.int64),
+            np.zeros(clip, np.float32),
+        )
+
+
+class LeaseWriter:
+    """The worker's side of the lease: one writer; a seqlock, so a reader never pairs halves of two writes."""
+
+    arrays: GateArrays
+
+    def grant(self, until: int, window: int, speak: bool = True, relay: int = 0) -> None:
+        """Open or extend window `window` until sample `until`; `speak`: play the trigger when it opens, and
+        then the first `relay` samples of `clip` (written before this grant)."""
+        lease = self.arrays.lease
+        lease[0] |= 1
+        lease[1], lease[2], lease[3], lease[5] = until, window, speak, relay
+        lease[0] += 1
+
+    def revoke(self) -> None:
+        """End the current lease now."""
+        lease = self.arrays.lease
+        lease[0] |= 1
+        lease[1] = 0
+        lease[0] += 1
+
+    def set_level(self, dbfs: float, until: int) -> None:
+        """Play the noise at `dbfs` until sample `until` (renewed every frame); after that at its full level."""
+        lease = self.arrays.lease
+        lease[0] |= 1
+        self.arrays.level[0] = dbfs
+        lease[4] = until
+        lease[0] += 1
+
+
+class NoiseTable:
+    """A loop of noise the callback plays; the worker keeps overwriting the part far ahead of playback."""
+
+    def __init__(self, initial: np.ndarray) -> None:
+        self.rows = np.ascontiguousarray(initial, np.float32)
+        self.size = len(self.rows)
+        self.filled_to = self.size  # absolute playback position up to which fresh noise was written
+
+    def refill(self, play_position: int, generate) -> None:
+        """Write fresh noise up to half a table ahead of playback (worker side)."""
+        target = play_position + self.size // 2
+        while self.filled_to < target:
+            block = generate(1600)
+            start = self.filled_to % self.size
+            self.rows[start : start + len(block)] = block[: self.size - start]
+            self.filled_to += len(block)
+
+
+class NoiseGate(LeaseWriter):
+    """Renders each output block: looped noise with ramps, silenced only under a valid lease."""
+
+    def __init__(
+        self,
+        table: NoiseTable,
+        trigger: np.ndarray,
+        pre_roll: int,
+        ramp: int,
+        max_block: int,
+        table_dbfs: float = -20.0,
+        arrays: GateArrays | None = None,
+        max_lease: int | None = None,
+    ) -> None:
+        self.table = table
+        self.table_dbfs = table_dbfs  # the table's level: the adaptive level's maximum
+        self.trigger = np.ascontiguousarray(trigger, np.float32)
+        self.pre_roll = pre_roll
+        self.step = 1.0 / ramp
+        self.arrays = arrays or GateArrays.private()
+        self.max_lease = max_lease  # a lease reaching further ahead than this is corrupt, not a lease
+        self.read = (0, 0, 0, 0, 0.0, 0)  # the last whole lease read: until, window, speak, level until, level, relay
+        self.counter = int(self.arrays.state[0])  # samples rendered so far: the device's clock
+        self.gain = 1.0  # on/off ramp position
+        self.level = 1.0  # adaptive level, relative to the table's; moves towards level_target
+        self.level_target = 1.0
+        self.level_dbfs = 0.0
+        self.level_valid = False
+        self.is_open = False
+        self.window = int(self.arrays.state[2])  # window number currently or last open
+        self.trigger_pos = len(self.trigger)  # beyond the end: not playing
+        self.relay = 0  # samples of the clip relayed after the trigger in the open window
+        self.events = self.arrays.events
+        self.events_written = int(self.arrays.state[3])
+        self.xruns = int(self.arrays.state[4])
+        self._slope = np.arange(1, max_block + 1, dtype=np.float32)
+        self._gain = np.zeros(max_block, np.float32)
+
+    @property
+    def playing(self) -> bool:
+        """Noise is coming out of the speakers (any thread may ask)."""
+        return self.gain * self.level > 0
+
+    def _read_lease(self) -> tuple[int, int, int, int, float, int]:
+        """The lease as last written whole; a write in progress (or abandoned by a dead writer) keeps the last."""
+        lease = self.arrays.lease
+        seq = int(lease[0])
+        if not seq & 1:
+            read = (
+                int(lease[1]),
+                int(lease[2]),
+                int(lease[3]),
+                int(lease[4]),
+                float(self.arrays.level[0]),
+                int(lease[5]),
+            )
+            if int(lease[0]) == seq:
+                self.read = read
+        return self.read
+
+    def render(self, out: np.ndarray, late: bool = False) -> None:
+        """Fill `out` (frames x channels) for the speakers (callback side); `late`: the backend reported an xrun."""
+        frames = len(out)
+        until, window, speak, level_until, level_dbfs, relay = self._read_lease()
+        # A window closed once stays closed: a late renewal must not reopen it.
+        want_open = window > self.window or (window == self.window and self.is_open)
+        want_open = want_open and self._holds(until)
+        if want_open != self.is_open:
+            self._switch(want_open, window, speak, relay)
+        self._level(level_until, level_dbfs)
+        self._noise(out, frames)
+        if self.trigger_pos < self._phrase_end():
+            self._mix_phrase(out, frames)
+        self.counter += frames
+        self.xruns += late
+        state = self.arrays.state
+        state[1], state[2], state[3], state[4] = self.is_open, self.window, self.events_written, self.xruns
+        state[5] = int(self.gain * self.level * 1000)
+        state[0] = self.counter  # last: a reader that sees the new clock sees the rest of this block's state
+
+    def _holds(self, until: int) -> bool:
+        """A lease until sample `until` holds now: not run out, and not reaching further than a lease can."""
+        return self.counter < until and (self.max_lease is None or until <= self.counter + self.max_lease)
+
+    def _level(self, until: int, dbfs: float) -> None:
+        """The adaptive level under a valid level lease; the table's full level without one."""
+        valid = self._holds(until) and DBFS_RANGE[0] <= dbfs <= DBFS_RANGE[1]
+        self.level_valid = valid  # the listener renews it every frame: without it, no listener is there
+        if not valid:
+            self.level_target, self.level_dbfs = 1.0, 0.0
+        elif dbfs != self.level_dbfs:
+            self.level_dbfs = dbfs
+            self.level_target = min(1.0, 10 ** ((dbfs - self.table_dbfs) / 20))
+
+    def _switch(self, now_open: bool, window: int, speak: int, relay: int) -> None:
+        self.is_open = now_open
+        if now_open:
+            self.window = window
+            self.relay = relay if speak and 0 < relay <= len(self.arrays.clip) else 0
+            self.trigger_pos = -self.pre_roll if speak else len(self.trigger)
+            self._record(JAM_OFF, self.counter)
+        else:
+            if 0 <= self.trigger_pos < len(self.trigger):
+                self._record(TRIGGER_END, self.counter)
+            elif self.relay and self._relay_pos() < self.relay:  # cut short: the listener clears the rest
+                self._record(RELAY_END, self.counter)
+            self.trigger_pos, self.relay = len(self.trigger), 0
+            self._record(JAM_ON, self.counter)
+
+    def _noise(self, out: np.ndarray, frames: int) -> None:
+        pos = self.counter % self.table.size
+        first = min(frames, self.table.size - pos)
+        out[:first] = self.table.rows[pos : pos + first]
+        out[first:frames] = self.table.rows[: frames - first]
+        # At most 3 dB per block: level changes stay inaudible steps in the noise, and an attack takes ~80 ms.
+        self.level = min(max(self.level_target, self.level * 0.708), self.level * 1.413)
+        target = 0.0 if self.is_open else 1.0
+        if self.gain == target:
+            if target == 0.0:
+                out.fill(0.0)
+            elif self.level != 1.0:
+                out *= self.level
+            return
+        gain = self._gain[:frames]
+        np.multiply(self._slope[:frames], self.step if target > self.gain else -self.step, out=gain)
+        gain += self.gain
+        np.clip(gain, 0.0, 1.0, out=gain)
+        self.gain = float(gain[-1])
+        gain *= self.level
+        out *= gain[:, np.newaxis]
+
+    def _relay_pos(self) -> int:
+        return self.trigger_pos - len(self.trigger) - RELAY_GAP
+
+    def _phrase_end(self) -> int:
+        """Where the trigger, and in a relay the gap and the command after it, end (in trigger positions)."""
+        return len(self.trigger) + (RELAY_GAP + self.relay if self.relay else 0)
+
+    def _mix_phrase(self, out: np.ndarray, frames: int) -> None:
+        self._mix(out, frames, self.trigger_pos, self.trigger, len(self.trigger), TRIGGER_START, TRIGGER_END)
+        if self.relay:
+            clip = self.arrays.clip
+            self._mix(out, frames, self._relay_pos(), clip, self.relay, RELAY_START, RELAY_END, clear=True)
+        self.trigger_pos += frames
+
+    def _mix(
+        self,
+        out: np.ndarray,
+        frames: int,
+        pos: int,
+        source: np.ndarray,
+        length: int,
+        start_code: int,
+        end_code: int,
+        clear: bool = False,
+    ) -> None:
+        """Add `source[:length]`, which starts `-pos` samples into this block, to every channel of `out`."""
+        begin, src = max(0, -pos), max(0, pos)
+        if begin >= frames or src >= length:
+            return
+        n = min(frames - begin, length - src)
+        if src == 0:
+            self._record(start_code, self.counter + begin)
+        out[begin : begin + n] += source[src : src + n, np.newaxis]
+        if clear:  # the owner's words stay in memory no longer than it takes to play them
+            source[src : src + n] = 0.0
+        if src + n == length:
+            self._record(end_code, self.counter + begin + n)
+
+    def _record(self, code: int, sample: int) -> None:
+        row = self.events[self.events_written % len(self.events)]
+        row[0], row[1], row[2] = sample, code, self.window
+        self.events_written += 1

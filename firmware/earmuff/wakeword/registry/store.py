@@ -1,0 +1,230 @@
+"""Trained wake words on disk: install atomically, list, activate, remove, import.
+
+Layout: state_dir()/wakewords/<phrase_with_underscores> is a symlink to a complete version folder
+(.v-<name>-<time>) holding model.onnx and model.json; replacing the symlink is one atomic rename,
+so the previous model stays in use until the new one is complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from earmuff import config as config_mod
+from earmuff.audio.files import AudioFileError, check_readable
+from earmuff.runtime.detector import PRETRAINED, WakeWordError, resolve
+from earmuff.wakeword.train.phrase import folder_name, normalise
+
+MODEL = "model.onnx"  # what training writes; an imported TFLite model is model.tflite
+SIDECAR = "model.json"
+MODELS = (MODEL, "model.tflite")
+
+
+def root() -> Path:
+    """The folder of trained wake words."""
+    return config_mod.state_dir() / "wakewords"
+
+
+def samples_dir(phrase: str) -> Path:
+    """Where the owner's own recordings of a wake word are kept."""
+    return config_mod.state_dir() / "wakeword-samples" / folder_name(phrase)
+
+
+def fsync(path: Path) -> None:
+    """Flush a file, or a folder's entries, to the disk: what is reported kept survives a power cut."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def new_version(phrase: str) -> Path:
+    """A fresh, empty version folder to write a model into before `install`; clears those left by a crash."""
+    root().mkdir(parents=True, exist_ok=True)
+    cleanup_unfinished()
+    prefix = f".v-{folder_name(phrase)}-{time.strftime('%Y%m%dT%H%M%S')}-"
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=root()))
+
+
+def install(version: Path, phrase: str) -> Path:
+    """Make a complete version folder the wake word `phrase` in one atomic step; return its path."""
+    model = next((version / m for m in MODELS if (version / m).is_file()), version / MODEL)
+    for f in (model, version / SIDECAR):
+        if not f.is_file() or f.stat().st_size == 0:
+            raise WakeWordError(f"model folder {version}: {f.name} is missing or empty; nothing was installed")
+        with open(f, "rb") as fh:
+            os.fsync(fh.fileno())
+    link = root() / folder_name(phrase)
+    previous = link.resolve() if link.is_symlink() else None
+    if link.exists() and not link.is_symlink():  # a folder someone made by hand: keep it beside
+        link.rename(root() / f".old-{link.name}-{int(time.time())}")
+    tmp = root() / f".link-{link.name}-{os.getpid()}"
+    if tmp.is_symlink():
+        tmp.unlink()
+    os.symlink(version.name, tmp)
+    os.replace(tmp, link)
+    fsync(root())
+    if previous and previous != version.resolve() and previous.parent == root().resolve():
+        shutil.rmtree(previous, ignore_errors=True)
+    return link
+
+
+def discard(version: Path) -> None:
+    """Delete an unfinished version folder (after Ctrl-C, disk full or an error)."""
+    shutil.rmtree(version, ignore_errors=True)
+
+
+def cleanup_unfinished() -> None:
+    """Remove version folders no wake word points at, over an hour old (left by a crash or a kill)."""
+    if not root().is_dir():
+        return
+    used = {p.resolve() for p in root().iterdir() if p.is_symlink()}
+    for p in root().glob(".v-*"):
+        if p.resolve() not in used and time.time() - p.stat().st_mtime > 3600:
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def info(phrase: str) -> dict:
+    """The sidecar of an installed wake word."""
+    path = root() / folder_name(phrase) / SIDECAR
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise WakeWordError(f"wake word '{normalise(phrase)}': not trained; expected one of {names()}") from None
+    except json.JSONDecodeError as exc:
+        raise WakeWordError(f"wake word '{normalise(phrase)}': {path} is not valid JSON ({exc})") from None
+
+
+def names() -> list[str]:
+    """Phrases of the installed (trained or imported) wake words."""
+    if not root().is_dir():
+        return []
+    return sorted(
+        p.name.replace("_", " ")
+        for p in root().iterdir()
+        if not p.name.startswith(".") and any((p / m).is_file() for m in MODELS)
+    )
+
+
+def active() -> str:
+    """The wake word the config selects."""
+    return config_mod.load().wake.wake_word
+
+
+def activate(phrase: str) -> None:
+    """Select a wake word in config.toml, written atomically (temp file, check, rename)."""
+    model = resolve(phrase)  # raises WakeWordError naming it if it does not exist
+    given_file = Path(phrase).suffix in (".onnx", ".tflite")  # a name has letters only, never a dot
+    path = config_mod.config_path()
+    text = path.read_text() if path.exists() else ""
+    new = with_wake_word(text, str(model.resolve()) if given_file else normalise(phrase))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
+    try:
+        tmp.write_text(new)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        config_mod.load(tmp)  # never install a config the device could not read
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def with_wake_word(text: str, phrase: str) -> str:
+    """TOML text with [wake] wake_word set to `phrase`, other lines untouched."""
+    value = f"wake_word = {json.dumps(phrase)}"
+    lines = text.splitlines()
+    header = next((i for i, l in enumerate(lines) if re.match(r"\s*\[wake\]\s*(#.*)?$", l)), None)
+    if header is None:
+        return text + ("\n" if text and not text.endswith("\n") else "") + f"\n[wake]\n{value}\n"
+    end = next((i for i in range(header + 1, len(lines)) if re.match(r"\s*\[", lines[i])), len(lines))
+    for i in range(header + 1, end):
+        if re.match(r"\s*wake_word\s*=", lines[i]):
+            lines[i] = value
+            break
+    else:
+        lines.insert(header + 1, value)
+    return "\n".join(lines) + "\n"
+
+
+def installed(phrase: str) -> bool:
+    """A folder (or a link, even one whose model is gone) of this wake word exists."""
+    link = root() / folder_name(normalise(phrase))
+    return link.exists() or link.is_symlink()
+
+
+def remove(phrase: str) -> None:
+    """Delete a trained wake word; the active one cannot be removed."""
+    name = normalise(phrase)
+    link = root() / folder_name(name)
+    if not installed(name):
+        raise WakeWordError(f"wake word '{name}': not installed; expected one of {names()}")
+    if normalise(active()) == name:
+        raise WakeWordError(f"wake word '{name}': is the active wake word; `earmuff wakeword use` another one first")
+    target = link.resolve()
+    if link.is_symlink():
+        link.unlink()
+        if target.exists():  # an error deleting it is reported, never a silent "removed"
+            shutil.rmtree(target)
+    else:
+        shutil.rmtree(link)
+
+
+def check_model(path: Path) -> None:
+    """Raise WakeWordError unless `path` is an openWakeWord model (ONNX or TFLite) taking [1, 16, 96] and scoring 0..1."""
+    from earmuff.config import WakeConfig
+    from earmuff.runtime.detector import Detector
+
+    if path.suffix not in (".onnx", ".tflite"):
+        raise WakeWordError(f"model file {path}: expected an openWakeWord .onnx or .tflite model (input [1, 16, 96])")
+    try:
+        check_readable(path, "model file", "an openWakeWord .onnx or .tflite model")
+    except AudioFileError as exc:
+        raise WakeWordError(str(exc)) from None
+    det = Detector(str(path), WakeConfig())
+    runtime = det.model.models[det.key]
+    inputs = (
+        runtime.get_inputs()[0].shape if path.suffix == ".onnx" else runtime.get_input_details()[0]["shape"].tolist()
+    )
+    if list(inputs)[1:] != [16, 96]:
+        raise WakeWordError(f"model file {path}: input shape {inputs}; expected [1, 16, 96]")
+    try:
+        for i in range(30):
+            det.process(np.zeros(1280, np.float32), (i + 1) * 1280)
+    except Exception as exc:
+        raise WakeWordError(f"model file {path}: fails on audio ({exc})") from exc
+    if not 0.0 <= det.last_score <= 1.0:
+        raise WakeWordError(f"model file {path}: score {det.last_score} on silence; expected a value in 0..1")
+
+
+def import_model(path: Path, phrase: str | None) -> str:
+    """Install a model file made elsewhere under `phrase` (default: the file's name); return the phrase."""
+    path = Path(path)
+    check_model(path)
+    name = normalise(phrase or path.stem.replace("_", " "))
+    if name in PRETRAINED:
+        raise WakeWordError(f"name '{name}': taken by a built-in wake word; choose another with --name")
+    version = new_version(name)
+    try:
+        shutil.copyfile(path, version / f"model{path.suffix}")
+        meta = {
+            "phrase": name,
+            "imported_from": str(path.resolve()),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "threshold": 0.5,
+            "calibrated_to_0_5": False,
+        }
+        (version / SIDECAR).write_text(json.dumps(meta, indent=2) + "\n")
+        install(version, name)
+    except BaseException:
+        discard(version)
+        raise
+    return name

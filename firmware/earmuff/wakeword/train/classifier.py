@@ -1,0 +1,186 @@
+"""The wake-word classifier: a small MLP on (16, 96) embedding windows, and threshold choice."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from earmuff.wakeword.train.features import EMBED_DIM, WINDOW
+
+ALPHA = 1e-3  # L2 penalty
+MAX_ITER = 40  # epochs
+MAX_LOGIT = 4.6  # the strictest threshold pick_threshold may choose, as a logit (4.6: 0.99)
+BLOCK = 1024  # windows handled at once where a whole training set would need a copy
+BATCH, LEARNING_RATE, TOL, NO_CHANGE = 256, 1e-3, 1e-5, 6  # mini-batch Adam; stop after NO_CHANGE epochs without gain
+MEMBERS = 3  # networks fitted with consecutive seeds whose logits are averaged (merged into one wider network)
+
+
+@dataclass(frozen=True)
+class Mlp:
+    """A fitted one-hidden-layer network; input scaling folded into the first layer."""
+
+    w1: np.ndarray  # (1536, hidden)
+    b1: np.ndarray
+    w2: np.ndarray  # (hidden, 1)
+    b2: np.ndarray
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        """Raw scores of windows (n, 16, 96)."""
+        out = np.zeros(len(x), np.float32)
+        for i in range(0, len(x), BLOCK):
+            h = np.maximum(x[i : i + BLOCK].reshape(-1, WINDOW * EMBED_DIM) @ self.w1 + self.b1, 0.0)
+            out[i : i + BLOCK] = (h @ self.w2 + self.b2)[:, 0]
+        return out
+
+    def scores(self, x: np.ndarray) -> np.ndarray:
+        """Probabilities in 0..1 of windows (n, 16, 96), as the exported model computes them."""
+        return 1.0 / (1.0 + np.exp(-np.clip(self.logits(x), -60, 60)))
+
+
+def merge(models: list[Mlp]) -> Mlp:
+    """One network whose logit is the mean of the models' logits (their hidden layers side by side)."""
+    k = len(models)
+    return Mlp(
+        np.concatenate([m.w1 for m in models], axis=1),
+        np.concatenate([m.b1 for m in models]),
+        (np.concatenate([m.w2 for m in models]) / k).astype(np.float32),
+        (sum(m.b2 for m in models) / k).astype(np.float32),
+    )
+
+
+def fit(
+    x: np.ndarray,
+    y: np.ndarray,
+    weight: np.ndarray,
+    hidden: int = 64,
+    seed: int = 0,
+    members: int | None = None,
+    tick: Callable[[], None] = lambda: None,
+) -> Mlp:
+    """Fit `members` MLPs (default MEMBERS) on windows `x`, labels `y` (1 = the wake word) and weights; merged.
+
+    `x` may be float16 (half the memory): each mini-batch is standardised in float32 as it is used, so no
+    standardised copy of the training set is ever made (it would not fit in a Zero 2 W's memory).
+    """
+    z = x.reshape(len(x), WINDOW * EMBED_DIM)
+    mean, std = _moments(z)
+    std += 1e-3
+    nets = []
+    for k in range(members or MEMBERS):
+        nets.append(_fit_one(z, y, weight, hidden, seed + k, mean, std))
+        tick()
+    return nets[0] if len(nets) == 1 else merge(nets)
+
+
+def _moments(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column mean and standard deviation, block by block (numpy's std makes two copies of its input)."""
+    total, squares = np.zeros(z.shape[1]), np.zeros(z.shape[1])
+    for i in range(0, len(z), BLOCK):
+        block = z[i : i + BLOCK].astype(np.float64)
+        total += block.sum(axis=0)
+        squares += (block * block).sum(axis=0)
+    mean = total / max(1, len(z))
+    return mean.astype(np.float32), np.sqrt(np.maximum(squares / max(1, len(z)) - mean**2, 0.0)).astype(np.float32)
+
+
+def _fit_one(
+    z: np.ndarray, y: np.ndarray, weight: np.ndarray, hidden: int, seed: int, mean: np.ndarray, std: np.ndarray
+) -> Mlp:
+    """One MLP (ReLU, logistic output, L2, Adam in mini-batches of BATCH), on rows of `z` standardised with
+    `mean`/`std` batch by batch; the scaling is folded back into its first layer.
+
+    The recipe, initialisation and stopping rule of scikit-learn's MLPClassifier (adam, batch_size 256,
+    learning_rate_init 1e-3, tol 1e-5, n_iter_no_change 6), which it replaces: scikit-learn needs the whole
+    standardised set in float32 or float64 and its import alone takes 70 MB with scipy.
+    """
+    rs = np.random.RandomState(seed)
+    n, d = z.shape
+    params = []
+    for fan_in, fan_out, factor in ((d, hidden, 6.0), (hidden, 1, 2.0)):  # Glorot-uniform, as scikit-learn does
+        bound = np.sqrt(factor / (fan_in + fan_out))
+        params += [
+            rs.uniform(-bound, bound, (fan_in, fan_out)).astype(np.float32),
+            rs.uniform(-bound, bound, fan_out).astype(np.float32),
+        ]
+    w1, b1, w2, b2 = params
+    m = [np.zeros_like(p) for p in params]
+    v = [np.zeros_like(p) for p in params]
+    # Balance the classes: positives are far fewer than the windows of ordinary speech.
+    w = weight * np.where(y == 1, len(y) / (2 * max(1, y.sum())), len(y) / (2 * max(1, (y == 0).sum())))
+    w = (w / w.mean()).astype(np.float32)
+    yf = y.astype(np.float32)
+    order, t, best, stale = np.arange(n), 0, np.inf, 0
+    for _ in range(MAX_ITER):
+        shuffle = np.arange(n)
+        rs.shuffle(shuffle)
+        order = order[shuffle]
+        total = 0.0
+        for i in range(0, n, BATCH):
+            idx = np.sort(order[i : i + BATCH])  # sorted: faster reads; the batch's rows are the same
+            xb = (z[idx].astype(np.float32) - mean) / std
+            yb, wb = yf[idx], w[idx]
+            h = np.maximum(xb @ w1 + b1, 0.0)
+            p = 1.0 / (1.0 + np.exp(-np.clip((h @ w2 + b2)[:, 0], -60, 60)))
+            sw = float(wb.sum())
+            eps = np.finfo(np.float32).eps
+            pc = np.clip(p, eps, 1 - eps)
+            loss = -float(np.sum(wb * (yb * np.log(pc) + (1 - yb) * np.log(1 - pc)))) / sw
+            loss += 0.5 * ALPHA * (float(np.sum(w1 * w1)) + float(np.sum(w2 * w2))) / sw
+            total += loss * len(idx)
+            d2 = ((p - yb) * wb)[:, None]
+            d1 = (d2 @ w2.T) * (h > 0)
+            grads = [
+                (xb.T @ d1 + ALPHA * w1) / sw,
+                d1.sum(axis=0) / sw,
+                (h.T @ d2 + ALPHA * w2) / sw,
+                d2.sum(axis=0) / sw,
+            ]
+            t += 1
+            lr = LEARNING_RATE * np.sqrt(1 - 0.999**t) / (1 - 0.9**t)
+            for k, g in enumerate(grads):
+                m[k] = 0.9 * m[k] + 0.1 * g
+                v[k] = 0.999 * v[k] + 0.001 * g * g
+                params[k] -= (lr * m[k] / (np.sqrt(v[k]) + 1e-8)).astype(np.float32)
+        epoch_loss = total / n
+        stale = stale + 1 if epoch_loss > best - TOL else 0
+        best = min(best, epoch_loss)
+        if stale > NO_CHANGE:
+            break
+    w1s = (w1 / std[:, None]).astype(np.float32)
+    b1s = (b1 - (mean / std) @ w1).astype(np.float32)
+    return Mlp(w1s, b1s, w2.astype(np.float32), b2.astype(np.float32))
+
+
+def calibrate(model: Mlp, threshold: float) -> Mlp:
+    """The same model with its output shifted so that `threshold` becomes 0.5 (openWakeWord's usual cut)."""
+    shift = np.log(threshold / (1 - threshold))
+    return Mlp(model.w1, model.b1, model.w2, (model.b2 - shift).astype(np.float32))
+
+
+def count_events(scores: np.ndarray, threshold: float, refractory: int = 25) -> int:
+    """Detections in a stream of per-frame scores: crossings, then `refractory` frames (2 s) of deafness."""
+    events, quiet_until = 0, -1
+    for i in np.flatnonzero(scores >= threshold):
+        if i >= quiet_until:
+            events += 1
+            quiet_until = i + refractory
+    return events
+
+
+def pick_threshold(
+    neg_stream_scores: list[np.ndarray],
+    hours: float,
+    target_per_hour: float,
+    lo: float = 0.5,
+    hi: float = 0.99,
+) -> float:
+    """Lowest threshold (at least `lo`) whose false accepts on held-back negative streams meet the target."""
+    grid = np.round(np.arange(lo, hi + 1e-9, 0.01), 2)
+    grid = np.r_[grid, 1 / (1 + np.exp(-np.arange(np.log(hi / (1 - hi)) + 0.5, MAX_LOGIT + 1e-9, 0.5)))]
+    allowed = target_per_hour * hours
+    for t in grid:
+        if sum(count_events(s, t) for s in neg_stream_scores) <= allowed:
+            return float(t)
+    return float(grid[-1])
