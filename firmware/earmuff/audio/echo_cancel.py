@@ -202,7 +202,7 @@ class BlockFrequencyDomainCanceller:
         mag2 = E.real**2 + E.imag**2
         if self._meter.db < self.guard_db:
             # Not converged (start-up, moved path): the error is mostly echo, so learn from all of it.
-            a = self._a_fall
+            a: float | np.ndarray = self._a_fall
         else:
             # Clipping, not skipping: a sudden rise (near-end talk) moves the filter no more than usual.
             limit = self.clip**2 * self._err_scale
@@ -237,4 +237,4 @@ def make_canceller(kind: str, **kw: object) -> EchoCanceller:
     kinds = {"none": PassThrough, "fdaf": BlockFrequencyDomainCanceller}
     if kind not in kinds:
         raise ValueError(f"unknown echo canceller kind {kind!r}; allowed: {', '.join(sorted(kinds))}")
-    return kinds[kind](**kw)  # type: ignore[arg-type]
+    return kinds[kind](**kw)

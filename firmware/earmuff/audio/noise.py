@@ -18,7 +18,7 @@ HOP = 1600  # samples per shaped segment step (100 ms); segments are twice as lo
 ENV_HOP = 64  # control steps per envelope segment step: fine enough to resolve 3-8 Hz
 
 
-def _warp(f: np.ndarray, rate: float) -> np.ndarray:
+def _warp(f: np.ndarray | np.float64, rate: float) -> np.ndarray:
     return np.tan(np.pi * np.minimum(f, rate / 2 * 0.999999) / rate)
 
 

@@ -13,19 +13,20 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import Protocol, cast
 
 import numpy as np
 
 from earmuff.audio.clock_drift import ClockDrift
 from earmuff.audio.echo_cancel import make_canceller
 from earmuff.audio.files import AudioFileError, trigger_audio
+from earmuff.audio.noise import NoiseGenerator
 from earmuff.audio.noise_level import AdaptiveLevel
 from earmuff.audio.vad import is_voice, level_dbfs
 from earmuff.config import FRAME, SAMPLE_RATE, Config
 from earmuff.runtime.detector import Detection, Detector
 from earmuff.runtime.faults import FaultInjector
-from earmuff.runtime.noise_gate import EVENT_NAMES, JAM_ON
+from earmuff.runtime.noise_gate import EVENT_NAMES, JAM_ON, NoiseGate
 from earmuff.runtime.playback import build_gate, make_noise, play_block, relay_samples, ring_slots, scaled_trigger
 from earmuff.runtime.relay import Recorder
 from earmuff.runtime.ring import BlockRing
@@ -55,6 +56,8 @@ class RoomCollector(Protocol):
 
     def window_closed(self, end: int, command: bool) -> None: ...
 
+    def write(self, limit: int, max_days: float) -> dict[str, int]: ...
+
 
 class Device:
     """One earmuff: owns the gate, the ring between the threads, and the worker's pipeline."""
@@ -77,6 +80,8 @@ class Device:
         channels = cfg.audio.channels
         self.detector = detector if detector is not None else Detector(cfg.wake.wake_word, cfg.wake)
         if audio is None:
+            self.noise: NoiseGenerator | None
+            self.gate: NoiseGate | GateView
             self.noise, table = make_noise(cfg, seed)
             self.gate = build_gate(cfg, scaled_trigger(cfg), table, max_block)
             self.ring = BlockRing(ring_slots(cfg.audio.block), max_block, 1 + channels)
@@ -126,7 +131,7 @@ class Device:
 
     def callback(self, mic: np.ndarray, out: np.ndarray, late: bool = False) -> None:
         """Render `out` (frames x channels) and hand `mic` plus what was played to the worker."""
-        play_block(self.gate, self.ring, self._row, mic, out, late)
+        play_block(cast(NoiseGate, self.gate), self.ring, self._row, mic, out, late)
 
     # --- worker side ------------------------------------------------------------------------------
 
@@ -153,7 +158,7 @@ class Device:
     def work(self) -> bool:
         """Process the pending blocks (up to BATCH); False when there was none."""
         if self.noise is not None:
-            self.gate.table.refill(self.gate.counter, self.noise.generate)
+            cast(NoiseGate, self.gate).table.refill(self.gate.counter, self.noise.generate)
         block = self.ring.get()
         if block is None:
             self.drain_gate_events()
@@ -247,6 +252,7 @@ class Device:
     def _learn_room(self, end: int, detected: bool, opened: bool, voice: bool, cmd: Command) -> None:
         """Tell the room collector what was heard, and whether a wake-word window carried a command."""
         assert self.room is not None
+        assert isinstance(self.detector, Detector)  # a room collector is only kept beside a wake word
         self.room.observe(self.detector.last_score, end, voice, self.detector.window)
         if detected:
             self.room.detected(end)

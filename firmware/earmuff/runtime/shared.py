@@ -83,7 +83,8 @@ class SharedAudio:
             raise AttachError(
                 f"{path}: {size} bytes, expected {_size(layout)} for {slots} slots of {max_block} x {width}"
             )
-        views, offset = {}, 0
+        views: dict[str, np.ndarray] = {}
+        offset = 0
         for name, kind, shape in layout:
             count = int(np.prod(shape))
             views[name] = np.frombuffer(self.map, kind, count, offset).reshape(shape)

@@ -15,6 +15,7 @@ import signal
 import sys
 import threading
 import time
+from typing import Any
 
 import numpy as np
 
@@ -93,7 +94,7 @@ class AudioProcess:
         self.noise, self.table = make_noise(cfg, seed=os.getpid())
         self._row = np.zeros((cfg.audio.block, 1 + cfg.audio.channels), np.float32)
         self.stopping = False
-        self.stream = None
+        self.stream: Any = None  # a sounddevice stream
         self.reopens = 0
         self.light = FaultLight(cfg.gpio)
 
@@ -230,7 +231,12 @@ def stand_by(proc: AudioProcess) -> bool:
         pass  # busy with the playing process: taking over lists them again
 
     taken = threading.Event()
-    threading.Thread(target=lambda: (hold(lock_path(), "audio process", wait=True), taken.set()), daemon=True).start()
+
+    def take() -> None:
+        hold(lock_path(), "audio process", wait=True)
+        taken.set()
+
+    threading.Thread(target=take, daemon=True).start()
     notify("READY=1\nSTATUS=standing by")
     log.info("standing by (pid %d) to take over if the playing audio process dies", os.getpid())
     watch = PlayingWatch()

@@ -39,11 +39,11 @@ class Calibration:
 def measure(mic: np.ndarray, played: np.ndarray) -> Calibration:
     """Derive the calibration from a recording `mic` of the noise `played` (samples x channels)."""
     played = played.reshape(len(played), -1)
-    lags = [
+    found = [
         gcc_phat_lag(mic[i : i + SAMPLE_RATE], played[i : i + SAMPLE_RATE, 0])
         for i in range(0, 2 * SAMPLE_RATE, SAMPLE_RATE // 2)
     ]
-    lags = [lag for lag in lags if lag is not None]
+    lags = [lag for lag in found if lag is not None]
     if not lags:
         raise RuntimeError(
             "calibration: the microphone does not hear earmuff's own speakers; check the wiring and the seal"

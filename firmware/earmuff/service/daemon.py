@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 from collections import deque
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from earmuff import config as config_mod
 from earmuff.config import SAMPLE_RATE, Config, ConfigError
@@ -32,6 +32,9 @@ from earmuff.service.control import ControlServer, socket_path
 from earmuff.service.room_learning import RoomLearning
 from earmuff.service.sdnotify import Heartbeat, notify
 from earmuff.wakeword.registry import background, room_bank
+
+if TYPE_CHECKING:
+    from earmuff.service.gpio import Panel
 
 log = logging.getLogger("earmuff")
 
@@ -91,7 +94,7 @@ class Daemon:
         self.audio: SharedAudio | None = None  # until attached: an in-process device, which only tests drive
         self.device = self._device(cfg, self.detector)
         self.child: AudioChild | None = None
-        self.panel = None
+        self.panel: Panel | None = None
         self.server: ControlServer | None = None
         self.last_status = ""
         self.learning = RoomLearning()
@@ -110,8 +113,8 @@ class Daemon:
         )
 
     @staticmethod
-    def _event(t: float, name: str, **fields: object) -> None:
-        log.info("%.2f s %s %s", t, name, " ".join(f"{k}={v}" for k, v in fields.items()))
+    def _event(t: float, event: str, **fields: object) -> None:
+        log.info("%.2f s %s %s", t, event, " ".join(f"{k}={v}" for k, v in fields.items()))
 
     def attach(self) -> None:
         """Map the audio process's shared memory, waiting for it; the worker starts on it."""

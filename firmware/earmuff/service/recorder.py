@@ -6,6 +6,7 @@ import base64
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -25,7 +26,7 @@ class Take:
     def __init__(self, seconds: float, since: int | None = None) -> None:
         self.audio = np.zeros(int(seconds * SAMPLE_RATE), np.float32)
         self.pos = 0
-        self.since = since  # the first sample, or None for "now"
+        self.since = -1 if since is None else since  # the first sample; -1: from "now", set when recording starts
         self.done = threading.Event()
 
     def tap(self, start: int, x: np.ndarray) -> None:
@@ -43,7 +44,7 @@ class Take:
         """Tap `device` until the take is full; None if it is not, GRACE_S after its length."""
         # "Now" is the sample the callback is at, not the worker's: a worker running behind must not start
         # the take with audio from before the owner was asked to speak.
-        if self.since is None:
+        if self.since < 0:
             self.since = device.gate.counter
         device.listen_tap = self.tap
         try:
@@ -62,7 +63,7 @@ class LocalTakes:
         self.cfg = config_mod.load()
         # Saying the name must not open the wake-word window: the noise stays on for every take.
         self.device = Device(self.cfg, lambda *a, **k: None, max_block=self.cfg.audio.block, detector=JamOnly())
-        self.stream = None
+        self.stream: Any = None  # a sounddevice stream
         self.end = 0  # the sample after the last take
 
     def __enter__(self) -> LocalTakes:

@@ -120,7 +120,7 @@ class RoomLearning:
             try:
                 return room_bank.forget()  # first: a refit past its training sees the stamp and installs nothing
             finally:
-                if self.training:
+                if self.training and self.process is not None:
                     self.process.terminate()
                     self.process.wait(10)
 

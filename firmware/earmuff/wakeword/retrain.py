@@ -53,7 +53,9 @@ def retrain(
                 f"if it runs out, the training ends and nothing changes. {elsewhere(phrase)}",
                 file=sys.stderr,
             )
-        return worker.run(_retrain, phrase, lang, seed, quiet, select, recipe, rival, export)
+        meta = worker.run(_retrain, phrase, lang, seed, quiet, select, recipe, rival, export)
+        assert isinstance(meta, dict)
+        return meta
     except KeyboardInterrupt:
         print(
             f"\ninterrupted; nothing was installed and '{config_mod.load().wake.wake_word}' stays active",

