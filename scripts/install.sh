@@ -7,7 +7,7 @@
 # Usage: sudo scripts/install.sh [--dry-run] [--no-mbrola] [--uninstall [--purge]]
 #   --dry-run    print every action and change nothing
 #   --no-mbrola  leave out the MBROLA training voices (they may not be sold or built into a sold product)
-#   --uninstall  remove the service, /opt/earmuff, /usr/local/bin/earmuff, the user and group; keep /etc/earmuff and the
+#   --uninstall  remove the service, /opt/earmuff, /usr/local/bin/earmuff, the user, the groups and /etc/sudoers.d/earmuff; keep /etc/earmuff and the
 #                owner's trained wake words in /var/lib/earmuff
 #   --purge      with --uninstall: remove /etc/earmuff and /var/lib/earmuff too
 set -euo pipefail
@@ -16,11 +16,13 @@ src="$(cd "$(dirname "$0")/.." && pwd)"
 prefix=/opt/earmuff
 units_dir=/etc/systemd/system
 bin_link=/usr/local/bin/earmuff  # the command on PATH
+sudoers=/etc/sudoers.d/earmuff
 units=(earmuff.service earmuff-standby.service earmuff-listener.service)
 # shellcheck source=scripts/voices.sh
 . "$src/scripts/voices.sh"
-# espeak-ng, flite, sox and the voice packages: `earmuff wakeword set` trains with them on the device.
-apt_packages=(python3 python3-venv python3-pip libportaudio2 libsndfile1 alsa-utils espeak-ng flite sox
+# espeak-ng, flite, sox and the voice packages: `earmuff wakeword set` trains with them on the device; sudo lets
+# members of earmuff-admin run earmuff's commands as the service's user (systemd/earmuff-admin.sudoers).
+apt_packages=(python3 python3-venv python3-pip libportaudio2 libsndfile1 alsa-utils espeak-ng flite sox sudo
     "${voice_packages[@]}")
 dry_run=0 uninstall=0 purge=0 mbrola=1
 
@@ -74,19 +76,23 @@ install_all() {
     elif [ -n "$groups" ]; then
         act usermod --append --groups "$groups" earmuff
     fi
-    act rm -rf "$prefix/src"
+    act rm -rf "$prefix/src" "$prefix/models"
     act install -d -m 0755 "$prefix" "$prefix/src"
     act cp -r "$src/pyproject.toml" "$src/README.md" "$src/firmware" "$prefix/src/"
+    act cp -r "$src/models" "$prefix/models"  # the trigger phrases, found beside the venv (firmware/earmuff/audio/files.py)
     [ -x "$prefix/venv/bin/python" ] || act python3 -m venv "$prefix/venv"
     act "$prefix/venv/bin/python" -m pip install -q --upgrade pip
     local extra=""
     grep -q "Raspberry Pi" /proc/device-tree/model 2>/dev/null && extra="[pi]"
     act "$prefix/venv/bin/python" -m pip install -q "$prefix/src$extra"
-    # One owner of the files: the service's user. `sudo earmuff ...` acts as that user too (firmware/earmuff/cli/main.py);
-    # an older install left root-owned files here that the service could not read.
+    # One owner of the files: the service's user. `sudo earmuff ...` acts as that user too
+    # (firmware/earmuff/cli/service_user.py); an older install left root-owned files here that the service could not
+    # read. -h: a link the service's user planted here changes owner itself, never what it points to (/etc/shadow).
     act install -d -m 0750 -o earmuff -g earmuff /etc/earmuff /var/lib/earmuff
-    act chown -R earmuff:earmuff /etc/earmuff /var/lib/earmuff
+    act chown -hR earmuff:earmuff /etc/earmuff /var/lib/earmuff
     act ln -sfn "$prefix/venv/bin/earmuff" "$bin_link"
+    getent group earmuff-admin >/dev/null || act groupadd --system earmuff-admin
+    install_sudoers "$prefix/venv/bin/python"
     local u
     for u in "${units[@]}"; do act install -m 0644 "$src/systemd/$u" "$units_dir/$u"; done
     if has_systemd; then
@@ -103,6 +109,17 @@ install_all() {
         echo "= systemd is not running here: enable and start later with: systemctl enable --now earmuff"
     fi
     overlay_notes
+}
+
+# The admin group's rule for this python, checked by visudo before it is put in place (a broken sudoers file
+# would lock out sudo).
+install_sudoers() {
+    local tmp
+    tmp="$(mktemp)"
+    sed "s|@PYTHON@|$1|" "$src/systemd/earmuff-admin.sudoers" >"$tmp"
+    act visudo -cqf "$tmp"
+    act install -m 0440 -o root -g root "$tmp" "$sudoers"
+    rm -f "$tmp"
 }
 
 overlay_notes() {
@@ -127,6 +144,7 @@ uninstall_all() {
     fi
     for u in "${units[@]}"; do act rm -f "$units_dir/$u"; done
     if [ "$(readlink "$bin_link" 2>/dev/null)" = "$prefix/venv/bin/earmuff" ]; then act rm -f "$bin_link"; fi
+    act rm -f "$sudoers"
     if has_systemd; then act systemctl daemon-reload; fi
     act rm -rf "$prefix"
     if [ "$purge" -eq 1 ]; then
@@ -136,6 +154,7 @@ uninstall_all() {
     fi
     if id earmuff >/dev/null 2>&1; then act userdel earmuff; fi
     if getent group earmuff >/dev/null; then act groupdel earmuff; fi
+    if getent group earmuff-admin >/dev/null; then act groupdel earmuff-admin; fi
 }
 
 if [ "$uninstall" -eq 1 ]; then uninstall_all; else install_all; fi

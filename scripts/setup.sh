@@ -13,7 +13,7 @@ if [ "${1:-}" = "--test" ]; then
     # A PulseAudio null sink is the real-time audio device of the tests; openscad renders the enclosure,
     # prusa-slicer gives its print times (scripts/render_enclosure.sh). systemd-analyze checks the unit
     # offline, shellcheck the scripts, strace proves no network socket opens.
-    apt_packages+=(pulseaudio pulseaudio-utils libasound2-plugins openscad xvfb prusa-slicer systemd shellcheck strace)
+    apt_packages+=(pulseaudio pulseaudio-utils libasound2-plugins openscad xvfb prusa-slicer systemd shellcheck strace sudo)
     extras=".[test]"
 fi
 

@@ -4,6 +4,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 SCRIPT = Path(__file__).parent.parent / "scripts" / "install.sh"
@@ -33,12 +34,15 @@ def test_dry_run_lists_the_install_and_changes_nothing():
     for part in (
         "/opt/earmuff/venv/bin/python -m pip install -q /opt/earmuff/src",
         "install -d -m 0750 -o earmuff -g earmuff /etc/earmuff /var/lib/earmuff",
-        "chown -R earmuff:earmuff /etc/earmuff /var/lib/earmuff",
+        "chown -hR earmuff:earmuff /etc/earmuff /var/lib/earmuff",
         "ln -sfn /opt/earmuff/venv/bin/earmuff /usr/local/bin/earmuff",
         "install -m 0644",
         "/etc/systemd/system/earmuff.service",
         "/etc/systemd/system/earmuff-standby.service",
         "/etc/systemd/system/earmuff-listener.service",
+        "/models /opt/earmuff/models",  # the trigger phrases beside the venv
+        "visudo -cqf",  # the admin group's rule, checked before it is put in place
+        "/etc/sudoers.d/earmuff",
     ):
         assert part in text, r.stdout
     if subprocess.run(["id", "earmuff"], capture_output=True).returncode != 0:
@@ -50,7 +54,7 @@ def test_dry_run_lists_the_install_and_changes_nothing():
     ).split()
     voices = (SCRIPT.parent / "voices.sh").read_text()
     listed = re.findall(r"^(?:voice|mbrola)_packages\+?=\(([^)]*)\)", voices, re.M)
-    for p in ["espeak-ng", "flite", "sox", *" ".join(listed).split()]:
+    for p in ["espeak-ng", "flite", "sox", "sudo", *" ".join(listed).split()]:
         assert p in packages, (p, r.stdout)
     assert before == {p: os.path.exists(p) for p in before}
 
@@ -70,3 +74,22 @@ def test_bad_options_are_named():
     assert r.returncode == 2 and "unknown option '--frobnicate'" in r.stderr
     r = subprocess.run([str(SCRIPT), "--purge", "--dry-run"], capture_output=True, text=True)
     assert r.returncode == 2 and "--purge only goes with --uninstall" in r.stderr
+
+
+def test_an_installed_package_finds_the_trigger_phrases(tmp_path):
+    """Installed as install.sh does it (the package in a venv's site-packages, models/ copied beside the venv), far
+    from any checkout: earmuff still has the phrase it says into the smart speaker."""
+    root = SCRIPT.parents[1]
+    venv = tmp_path / "opt" / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    shutil.copytree(root / "firmware" / "earmuff", tmp_path / "site" / "earmuff")
+    shutil.copytree(root / "models", tmp_path / "opt" / "models")
+    deps = [p for p in sys.path if p.endswith("site-packages")]  # numpy and the rest, from the test's venv
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path / "site"), *deps]))
+    code = "from earmuff.audio.files import models_dir, trigger_audio; print(models_dir(), len(trigger_audio('alexa')))"
+    r = subprocess.run(
+        [str(venv / "bin" / "python"), "-P", "-c", code], capture_output=True, text=True, env=env, cwd="/"
+    )
+    assert r.returncode == 0, r.stderr
+    where, samples = r.stdout.split()
+    assert where == str(tmp_path / "opt" / "models") and int(samples) > 8000, r.stdout

@@ -1,6 +1,6 @@
 """The installed layout for real (issue 17): the service as user `earmuff` under ProtectSystem-like read-only paths,
-the CLI as root (`sudo earmuff ...`) and as a member of an admin group, through set, use, add-samples, refit, remove
-and forget-room; every file the service reads is the service's own.
+the CLI as root (`sudo earmuff ...`: set, add-samples, refit, use) and as a member of the admin group (through the
+sudoers rule install.sh writes: use, refit, remove, forget-room); every file the service reads is the service's own.
 
 systemd is not PID 1 here, so a private mount namespace (`unshare -m`) stands in for what it would set up: a copy of
 /etc holding the users install.sh makes, empty /var/lib and /run, the folders made by install.sh's own line, and for
@@ -54,7 +54,7 @@ exec setpriv --reuid=earmuff --regid=earmuff --init-groups --no-new-privs --inh-
 
 
 def test_installed_layout_service_as_earmuff_cli_as_root_and_admin():
-    for tool in ("unshare", "setpriv", "useradd", "pulseaudio", "espeak-ng"):
+    for tool in ("unshare", "setpriv", "useradd", "pulseaudio", "espeak-ng", "sudo", "visudo"):
         assert shutil.which(tool), f"{tool} is not installed (scripts/setup.sh --test installs it)"
     assert os.geteuid() == 0, "this test makes users and mounts in a private namespace: it must run as root"
     stage = Path(tempfile.mkdtemp(prefix="earmuff-layout-", dir="/tmp"))
@@ -137,21 +137,25 @@ class Layout:
         folders = re.search(r"act (install -d -m 0\d+ -o earmuff -g earmuff /etc/earmuff /var/lib/earmuff)\n", script)
         assert folders, "scripts/install.sh no longer makes /etc/earmuff and /var/lib/earmuff as expected"
         sh(*folders.group(1).split())
+        # An upgrade gives the service's files back to it; a link its user planted must not hand it /etc/shadow.
+        owner = re.search(r"act (chown -hR earmuff:earmuff /etc/earmuff /var/lib/earmuff)\n", script)
+        assert owner, "scripts/install.sh no longer gives /etc/earmuff and /var/lib/earmuff to earmuff as expected"
+        Path("/var/lib/earmuff/planted").symlink_to("/etc/shadow")
+        sh(*owner.group(1).split())
+        assert Path("/etc/shadow").stat().st_uid == 0 and Path("/var/lib/earmuff/planted").lstat().st_uid != 0
+        Path("/var/lib/earmuff/planted").unlink()
         sh("install", "-d", "-m", "0755", "-o", "earmuff", "-g", "earmuff", "/run/earmuff")  # RuntimeDirectory=
-        # A member of the admin group: may ask the service over the socket, owns none of its files.
-        sh("groupadd", "earmuff-admin")
-        sh(
-            "useradd",
-            "--gid",
-            "users",
-            "--groups",
-            "earmuff-admin",
-            "--no-create-home",
-            "-l",
-            "--home-dir",
-            str(stage),
-            "owner",
-        )
+        # A member of the admin group: runs earmuff as the service's user through sudo, with the rule install.sh
+        # writes for its python (here the test's); and a user who is not a member.
+        assert 'install_sudoers "$prefix/venv/bin/python"' in script, "scripts/install.sh no longer installs the rule"
+        sh("groupadd", "--system", "earmuff-admin")
+        rule = stage / "sudoers"
+        rule.write_text((ROOT / "systemd" / "earmuff-admin.sudoers").read_text().replace("@PYTHON@", sys.executable))
+        sh("visudo", "-cqf", str(rule))
+        sh("install", "-m", "0440", "-o", "root", "-g", "root", str(rule), "/etc/sudoers.d/earmuff")
+        for user in ("owner", "stranger"):
+            groups = ["--groups", "earmuff-admin"] if user == "owner" else []
+            sh("useradd", "--gid", "users", *groups, "--no-create-home", "-l", "--home-dir", str(stage), user)
         # The owner's settings, edited by hand as root (sudoedit): a small, fast training for the test.
         Path("/etc/earmuff/config.toml").write_text(CONFIG)
         for name in ("tmp-audio", "tmp-listener"):  # PrivateTmp=
@@ -348,29 +352,45 @@ def run(layout: Layout, stage: Path) -> None:
     assert r.returncode == 0, r.stderr
     jamming("hey bramble")
 
-    step("a member of the admin group: no files of the service's to write; told how, never a traceback")
+    step("a user outside the admin group: refused by name, nothing changed, never a traceback")
     config_before = Path("/etc/earmuff/config.toml").read_bytes()
-    for command in (("wakeword", "use", "hey jarvis"), ("wakeword", "remove", "hey bramble")):
-        r = cli(*command, user="owner")
-        assert r.returncode == 2 and r.stderr.startswith("earmuff: error: ") and "user owner" in r.stderr, r.stderr
+    r = cli("wakeword", "use", "hey jarvis", user="stranger")
+    assert r.returncode == 2 and r.stderr.startswith("earmuff: error: ") and "user stranger" in r.stderr, r.stderr
     assert Path("/etc/earmuff/config.toml").read_bytes() == config_before
-    assert Path("/var/lib/earmuff/wakewords/hey_bramble/model.onnx").exists()
-    r = cli("status", user="owner")  # the admin group may ask the service (the socket checks who asks)
-    assert r.returncode == 0 and "hey bramble" in r.stdout, r.stdout + r.stderr
+    r = cli("status", user="stranger")  # the socket checks who asks
+    assert r.returncode == 2 and "may not use earmuff's control socket" in r.stderr, r.stdout + r.stderr
 
-    step("sudo earmuff wakeword use, remove, forget-room")
-    r = cli("wakeword", "use", "hey jarvis")
-    assert r.returncode == 0 and "switched to it without a gap" in r.stdout, r.stdout
+    step("a member of the admin group: earmuff wakeword use, refit, remove, forget-room as the service's user")
+    r = cli("status", user="owner")
+    assert r.returncode == 0 and "hey bramble" in r.stdout, r.stdout + r.stderr
+    r = cli("wakeword", "use", "hey jarvis", user="owner")
+    assert r.returncode == 0 and "switched to it without a gap" in r.stdout, r.stdout + r.stderr
     jamming("hey jarvis")
-    r = cli("wakeword", "remove", "hey bramble")
-    assert r.returncode == 0 and "removed 'hey bramble', 1 recordings of your voice" in r.stdout, r.stdout
+    r = cli("wakeword", "use", "hey bramble", user="owner")
+    assert r.returncode == 0 and "switched to it without a gap" in r.stdout, r.stdout + r.stderr
+    jamming("hey bramble")
+    r = cli("wakeword", "refit", user="owner")
+    assert r.returncode == 0 and "refitted 'hey bramble'" in r.stdout, r.stdout + r.stderr
+    assert "switched to it without a gap" in r.stdout, r.stdout
+    assert owners() == {}, owners()
+    r = cli("wakeword", "use", "hey jarvis", user="owner")
+    assert r.returncode == 0, r.stdout + r.stderr
+    jamming("hey jarvis")
+    r = cli("wakeword", "remove", "hey bramble", user="owner")
+    assert r.returncode == 0 and "removed 'hey bramble', 1 recordings of your voice" in r.stdout, r.stdout + r.stderr
     assert not Path("/var/lib/earmuff/wakewords/hey_bramble").exists()
     assert not Path("/var/lib/earmuff/wakeword-samples/hey_bramble").exists()
-    r = cli("wakeword", "forget-room")
+    r = cli("wakeword", "forget-room", user="owner")
     assert r.returncode == 0 and "forgot the room bank" in r.stdout, r.stdout + r.stderr
     assert not Path("/var/lib/earmuff/room-bank").exists()
     assert owners() == {}, owners()
     jamming("hey jarvis")
+
+    step("sudo earmuff wakeword use: root acts as the service's user too")
+    r = cli("wakeword", "use", "okay nabu")
+    assert r.returncode == 0 and "switched to it without a gap" in r.stdout, r.stdout
+    jamming("okay nabu")
+    assert owners() == {}, owners()
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import wave
 from math import gcd
 from pathlib import Path
@@ -11,7 +12,11 @@ import numpy as np
 
 from earmuff.config import SAMPLE_RATE, user_name
 
-MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+
+def models_dir() -> Path:
+    """The repository's models/ (a checkout), else the one scripts/install.sh copies beside the venv."""
+    checkout = Path(__file__).resolve().parents[3] / "models"  # firmware/earmuff/audio/files.py
+    return checkout if checkout.is_dir() else Path(sys.prefix).parent / "models"
 
 
 class AudioFileError(ValueError):
@@ -86,7 +91,7 @@ def _read_pcm16(path: Path) -> np.ndarray | None:
 
 def trigger_audio(name_or_path: str) -> np.ndarray:
     """The phrase earmuff says into the smart speaker: a built-in name or a WAV file."""
-    builtin = MODELS_DIR / "triggers" / f"{name_or_path}.wav"
+    builtin = models_dir() / "triggers" / f"{name_or_path}.wav"
     path = builtin if builtin.exists() else Path(name_or_path)
     if not path.is_file():
         raise AudioFileError(f"audio file {path}: does not exist")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import pwd
 import sys
 from pathlib import Path
 
 from earmuff import config as config_mod
+from earmuff.cli.service_user import ADMIN_GROUP, SERVICE_USER, become_service_user
 from earmuff.config import ConfigError
 
 log = logging.getLogger("earmuff")
@@ -182,43 +182,6 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-SERVICE_USER = "earmuff"
-# Commands that write /etc/earmuff, /var/lib/earmuff or /run/earmuff: as root they run as the service's user.
-WRITERS = ("wakeword", "calibrate", "run", "audio", "listen")
-
-
-def become_service_user(command: str, argv: list[str]) -> None:
-    """As root on an installed system, run a command that writes the service's files as the service's user.
-
-    One owner of the files: everything the service reads is then its own (a root-owned model or recording is one
-    the service cannot read). The command starts afresh under util-linux's setpriv (always on Debian) as that user,
-    with its groups and no capabilities: it reads and writes only what the service itself could.
-    """
-    if os.geteuid() != 0 or config_mod.home() is not None or command not in WRITERS:
-        return
-    try:
-        home = pwd.getpwnam(SERVICE_USER).pw_dir
-    except KeyError:
-        return  # not installed (a development machine): nothing of the service's to own
-    os.environ.update(HOME=home, USER=SERVICE_USER, LOGNAME=SERVICE_USER)
-    os.umask(0o007)  # the units' UMask=
-    os.execvp(
-        "setpriv",
-        [
-            "setpriv",
-            f"--reuid={SERVICE_USER}",
-            f"--regid={SERVICE_USER}",
-            "--init-groups",
-            "--",
-            sys.executable,
-            "-P",
-            "-m",
-            "earmuff",
-            *argv,
-        ],
-    )  # -P: nothing from the caller's folder
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run a subcommand, turning expected errors into one clear line and exit code 2."""
     os.environ["ORT_DISABLE_TELEMETRY"] = "1"  # onnxruntime's telemetry; see daemon.py
@@ -235,7 +198,8 @@ def main(argv: list[str] | None = None) -> int:
         expected = (
             f"expected it to belong to '{SERVICE_USER}' (scripts/install.sh gives the service its files)"
             if who == SERVICE_USER
-            else f"expected root (sudo earmuff ..., which acts as the service's user '{SERVICE_USER}') or that user"
+            else f"expected root or a member of {ADMIN_GROUP} (sudo earmuff ..., or earmuff ... as a member: both act as "
+            f"the service's user '{SERVICE_USER}') or that user"
         )
         print(f"earmuff: error: {exc.filename or exc}: permission denied for user {who}; {expected}", file=sys.stderr)
         return 2
