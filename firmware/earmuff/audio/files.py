@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import os
 import wave
-from math import gcd
 from pathlib import Path
 
 import numpy as np
 
-from earmuff.config import SAMPLE_RATE, user_name
+from earmuff.config import SAMPLE_RATE
+from earmuff.paths import user_name
 
-MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+MODELS_DIR = Path(__file__).resolve().parents[3] / "models"  # the repository's (or the installed source's) models/
 
 
 class AudioFileError(ValueError):
@@ -56,13 +56,10 @@ def check_readable(path: Path, what: str, expected: str) -> None:
 
 
 def resample(x: np.ndarray, rate: int, to: int = SAMPLE_RATE) -> np.ndarray:
-    """`x` at `rate` Hz resampled to `to` Hz (polyphase), as float32."""
+    """`x` at `rate` Hz resampled to `to` Hz (polyphase; scipy reduces the ratio itself), as float32."""
     from scipy.signal import resample_poly
 
-    if rate != to:
-        g = gcd(rate, to)
-        x = resample_poly(x, to // g, rate // g)
-    return x.astype(np.float32)
+    return (resample_poly(x, to, rate) if rate != to else x).astype(np.float32)
 
 
 def write_wav(path: Path, audio: np.ndarray) -> None:
