@@ -84,11 +84,9 @@ def test_a_recording_is_fsynced_before_and_after_its_rename(tmp_path, earmuff_ho
     final = r.stdout.strip()
     calls = [line.split(None, 1)[1] for line in trace.read_text().splitlines() if "fsync(" in line or "rename(" in line]
     folder = str(Path(final).parent)
-    i_file = next(i for i, c in enumerate(calls) if c.startswith("fsync(") and ".tmp-" in c)  # the data, before
+    i_file = next(i for i, c in enumerate(calls) if c.startswith("fsync(") and ".tmp" in c)  # the data, before
     i_rename = next(i for i, c in enumerate(calls) if c.startswith("rename(") and final in c)
-    i_dir = next(
-        i for i, c in enumerate(calls) if c.startswith("fsync(") and c.split("<", 1)[1].startswith(folder + ">")
-    )
+    i_dir = next(i for i, c in enumerate(calls) if c.startswith("fsync(") and f"<{folder}>)" in c)
     assert i_file < i_rename < i_dir, calls
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import wave
 from pathlib import Path
@@ -62,11 +63,18 @@ def resample(x: np.ndarray, rate: int, to: int = SAMPLE_RATE) -> np.ndarray:
     return (resample_poly(x, to, rate) if rate != to else x).astype(np.float32)
 
 
-def write_wav(path: Path, audio: np.ndarray) -> None:
-    """Write 16 kHz 16-bit PCM, clipping at full scale."""
+def wav_bytes(audio: np.ndarray) -> bytes:
+    """A 16 kHz 16-bit PCM WAV file's contents, clipping at full scale."""
     import soundfile as sf
 
-    sf.write(path, np.clip(audio, -1.0, 1.0), SAMPLE_RATE, subtype="PCM_16")
+    out = io.BytesIO()
+    sf.write(out, np.clip(audio, -1.0, 1.0), SAMPLE_RATE, subtype="PCM_16", format="WAV")
+    return out.getvalue()
+
+
+def write_wav(path: Path, audio: np.ndarray) -> None:
+    """Write 16 kHz 16-bit PCM, clipping at full scale."""
+    Path(path).write_bytes(wav_bytes(audio))
 
 
 def _read_pcm16(path: Path) -> np.ndarray | None:
