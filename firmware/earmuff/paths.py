@@ -31,6 +31,7 @@ class Paths:
 
 @lru_cache(maxsize=4)
 def _build(home: str, runtime: str) -> Paths:
+    """One Paths per environment: built once, again only when the environment changes (tests change it)."""
     base = Path(home) if home else None
     return Paths(
         home=base,

@@ -12,7 +12,7 @@ import numpy as np
 from earmuff.config import SAMPLE_RATE
 from earmuff.paths import user_name
 
-MODELS_DIR = Path(__file__).resolve().parents[3] / "models"  # the repository's (or the installed source's) models/
+MODELS_DIR = Path(__file__).resolve().parents[3] / "models"  # the repository's models/
 
 
 class AudioFileError(ValueError):
