@@ -28,16 +28,36 @@ def test_deaf_microphone_is_a_clear_error():
         calibrate.measure(played[:, 0] * 0, played)
 
 
-def test_set_key_keeps_the_rest_of_the_file():
-    text = "# mine\n[noise]\nlevel_dbfs = -22.0\n[window]\nmax_s = 15.0\nvoice_threshold_dbfs = -70\n"
-    out = calibrate.set_key(text, "window", "voice_threshold_dbfs", "-66.5")
-    assert out == text.replace("-70", "-66.5")
+def calibration(threshold):
+    return calibrate.Calibration(1.0, 0.0, -35.0, 30.0, threshold - 8, threshold)
+
+
+def test_save_keeps_commented_headers_and_sets_the_threshold(earmuff_home):
+    path = earmuff_home / "config.toml"
+    path.write_text(
+        "# mine\n[window]  # note\nmax_s = 15.0\n\n[wake] # x\nthreshold = 0.6\n[noise]\nlevel_dbfs = -22.0\n"
+    )
+    report = calibrate.save(calibration(-66.5))
+    text = path.read_text()
     assert (
-        calibrate.set_key("", "window", "voice_threshold_dbfs", "-66.5") == "[window]\nvoice_threshold_dbfs = -66.5\n"
+        text
+        == "# mine\n[window]  # note\nmax_s = 15.0\nvoice_threshold_dbfs = -66.5\n\n[wake] # x\nthreshold = 0.6\n"
+        + ("[noise]\nlevel_dbfs = -22.0\n")
     )
-    assert "[window]\nmax_s = 1\nvoice_threshold_dbfs = -66.5\n[noise]" in calibrate.set_key(
-        "[window]\nmax_s = 1\n[noise]\n", "window", "voice_threshold_dbfs", "-66.5"
-    )
+    cfg = config.load()
+    assert (cfg.window.voice_threshold_dbfs, cfg.window.max_s, cfg.wake.threshold) == (-66.5, 15.0, 0.6)
+    assert json.loads(report.read_text())["voice_threshold_dbfs"] == -66.5
+    calibrate.save(calibration(-60.0))  # again: the value is replaced, not added
+    assert path.read_text() == text.replace("-66.5", "-60.0")
+
+
+def test_a_threshold_the_config_cannot_hold_is_refused_and_changes_nothing(earmuff_home):
+    path = earmuff_home / "config.toml"
+    path.write_text("[window]  # note\nvoice_threshold_dbfs = -70.0\n")
+    with pytest.raises(config.ConfigError, match=r"window.voice_threshold_dbfs = -112.0: expected a value from -100"):
+        calibrate.save(calibration(-112.0))
+    assert path.read_text() == "[window]  # note\nvoice_threshold_dbfs = -70.0\n"
+    assert not (earmuff_home / "calibration.json").exists()
 
 
 def test_cli_virtual_calibration_stores_report_and_threshold(earmuff_home):

@@ -34,3 +34,61 @@ def test_bad_values_name_the_key(earmuff_home, text, fragment):
         config.load()
     assert fragment in str(err.value)
     assert "config.toml" in str(err.value)
+
+
+OWNER = "# mine\n[noise]\nlevel_dbfs = -25  # quieter at night\n\n[window]  # note\nmax_s = 15.0\n\n[wake] # x\nthreshold = 0.6\n"
+
+
+def test_edit_keeps_comments_and_layout(earmuff_home):
+    path = earmuff_home / "config.toml"
+    path.write_text(OWNER)
+    cfg = config.edit(
+        [("window", "voice_threshold_dbfs", -66.5), ("wake", "wake_word", 'hey "b"'), ("pause", "max_per_hour", 3)]
+    )
+    text = path.read_text()
+    assert text.startswith(OWNER.replace("max_s = 15.0\n", "max_s = 15.0\nvoice_threshold_dbfs = -66.5\n"))
+    assert text.count("[window]") == text.count("[wake]") == 1
+    assert config.load() == cfg
+    assert (cfg.window.voice_threshold_dbfs, cfg.wake.wake_word, cfg.pause.max_per_hour) == (-66.5, 'hey "b"', 3)
+    assert (cfg.noise.level_dbfs, cfg.window.max_s, cfg.wake.threshold) == (-25.0, 15.0, 0.6)
+
+
+def test_edit_replaces_a_value_and_keeps_its_comment_and_the_files_mode(earmuff_home):
+    path = earmuff_home / "config.toml"
+    path.write_text("[window]\nvoice_threshold_dbfs = -70  # calibrated in May\n")
+    path.chmod(0o640)
+    config.edit([("window", "voice_threshold_dbfs", -61.0)])
+    assert path.read_text() == "[window]\nvoice_threshold_dbfs = -61.0  # calibrated in May\n"
+    assert path.stat().st_mode & 0o777 == 0o640
+
+
+def test_edit_creates_a_missing_file(earmuff_home):
+    config.edit([("window", "voice_threshold_dbfs", -61.0)])
+    assert (earmuff_home / "config.toml").read_text() == "[window]\nvoice_threshold_dbfs = -61.0\n"
+
+
+@pytest.mark.parametrize(
+    "text, edit, fragment",
+    [
+        (
+            OWNER,
+            ("window", "voice_threshold_dbfs", -120.0),
+            "window.voice_threshold_dbfs = -120.0: expected a value from",
+        ),
+        (OWNER, ("wake", "loudness", 1), "wake: unknown key 'loudness'"),
+        (OWNER, ("volume", "level", 1), "unknown key 'volume'"),
+        ("[wake]\nthreshold = 5\n", ("wake", "wake_word", "hey x"), "wake.threshold = 5.0: expected a value from"),
+        ("wake = 3\n", ("wake", "wake_word", "hey x"), "wake = 3: expected a table [wake]"),
+        ("[window]  # note\n[window]\n", ("window", "max_s", 9.0), "not valid TOML"),
+        ("[window\n", ("window", "max_s", 9.0), "not valid TOML"),
+    ],
+)
+def test_an_edit_that_would_break_the_config_is_refused_and_changes_nothing(earmuff_home, text, edit, fragment):
+    path = earmuff_home / "config.toml"
+    path.write_text(text)
+    before = path.read_bytes()
+    with pytest.raises(config.ConfigError) as err:
+        config.edit([edit])
+    assert fragment in str(err.value) and str(path) in str(err.value) and "it was not changed" in str(err.value)
+    assert path.read_bytes() == before
+    assert [p.name for p in earmuff_home.iterdir()] == ["config.toml"]  # no temporary file left behind

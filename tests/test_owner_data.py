@@ -72,7 +72,7 @@ def test_recordings_keep_only_the_newest_recordings_max(earmuff_home):
 
 def test_a_recording_is_fsynced_before_and_after_its_rename(tmp_path, earmuff_home):
     trace = tmp_path / "trace"
-    code = "import numpy as np; from earmuff.wakeword import samples; print(samples.save('hey bramble', np.zeros(16000, np.float32)))"
+    code = "import numpy as np; from earmuff.wakeword.registry import samples; print(samples.save('hey bramble', np.zeros(16000, np.float32)))"
     r = subprocess.run(
         ["strace", "-f", "-y", "-e", "trace=fsync,rename", "-o", str(trace), sys.executable, "-c", code],
         capture_output=True,
@@ -84,11 +84,9 @@ def test_a_recording_is_fsynced_before_and_after_its_rename(tmp_path, earmuff_ho
     final = r.stdout.strip()
     calls = [line.split(None, 1)[1] for line in trace.read_text().splitlines() if "fsync(" in line or "rename(" in line]
     folder = str(Path(final).parent)
-    i_file = next(i for i, c in enumerate(calls) if c.startswith("fsync(") and ".tmp-" in c)  # the data, before
+    i_file = next(i for i, c in enumerate(calls) if c.startswith("fsync(") and ".tmp" in c)  # the data, before
     i_rename = next(i for i, c in enumerate(calls) if c.startswith("rename(") and final in c)
-    i_dir = next(
-        i for i, c in enumerate(calls) if c.startswith("fsync(") and c.split("<", 1)[1].startswith(folder + ">")
-    )
+    i_dir = next(i for i, c in enumerate(calls) if c.startswith("fsync(") and f"<{folder}>)" in c)
     assert i_file < i_rename < i_dir, calls
 
 

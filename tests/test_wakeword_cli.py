@@ -103,10 +103,10 @@ def test_disk_full_while_selecting_keeps_the_new_model_and_the_old_config(monkey
     install("hey bramble", seed=1)
     store.activate("hey bramble")
 
-    def full(text, phrase):
+    def full(path, data, mode=0o644):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(store, "with_wake_word", full)  # config.toml cannot be rewritten
+    monkeypatch.setattr(config, "atomic_write", full)  # config.toml cannot be rewritten
     with pytest.raises(WakeWordError, match=r"installed, but config.toml could not be updated \(the disk is full\)"):
         publish_mod.publish(fake_result("hey teapot"))
     assert config.load().wake.wake_word == "hey bramble"

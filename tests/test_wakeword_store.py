@@ -93,12 +93,26 @@ def test_import_good_model_and_remove(tmp_path):
         store.remove("hey teapot")
 
 
-def test_with_wake_word_keeps_other_lines():
-    text = '[wake]\nwake_word = "hey jarvis"\nthreshold = 0.7\n[audio]\nblock = 320\n'
-    out = store.with_wake_word(text, "hey bramble")
-    assert 'wake_word = "hey bramble"' in out and "threshold = 0.7" in out and "block = 320" in out
-    assert out.count("wake_word") == 1
-    assert 'wake_word = "x y"' in store.with_wake_word("", "x y")
+def test_selecting_keeps_commented_headers_and_other_lines(earmuff_home):
+    path = earmuff_home / "config.toml"
+    path.write_text(
+        '[wake] # x\nwake_word = "hey jarvis"  # the default\nthreshold = 0.7\n[window]  # note\nmax_s = 9.0\n'
+    )
+    install("hey bramble")
+    store.activate("hey bramble")
+    assert path.read_text() == (
+        '[wake] # x\nwake_word = "hey bramble"  # the default\nthreshold = 0.7\n[window]  # note\nmax_s = 9.0\n'
+    )
+    assert config.load().wake == config.WakeConfig(wake_word="hey bramble", threshold=0.7)
+
+
+def test_selecting_into_a_broken_config_is_refused_and_changes_nothing(earmuff_home):
+    path = earmuff_home / "config.toml"
+    path.write_text("[wake] # x\nthreshold = 7\n")
+    install("hey bramble")
+    with pytest.raises(config.ConfigError, match=r"wake.threshold = 7.0: expected a value from 0.01 to 0.99"):
+        store.activate("hey bramble")
+    assert path.read_bytes() == b"[wake] # x\nthreshold = 7\n"
 
 
 def test_import_a_community_tflite_model_and_detect_with_it(tmp_path):

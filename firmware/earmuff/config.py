@@ -1,13 +1,20 @@
-"""Device configuration: frozen dataclasses loaded from TOML with errors that name the key."""
+"""Device configuration: frozen dataclasses loaded from config.toml, and the one way to edit that file."""
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from earmuff.paths import config_path, last_good_path
+from earmuff.paths import home as home
+from earmuff.paths import runtime_dir as runtime_dir
+from earmuff.paths import state_dir as state_dir
+from earmuff.paths import user_name as user_name
+from earmuff.schema import ConfigError, _choices, _range, build
 
 SAMPLE_RATE = 16000
 FRAME = 1280  # openWakeWord's 80 ms step
@@ -15,18 +22,6 @@ MIC_FULL_SCALE_DB_SPL = 120.0
 VOICE_FAMILIES = ("espeak-ng", "flite", "piper", "festival", "rhvoice", "pico", "mbrola", "kokoro")
 # Kokoro is off by default: alone it lowered recall at one seed (docs/benchmarks.md) at 12x Piper's CPU and 220 MB.
 DEFAULT_VOICES = VOICE_FAMILIES[:-1]  # microphone sensitivity: 0 dBFS RMS is 120 dB SPL (-26 dBFS at 94 dB SPL)
-
-
-class ConfigError(ValueError):
-    """A config or scene value is missing, unknown or out of range."""
-
-
-def _range(lo: float, hi: float) -> dict[str, Any]:
-    return {"range": (lo, hi)}
-
-
-def _choices(*names: str) -> dict[str, Any]:
-    return {"choices": names}
 
 
 @dataclass(frozen=True)
@@ -159,83 +154,6 @@ class Config:
     control: ControlConfig = ControlConfig()
 
 
-def home() -> Path | None:
-    """The single state directory given by EARMUFF_HOME, or None for the system locations."""
-    value = os.environ.get("EARMUFF_HOME")
-    return Path(value) if value else None
-
-
-def user_name() -> str:
-    """This process's user, for messages about files it may not read or write."""
-    import pwd
-
-    try:
-        return pwd.getpwuid(os.geteuid()).pw_name
-    except KeyError:
-        return str(os.geteuid())
-
-
-def config_path() -> Path:
-    """Where config.toml lives."""
-    base = home()
-    return base / "config.toml" if base else Path("/etc/earmuff/config.toml")
-
-
-def state_dir() -> Path:
-    """Where trained wake words and calibration live."""
-    base = home()
-    return base if base else Path("/var/lib/earmuff")
-
-
-def runtime_dir() -> Path:
-    """Where the running processes meet: sockets, locks, shared memory (systemd's, EARMUFF_HOME or /run/earmuff)."""
-    runtime = os.environ.get("RUNTIME_DIRECTORY") or (str(home()) if home() else "/run/earmuff")
-    return Path(runtime.split(":")[0])
-
-
-def build(cls: type, table: dict[str, Any], where: str) -> Any:
-    """Build dataclass `cls` from a TOML table, checking names, types and ranges."""
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(table) - set(fields))
-    if unknown:
-        raise ConfigError(f"{where}: unknown key '{unknown[0]}'; expected one of {sorted(fields)}")
-    values = {}
-    for name, value in table.items():
-        f = fields[name]
-        key = f"{where}.{name}" if where else name
-        if dataclasses.is_dataclass(f.default):
-            if not isinstance(value, dict):
-                raise ConfigError(f"{key}: expected a table [{name}], got {value!r}")
-            values[name] = build(type(f.default), value, key)
-            continue
-        values[name] = _check(key, value, type(f.default), f.metadata)
-    return cls(**values)
-
-
-def _check(key: str, value: Any, kind: type, meta: Any) -> Any:
-    """Return `value` converted to `kind`, or raise ConfigError naming key, value and expectation."""
-    if kind is float and isinstance(value, (int, float)) and not isinstance(value, bool):
-        value = float(value)
-    if kind is str and isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)
-    if kind is tuple:
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ConfigError(f"{key} = {value!r}: expected a list of names, e.g. {list(meta.get('choices', ()))}")
-        bad = [v for v in value if v not in meta.get("choices", value)]
-        if bad:
-            raise ConfigError(f"{key} = {value!r}: '{bad[0]}' is unknown; expected names from {list(meta['choices'])}")
-        return tuple(value)
-    if not isinstance(value, kind) or isinstance(value, bool) != (kind is bool):
-        raise ConfigError(f"{key} = {value!r}: expected a {kind.__name__}")
-    if "range" in meta:
-        lo, hi = meta["range"]
-        if not lo <= value <= hi:
-            raise ConfigError(f"{key} = {value!r}: expected a value from {lo} to {hi}")
-    if "choices" in meta and value not in meta["choices"]:
-        raise ConfigError(f"{key} = {value!r}: expected one of {list(meta['choices'])}")
-    return value
-
-
 def load(path: Path | None = None) -> Config:
     """Load config.toml; a missing file gives the defaults."""
     path = path or config_path()
@@ -256,11 +174,6 @@ def parse(data: bytes, path: Path) -> Config:
         raise ConfigError(f"{path}: {exc}") from None
 
 
-def last_good_path() -> Path:
-    """The copy of the last config.toml that loaded, used when the file later goes bad."""
-    return state_dir() / "config.last-good.toml"
-
-
 def load_or_last_good(path: Path | None = None) -> tuple[Config, str | None]:
     """Load config.toml; if it is bad, the last good copy (or the defaults), with a sentence saying so."""
     path = path or config_path()
@@ -279,6 +192,30 @@ def load_or_last_good(path: Path | None = None) -> tuple[Config, str | None]:
         except OSError as exc:
             return cfg, f"cannot save the last good config {backup}: {exc}"
     return cfg, None
+
+
+def edit(edits: Iterable[tuple[str, str, Any]], path: Path | None = None) -> Config:
+    """Set `[table] key = value` in config.toml keeping its comments and layout; check the result, then replace it."""
+    import tomlkit
+
+    path = path or config_path()
+    data = path.read_bytes() if path.exists() else b""
+    try:
+        doc = tomlkit.parse(data.decode())
+    except (tomlkit.exceptions.ParseError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc}); it was not changed") from exc
+    for table, key, value in edits:
+        if not isinstance(doc.setdefault(table, tomlkit.table()), dict):
+            raise ConfigError(f"{path}: {table} = {doc[table]!r}: expected a table [{table}]; it was not changed")
+        doc[table][key] = value
+    new = tomlkit.dumps(doc).encode()
+    try:
+        cfg = parse(new, path)  # never install a config the device could not read
+    except ConfigError as exc:
+        raise ConfigError(f"{exc}; it was not changed") from None
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+    atomic_write(path, new, mode)
+    return cfg
 
 
 def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:

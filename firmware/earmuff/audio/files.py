@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 import wave
-from math import gcd
 from pathlib import Path
 
 import numpy as np
 
-from earmuff.config import SAMPLE_RATE, user_name
+from earmuff.config import SAMPLE_RATE
+from earmuff.paths import user_name
 
 
 def models_dir() -> Path:
@@ -61,20 +62,24 @@ def check_readable(path: Path, what: str, expected: str) -> None:
 
 
 def resample(x: np.ndarray, rate: int, to: int = SAMPLE_RATE) -> np.ndarray:
-    """`x` at `rate` Hz resampled to `to` Hz (polyphase), as float32."""
+    """`x` at `rate` Hz resampled to `to` Hz (polyphase; scipy reduces the ratio itself), as float32."""
     from scipy.signal import resample_poly
 
-    if rate != to:
-        g = gcd(rate, to)
-        x = resample_poly(x, to // g, rate // g)
-    return x.astype(np.float32)
+    return (resample_poly(x, to, rate) if rate != to else x).astype(np.float32)
+
+
+def wav_bytes(audio: np.ndarray) -> bytes:
+    """A 16 kHz 16-bit PCM WAV file's contents, clipping at full scale."""
+    import soundfile as sf
+
+    out = io.BytesIO()
+    sf.write(out, np.clip(audio, -1.0, 1.0), SAMPLE_RATE, subtype="PCM_16", format="WAV")
+    return out.getvalue()
 
 
 def write_wav(path: Path, audio: np.ndarray) -> None:
     """Write 16 kHz 16-bit PCM, clipping at full scale."""
-    import soundfile as sf
-
-    sf.write(path, np.clip(audio, -1.0, 1.0), SAMPLE_RATE, subtype="PCM_16")
+    Path(path).write_bytes(wav_bytes(audio))
 
 
 def _read_pcm16(path: Path) -> np.ndarray | None:

@@ -6,19 +6,18 @@ The noise keeps playing throughout (it is the test signal), so the smart speaker
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
+from earmuff import config as config_mod
 from earmuff.audio.clock_drift import ClockDrift, gcc_phat_lag
 from earmuff.audio.echo_cancel import make_canceller
 from earmuff.audio.noise import NoiseGenerator
 from earmuff.audio.room import Acoustics, Room
 from earmuff.audio.vad import level_dbfs
-from earmuff.config import SAMPLE_RATE, Config, config_path, state_dir
+from earmuff.config import SAMPLE_RATE, Config
 
 SECONDS = 12.0
 VOICE_MARGIN_DB = 8.0  # voice activity: this far above the room after cancellation (-72 dBFS in the default room)
@@ -94,46 +93,11 @@ def record_real(cfg: Config, seconds: float = SECONDS):
 
 
 def save(cal: Calibration) -> Path:
-    """Store the report as calibration.json and the chosen voice threshold in config.toml, atomically."""
-    state = state_dir()
-    state.mkdir(parents=True, exist_ok=True)
-    report = state / "calibration.json"
-    atomic_write(report, json.dumps(asdict(cal), indent=2) + "\n")
-    path = config_path()
-    text = path.read_text() if path.exists() else ""
-    atomic_write(path, set_key(text, "window", "voice_threshold_dbfs", str(cal.voice_threshold_dbfs)))
+    """Store the report as calibration.json and the chosen voice threshold in config.toml, each atomically."""
+    config_mod.edit([("window", "voice_threshold_dbfs", cal.voice_threshold_dbfs)])  # first: it may be refused
+    report = config_mod.state_dir() / "calibration.json"
+    config_mod.atomic_write(report, (json.dumps(asdict(cal), indent=2) + "\n").encode())
     return report
-
-
-def set_key(text: str, table: str, key: str, value: str) -> str:
-    """TOML text with `key = value` set inside [table], keeping everything else as it was."""
-    lines, inside, done = text.splitlines(), False, False
-    for i, line in enumerate(lines):
-        stripped = line.strip()
-        if stripped.startswith("["):
-            if inside and not done:
-                lines.insert(i, f"{key} = {value}")
-                done = True
-                break
-            inside = stripped == f"[{table}]"
-        elif inside and stripped.split("=")[0].strip() == key:
-            lines[i] = f"{key} = {value}"
-            done = True
-            break
-    if not done:
-        lines += ([f"[{table}]"] if not inside else []) + [f"{key} = {value}"]
-    return "\n".join(lines) + "\n"
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write a file so that readers see either the old or the new content, never a part."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def report_text(cal: Calibration) -> str:

@@ -9,7 +9,7 @@ The oldest chunks go first once a kind holds more than its limit, and any older 
 
 from __future__ import annotations
 
-import os
+import io
 import queue
 import shutil
 import time
@@ -100,17 +100,9 @@ def add(windows: np.ndarray, limit: int, kind: str = NEGATIVE) -> int:
         raise ValueError(f"room bank windows of shape {windows.shape}: expected (n, {WINDOW}, {EMBED_DIM})")
     base = folder()
     base.mkdir(mode=0o700, parents=True, exist_ok=True)
-    target = base / f"{kind}-{time.time_ns():020d}.npy"
-    tmp = base / f".{target.name}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.save(fh, windows.astype(np.float16))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+    data = io.BytesIO()
+    np.save(data, windows.astype(np.float16))
+    config_mod.atomic_write(base / f"{kind}-{time.time_ns():020d}.npy", data.getvalue(), 0o600)
     sizes = []
     for chunk in _chunks(kind):
         try:

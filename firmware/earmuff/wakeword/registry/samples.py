@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 from dataclasses import dataclass
@@ -11,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from earmuff import config as config_mod
-from earmuff.audio.files import read_audio, write_wav
+from earmuff.audio.files import read_audio, wav_bytes
 from earmuff.config import SAMPLE_RATE
 from earmuff.runtime.detector import WakeWordError
 from earmuff.wakeword.registry import store
@@ -98,14 +97,7 @@ def save(phrase: str, x: np.ndarray) -> Path:
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     now = time.time_ns()  # names sort oldest first: the retention limit deletes from the front
     path = folder / f"take-{time.strftime('%Y%m%dT%H%M%S', time.localtime(now // 10**9))}-{now % 10**9:09d}.wav"
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}.wav")
-    os.close(os.open(tmp, os.O_CREAT | os.O_WRONLY, 0o600))  # created private: the recording is never world-readable
-    try:
-        write_wav(tmp, x)
-        store.fsync(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    config_mod.atomic_write(path, wav_bytes(x), 0o600)  # created private: the recording is never world-readable
     for old in _takes(phrase)[: -config_mod.load().wakeword.recordings_max]:
         old.unlink()
     store.fsync(folder)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import tempfile
 import time
@@ -120,39 +119,10 @@ def active() -> str:
 
 
 def activate(phrase: str) -> None:
-    """Select a wake word in config.toml, written atomically (temp file, check, rename)."""
+    """Select a wake word in config.toml (checked, then written atomically)."""
     model = resolve(phrase)  # raises WakeWordError naming it if it does not exist
     given_file = Path(phrase).suffix in (".onnx", ".tflite")  # a name has letters only, never a dot
-    path = config_mod.config_path()
-    text = path.read_text() if path.exists() else ""
-    new = with_wake_word(text, str(model.resolve()) if given_file else normalise(phrase))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
-    try:
-        tmp.write_text(new)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        config_mod.load(tmp)  # never install a config the device could not read
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def with_wake_word(text: str, phrase: str) -> str:
-    """TOML text with [wake] wake_word set to `phrase`, other lines untouched."""
-    value = f"wake_word = {json.dumps(phrase)}"
-    lines = text.splitlines()
-    header = next((i for i, l in enumerate(lines) if re.match(r"\s*\[wake\]\s*(#.*)?$", l)), None)
-    if header is None:
-        return text + ("\n" if text and not text.endswith("\n") else "") + f"\n[wake]\n{value}\n"
-    end = next((i for i in range(header + 1, len(lines)) if re.match(r"\s*\[", lines[i])), len(lines))
-    for i in range(header + 1, end):
-        if re.match(r"\s*wake_word\s*=", lines[i]):
-            lines[i] = value
-            break
-    else:
-        lines.insert(header + 1, value)
-    return "\n".join(lines) + "\n"
+    config_mod.edit([("wake", "wake_word", str(model.resolve()) if given_file else normalise(phrase))])
 
 
 def installed(phrase: str) -> bool:

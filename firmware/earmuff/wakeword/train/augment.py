@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.fft import next_fast_len
-from scipy.signal import fftconvolve, resample_poly
+from scipy.signal import fftconvolve
 
+from earmuff.audio.files import resample
 from earmuff.audio.room import Acoustics, Room, active_rms, room_response
 from earmuff.config import SAMPLE_RATE, Config
 
@@ -46,7 +47,7 @@ def colored_noise(n: int, rng: np.random.Generator) -> np.ndarray:
 def speed(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Play 0.9-1.1 times as fast (pitch moves with it)."""
     up = int(rng.integers(18, 23))
-    return resample_poly(x, 20, up).astype(np.float32)
+    return resample(x, up, 20)  # read as `up` Hz, played at 20 Hz
 
 
 def reverberate(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -1,0 +1,35 @@
+"""Where earmuff keeps its files: the system's locations, or one folder given by EARMUFF_HOME."""
+
+from pathlib import Path
+
+from earmuff import config
+from earmuff.paths import Paths
+
+
+def test_system_locations():
+    p = Paths.from_env({})
+    assert (p.home, p.config, p.state, p.runtime) == (
+        None,
+        Path("/etc/earmuff/config.toml"),
+        Path("/var/lib/earmuff"),
+        Path("/run/earmuff"),
+    )
+    assert p.last_good == Path("/var/lib/earmuff/config.last-good.toml")
+
+
+def test_one_folder_and_systemds_runtime_directory(tmp_path):
+    p = Paths.from_env({"EARMUFF_HOME": str(tmp_path)})
+    assert (p.home, p.config, p.state, p.runtime) == (tmp_path, tmp_path / "config.toml", tmp_path, tmp_path)
+    assert Paths.from_env({"EARMUFF_HOME": str(tmp_path), "RUNTIME_DIRECTORY": "/run/a:/run/b"}).runtime == Path(
+        "/run/a"
+    )
+
+
+def test_accessors_follow_the_environment(earmuff_home, monkeypatch, tmp_path):
+    assert (config.config_path(), config.state_dir(), config.runtime_dir()) == (
+        earmuff_home / "config.toml",
+        earmuff_home,
+        earmuff_home,
+    )
+    monkeypatch.setenv("EARMUFF_HOME", str(tmp_path))
+    assert config.home() == tmp_path and config.last_good_path() == tmp_path / "config.last-good.toml"
