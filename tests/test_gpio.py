@@ -90,9 +90,9 @@ def test_apa102_gets_start_frame_three_leds_and_end_frame(mock_pins):
 
 def test_button_presses_drive_the_real_device(mock_pins, monkeypatch):
     """Short press: a window opens (the trigger plays); long press: a quiet pause; long press again: jamming."""
-    from earmuff.service.daemon import Daemon
+    from earmuff.service.listener import Daemon
 
-    monkeypatch.setattr("earmuff.service.daemon.count_start", lambda: 0)
+    monkeypatch.setattr("earmuff.service.listener.count_start", lambda: 0)
     cfg = Config(gpio=GpioConfig(long_press_s=0.3, light="rgb"))
     daemon = Daemon(cfg)
     device = daemon.device
@@ -136,7 +136,7 @@ def test_device_without_pins_keeps_jamming():
 
 
 def test_audio_process_blinks_the_fault_on_the_leds_only_while_no_listener_runs(tmp_path):
-    from earmuff.service.audio_process import FaultLight
+    from earmuff.service.fault_light import FaultLight
     from earmuff.service.gpio import apa102_frame
 
     spi = tmp_path / "spidev0.0"  # stands in for /dev/spidev0.0: the same bytes go to the LEDs

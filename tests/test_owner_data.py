@@ -132,7 +132,7 @@ def test_a_daemon_whose_bank_cannot_be_deleted_says_so_in_its_reply(earmuff_home
     bank = room_bank.folder()
     shell = f'mount --bind {bank} {bank} && mount -o remount,bind,ro {bank} && exec "$@"'
     code = (
-        "from earmuff import config; from earmuff.service.daemon import Daemon; "
+        "from earmuff import config; from earmuff.service.listener import Daemon; "
         "print(Daemon(config.load()).forget_room())"
     )
     r = subprocess.run(

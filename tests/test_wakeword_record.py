@@ -12,7 +12,7 @@ from conftest import SinkRecorder, needs_pulse, quiet_spans, synth
 from earmuff.audio.files import read_audio
 from earmuff.cli.main import main
 from earmuff.config import SAMPLE_RATE
-from earmuff.service import daemon, recorder
+from earmuff.service import commands, recorder
 from earmuff.service.control import request
 from earmuff.service.recorder import decode_take
 from earmuff.wakeword.registry import samples
@@ -55,7 +55,7 @@ def test_daemon_records_a_take_without_detecting_the_name_in_it(pulse, earmuff_h
         meter.join(30)
         assert "FIRE" in capsys.readouterr().out and request(sock, "status")["detections"] == 0
         # The same clip outside a take (and the 2 s after one) fires: the window opens.
-        time.sleep(daemon.ENROLL_HOLD_S + 0.5)
+        time.sleep(commands.ENROLL_HOLD_S + 0.5)
         subprocess.run(["paplay", "-d", "jam", str(clip)], env=pulse, check=True)
         deadline = time.monotonic() + 3.0
         while request(sock, "status")["detections"] == 0 and time.monotonic() < deadline:

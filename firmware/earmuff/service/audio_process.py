@@ -2,7 +2,7 @@
 
 It owns the full-duplex stream, the noise (generated here, ahead of playback), the gate with its lease
 rule and the trigger phrase, and it publishes the microphone and what it played in shared memory
-(`shared.py`). The listener (`daemon.py`) grants leases there. No valid lease, noise: a listener that dies,
+(`shared.py`). The listener (`listener.py`) grants leases there. No valid lease, noise: a listener that dies,
 hangs or restarts changes nothing here. A stop the owner asks for (SIGTERM, Ctrl-C) stops the noise.
 """
 
@@ -13,7 +13,6 @@ import logging
 import os
 import signal
 import sys
-import threading
 import time
 from typing import Any
 
@@ -21,12 +20,13 @@ import numpy as np
 
 from earmuff import config as config_mod
 from earmuff.audio.files import AudioFileError
-from earmuff.config import SAMPLE_RATE, Config, GpioConfig
+from earmuff.config import SAMPLE_RATE, Config
 from earmuff.runtime.playback import build_gate, make_noise, play_block, relay_samples, ring_slots, scaled_trigger
 from earmuff.runtime.ring import BlockRing
-from earmuff.runtime.shared import AttachError, Busy, SharedAudio, hold, shm_path
-from earmuff.service.gpio import COLOURS, SPIDEV, apa102_frame
+from earmuff.runtime.shared import SharedAudio, hold
+from earmuff.service.fault_light import FaultLight
 from earmuff.service.sdnotify import Heartbeat, notify
+from earmuff.service.standby import lock_path, stand_by
 
 log = logging.getLogger("earmuff.audio")
 
@@ -35,49 +35,7 @@ TICK_S = 0.1
 STALE_S = 1.0  # no audio callback for this long: stop feeding the watchdog
 EXIT_STALE_S = 3.0  # ... and for this long: exit, so that Restart= starts a fresh process
 LISTENER_GONE_S = 2.0  # no level lease renewed for this long: the light shows a fault
-SPI_SPEED_HZ = 1_000_000
-SPI_IOC_WR_MAX_SPEED_HZ = 0x40046B04  # _IOW('k', 4, __u32) from linux/spi/spidev.h
-HUNG_S = 1.0  # a playing process whose callback has not run for this long is ended by the standby
 NICE = -10  # as earmuff.service's Nice=: ahead of everything else on a busy machine, where allowed
-
-
-def lock_path():
-    """The lock that keeps a second audio process from starting."""
-    return config_mod.runtime_dir() / "audio.lock"
-
-
-class FaultLight:
-    """The listener drives the light; while it is gone this blinks the fault colour on the HAT's APA102 LEDs,
-    writing spidev with the standard library (gpiozero is the listener's). A plain RGB LED is left as it is."""
-
-    def __init__(self, cfg: GpioConfig, path: str = SPIDEV) -> None:
-        self.fd: int | None = None
-        self.brightness = cfg.brightness
-        self.shown: bool | None = None  # the blink phase last written; None: the listener has the light
-        if not (cfg.enabled and cfg.light == "apa102"):
-            return
-        try:
-            self.fd = os.open(path, os.O_WRONLY)
-        except OSError:
-            return  # no HAT here: nothing to show it on
-        try:
-            import fcntl
-
-            fcntl.ioctl(self.fd, SPI_IOC_WR_MAX_SPEED_HZ, SPI_SPEED_HZ.to_bytes(4, sys.byteorder))
-        except OSError:
-            pass  # not a spidev (a test's file): the bytes are the same
-
-    def show(self, fault: bool, on: bool) -> None:
-        """While `fault`, blink (`on` is the phase); otherwise leave the light to the listener."""
-        if self.fd is None or not fault:
-            self.shown = None
-            return
-        if on != self.shown:
-            self.shown = on
-            try:
-                os.write(self.fd, bytes(apa102_frame(COLOURS["fault"] if on else (0.0, 0.0, 0.0), self.brightness)))
-            except OSError:
-                self.fd = None
 
 
 class AudioProcess:
@@ -182,74 +140,6 @@ class AudioProcess:
             self.gate.counter / SAMPLE_RATE,
             {"xruns": self.gate.xruns, "dropped_blocks": self.ring.dropped},
         )
-
-
-class PlayingWatch:
-    """The standby's eye on the playing process: one that has played and then stops for HUNG_S (frozen, not
-    dead, so its lock is not freed) is killed, so that the standby can take over without waiting for systemd."""
-
-    def __init__(self) -> None:
-        self.shared: SharedAudio | None = None
-        self.beat = Heartbeat(HUNG_S, time.monotonic())
-
-    def check(self) -> None:
-        """Call a few times a second."""
-        now = time.monotonic()
-        try:
-            if self.shared is None or self.shared.replaced():
-                self.shared, self.beat = SharedAudio.attach(), Heartbeat(HUNG_S, now)
-        except AttachError:
-            self.shared = None
-            return
-        counter = int(self.shared.gate.state[0])
-        self.beat.update(counter, now)
-        if counter > 0 and not self.beat.fresh(now):  # before its first block, its own EXIT_STALE_S decides
-            pid = self.shared.audio_pid
-            log.error(
-                "the playing audio process (pid %d) has played nothing for %.1f s; ending it to take over", pid, HUNG_S
-            )
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self.shared = None
-
-
-def stand_by(proc: AudioProcess) -> bool:
-    """Wait, prepared, until the playing audio process exits; True to take over (it crashed), False to stop
-    (the owner stopped it: its shared memory is gone). Systemd's watchdog is fed meanwhile."""
-    try:
-        hold(lock_path(), "audio process")
-        return True  # nobody was playing: this one plays
-    except Busy:
-        pass
-    from earmuff.service.audio_backend import AudioDeviceError, choose
-
-    try:
-        choose(proc.cfg.audio)  # PortAudio lists and describes the devices now: taking over must not wait for it
-    except AudioDeviceError:
-        pass  # busy with the playing process: taking over lists them again
-
-    taken = threading.Event()
-
-    def take() -> None:
-        hold(lock_path(), "audio process", wait=True)
-        taken.set()
-
-    threading.Thread(target=take, daemon=True).start()
-    notify("READY=1\nSTATUS=standing by")
-    log.info("standing by (pid %d) to take over if the playing audio process dies", os.getpid())
-    watch = PlayingWatch()
-    while not taken.wait(0.25):
-        if proc.stopping:
-            return False
-        notify("WATCHDOG=1")
-        watch.check()
-    if not shm_path().exists():
-        log.info("the playing audio process was stopped; stopping too")
-        return False
-    log.error("the playing audio process died; taking over")
-    return True
 
 
 def main(input_device: str | None = None, output_device: str | None = None, standby: bool = False) -> int:

@@ -1,0 +1,81 @@
+"""The listener's control dispatch: a table of the protocol's commands; anything else is refused and changes nothing."""
+
+import json
+import socket
+
+import pytest
+
+import daemonlib
+from conftest import needs_pulse
+from earmuff import config
+from earmuff.config import Config
+from earmuff.service.control import COMMANDS, request
+from earmuff.service.listener import Daemon
+
+UNKNOWN = ["format-disk", "Reload", "reload ", "", "__init__", "table"]
+
+
+def test_the_table_answers_exactly_the_protocols_commands():
+    assert list(Daemon(Config()).commands.table) == list(COMMANDS)
+
+
+@pytest.mark.parametrize("command", [*UNKNOWN, 7, None, ["reload"]])
+def test_an_unknown_command_is_refused_and_reloads_nothing(earmuff_home, command):
+    """Called past the socket's own check, as a handler could be: the table refuses, it does not fall through."""
+    daemon = Daemon(Config())
+    cfg, device = daemon.cfg, daemon.device
+    (earmuff_home / "config.toml").write_text("[noise]\nlevel_dbfs = -26.0\n")
+    reply = daemon.commands.handle({"command": command})
+    assert reply == {"ok": False, "error": f"command {command!r}: expected one of {list(COMMANDS)}"}
+    assert daemon.cfg is cfg and daemon.device is device and daemon.cfg.noise.level_dbfs == -20.0
+    assert not config.last_good_path().exists()  # a reload would have saved config.toml there
+
+
+def test_reload_by_name_reloads(earmuff_home):
+    """The check above can see a reload: the command named reload does one."""
+    daemon = Daemon(Config())
+    (earmuff_home / "config.toml").write_text("[noise]\nlevel_dbfs = -26.0\n")
+    try:
+        reply = daemon.commands.handle({"command": "reload"})
+        assert reply["ok"] and reply["message"].startswith("reloaded "), reply
+        assert daemon.cfg.noise.level_dbfs == -26.0 and config.last_good_path().exists()
+    finally:
+        daemon.device.stop_worker()
+
+
+def send(path, req: dict) -> dict:
+    """One request line as it is, past the client's `request`; the reply."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(10)
+        s.connect(str(path))
+        s.sendall(json.dumps(req).encode() + b"\n")
+        reply = b""
+        while chunk := s.recv(65536):
+            reply += chunk
+    return json.loads(reply)
+
+
+@needs_pulse
+def test_real_listener_refuses_unknown_commands_and_does_nothing_else(pulse, earmuff_home):
+    """`earmuff run` on the null sink: unknown commands on its control socket get a refusal naming the command and
+    the known ones; the new config.toml waiting on disk is not loaded, nothing pauses; a real reload then is."""
+    (earmuff_home / "config.toml").write_text("[noise]\nlevel_dbfs = -20.0\n")
+    proc = daemonlib.start(pulse, earmuff_home)
+    sock = earmuff_home / "control.sock"
+    try:
+        daemonlib.wait_ready(earmuff_home)
+        (earmuff_home / "config.toml").write_text("[noise]\nlevel_dbfs = -26.0\n")
+        for command in UNKNOWN:
+            reply = send(sock, {"command": command, "minutes": 60})
+            assert reply == {"ok": False, "error": f"command {command!r}: expected one of {list(COMMANDS)}"}
+        status = request(sock, "status")
+        assert status["state"] == "jamming" and status["pause_left_s"] == 0 and status["noise_level_dbfs"] == -20.0
+        assert "level_dbfs = -20.0" in config.last_good_path().read_text()
+        assert "reloaded" not in (earmuff_home / "daemon.log").read_text()
+        assert request(sock, "reload")["ok"]
+        assert request(sock, "status")["noise_level_dbfs"] == -26.0
+    finally:
+        code = daemonlib.stop(proc)
+    assert code == 0
+    log = (earmuff_home / "daemon.log").read_text()
+    assert log.count("reloaded ") == 1 and "Traceback" not in log
