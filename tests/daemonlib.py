@@ -34,7 +34,7 @@ def start(
     return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err)
 
 
-def wait_ready(home: Path, timeout: float = 30.0) -> dict:
+def wait_ready(home: Path, timeout: float = 180.0) -> dict:  # a loaded machine took 51 s to load the detector
     """Wait until the daemon answers status with its wake word loaded; its status."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

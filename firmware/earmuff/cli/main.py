@@ -184,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run a subcommand, turning expected errors into one clear line and exit code 2."""
-    os.environ["ORT_DISABLE_TELEMETRY"] = "1"  # onnxruntime's telemetry; see daemon.py
+    os.environ["ORT_DISABLE_TELEMETRY"] = "1"  # onnxruntime's telemetry; see service/listener.py
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
