@@ -43,7 +43,7 @@ def test_daemon_creates_only_unix_sockets(pulse, earmuff_home, tmp_path):
         stderr=open(earmuff_home / "daemon.log", "w"),
     )
     try:
-        daemonlib.wait_ready(earmuff_home, timeout=60)
+        daemonlib.wait_ready(earmuff_home)
         for command, fields in (("status", {}), ("pause", {"minutes": 1}), ("resume", {}), ("reload", {})):
             assert request(earmuff_home / "control.sock", command, **fields)["ok"]
         time.sleep(2.0)

@@ -188,7 +188,7 @@ def test_the_real_processes_relay_over_shared_memory_and_forget_it(pulse, earmuf
     proc = daemonlib.start(pulse, earmuff_home)
     sock = earmuff_home / "control.sock"
     try:
-        daemonlib.wait_ready(earmuff_home, timeout=60)
+        daemonlib.wait_ready(earmuff_home)
         rec = SinkRecorder(pulse, tmp_path / "rec.raw")
         time.sleep(1.0)
         for _ in range(3):  # a loaded machine's sound server may drop blocks of the name: say it again

@@ -50,7 +50,7 @@ def device(pulse, earmuff_home):
     """Audio processes and listener under their own supervisors, the listener ready."""
     dev = Device(pulse, earmuff_home)
     try:
-        daemonlib.wait_ready(earmuff_home, timeout=60)
+        daemonlib.wait_ready(earmuff_home)
         wait_for(lambda: "standing by" in dev.audio.logs() + dev.standby.logs(), "a standby")
         yield dev
     finally:
@@ -195,7 +195,7 @@ def test_stale_shared_memory_keeps_the_noise_on_and_a_new_listener_takes_over(pu
         time.sleep(1.0)
         assert int(state[1]) == 0 and int(state[5]) > 0  # closed, and noise really playing
         listener = daemonlib.Supervisor(pulse, earmuff_home, command="listen")
-        daemonlib.wait_ready(earmuff_home, timeout=60)
+        daemonlib.wait_ready(earmuff_home)
         asked = rec.now()
         assert request(earmuff_home / "control.sock", "pause", minutes=10)["ok"]  # the new listener's lease works
         time.sleep(1.5)
@@ -290,7 +290,7 @@ def test_status_and_light_say_fault_while_the_audio_process_plays_nothing(pulse,
         return s["state"], s["fault"]
 
     try:
-        daemonlib.wait_ready(earmuff_home, timeout=60)
+        daemonlib.wait_ready(earmuff_home)
         wait_for(lambda: state() == ("jamming", None), "jamming")
         os.kill(audio.proc.pid, signal.SIGSTOP)  # nothing plays; the listener must not go on saying "jamming"
         try:
