@@ -6,6 +6,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.unit
+
 SCRIPT = Path(__file__).parent.parent / "scripts" / "install.sh"
 
 

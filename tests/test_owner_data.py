@@ -14,8 +14,9 @@ from earmuff import config, memory
 from earmuff.cli.main import main
 from earmuff.service.room_learning import RoomLearning, refit_stamp
 from earmuff.wakeword.registry import room_bank, samples
-from test_wakeword_room_bank import trained_a_minute_ago
-from test_wakeword_store import install
+from wakewordlib import install, trained_a_minute_ago
+
+pytestmark = pytest.mark.unit
 
 S = 16000
 FIRMWARE = Path(__file__).parents[1] / "firmware"
