@@ -27,7 +27,8 @@ def require(tool: str) -> None:
     """Fail the test (never skip it: CI has every tool) when `tool` is not on PATH."""
     if shutil.which(tool) is None:
         pytest.fail(
-            f"{tool} is not installed: the test needs it (Debian package {PACKAGES[tool]}; "
+            f"{tool} is not installed: the test needs it (Debian package "
+            f"{PACKAGES.get(tool, '? (name it in PACKAGES, tests/conftest.py)')}; "
             "scripts/setup.sh --test installs it)",
             pytrace=False,
         )
