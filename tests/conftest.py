@@ -18,8 +18,6 @@ PACKAGES = {
     "pactl": "pulseaudio-utils",
     "strace": "strace",
     "systemd-analyze": "systemd",
-    "espeak-ng": "espeak-ng",
-    "flite": "flite",
 }
 
 
