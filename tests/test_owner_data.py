@@ -71,6 +71,7 @@ def test_recordings_keep_only_the_newest_recordings_max(earmuff_home):
         config.load()
 
 
+@pytest.mark.tools("strace")
 def test_a_recording_is_fsynced_before_and_after_its_rename(tmp_path, earmuff_home):
     trace = tmp_path / "trace"
     code = "import numpy as np; from earmuff.wakeword import samples; print(samples.save('hey bramble', np.zeros(16000, np.float32)))"
