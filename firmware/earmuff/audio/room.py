@@ -110,10 +110,9 @@ _SINC = _sinc_table()
 
 
 def resample_at(x: np.ndarray, pos: np.ndarray) -> np.ndarray:
-    """Rows of `x` (samples x channels) at increasing fractional positions, band-limited (windowed sinc); 0 outside.
-
-    The room's clock drift is made with this, never with the firmware's own corrector (clock_drift.interpolate,
-    4-point Lagrange), so that the simulation cannot undo its own approximation."""
+    """Rows of `x` (samples x channels) at increasing fractional positions, band-limited (windowed sinc); 0 outside."""
+    # The room's drift, made independently of the firmware's corrector (clock_drift.interpolate, 4-point
+    # Lagrange): a simulation that drifts with the corrector's own approximation would undo it exactly.
     i = np.floor(pos).astype(np.int64)
     phase = (pos - i) * SINC_PHASES
     p = np.minimum(phase.astype(np.int64), SINC_PHASES - 1)
@@ -157,8 +156,7 @@ class Room:
             target[start : start + len(wet)] += gain * wet
 
     def device_mic(self, n0: int, frames: int) -> np.ndarray:
-        """What earmuff's microphone captures for samples n0..n0+frames (needs output up to
-        n0 + frames - latency + SINC_HALF: a latency of at least a block and SINC_HALF samples)."""
+        """What earmuff's microphone captures for samples n0..n0+frames (needs latency >= frames + SINC_HALF)."""
         # Capture runs on its own clock: the played signal arrives stretched by the drift.
         pos = (n0 + np.arange(frames) - self.latency) * (1 - self.ac.clock_drift_ppm * 1e-6)
         both = resample_at(self.played, pos)
