@@ -74,7 +74,7 @@ def test_recordings_keep_only_the_newest_recordings_max(earmuff_home):
 @pytest.mark.tools("strace")
 def test_a_recording_is_fsynced_before_and_after_its_rename(tmp_path, earmuff_home):
     trace = tmp_path / "trace"
-    code = "import numpy as np; from earmuff.wakeword import samples; print(samples.save('hey bramble', np.zeros(16000, np.float32)))"
+    code = "import numpy as np; from earmuff.wakeword.registry import samples; print(samples.save('hey bramble', np.zeros(16000, np.float32)))"
     r = subprocess.run(
         ["strace", "-f", "-y", "-e", "trace=fsync,rename", "-o", str(trace), sys.executable, "-c", code],
         capture_output=True,
