@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerate every figure and plot of docs/benchmarks.md: in the virtual room, and the real device on a
-# PulseAudio null sink (bench_process.py).
+# PulseAudio null sink (bench/bench_process.py).
 # Usage: scripts/bench.sh [--corpus DIR] [--quick]
 #   --corpus DIR  real recordings (only their dev/ split is read; default ../shared/corpus); without it the
 #                 real-voice part says it skipped
@@ -17,11 +17,10 @@ while [ $# -gt 0 ]; do
     esac
 done
 corpus=$(realpath -m "$corpus")
-cd tests
-../.venv/bin/python bench_core.py "${quick[@]}"
-../.venv/bin/python bench_process.py "${quick[@]}"
-../.venv/bin/python bench_noise.py "${quick[@]}"
-../.venv/bin/python bench_self_check.py "${quick[@]}"
-../.venv/bin/python bench_hearing.py "${quick[@]}"
-../.venv/bin/python bench_wakeword.py --corpus "$corpus" "${quick[@]}"
-../.venv/bin/python bench_room.py --corpus "$corpus" "${quick[@]}"
+.venv/bin/python bench/bench_core.py "${quick[@]}"
+.venv/bin/python bench/bench_process.py "${quick[@]}"
+.venv/bin/python bench/bench_noise.py "${quick[@]}"
+.venv/bin/python bench/bench_self_check.py "${quick[@]}"
+.venv/bin/python bench/bench_hearing.py "${quick[@]}"
+.venv/bin/python bench/bench_wakeword.py --corpus "$corpus" "${quick[@]}"
+.venv/bin/python bench/bench_room.py --corpus "$corpus" "${quick[@]}"

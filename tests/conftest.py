@@ -1,51 +1,60 @@
-"""Shared test helpers: real synthesized speech, real openWakeWord scoring, scene files."""
+"""Fixtures of every test, the suite markers every test must carry, and tools that fail a test when missing."""
 
 from __future__ import annotations
 
 import shutil
-import signal
-import subprocess
-import time
-from pathlib import Path
 
-import numpy as np
 import pytest
 
 import pulselib
-from earmuff.audio.files import read_audio
-from earmuff.config import FRAME, WakeConfig
-from earmuff.runtime.detector import Detector
-from earmuff.sim.demo import synthesize
+
+# Every test carries one of these (pyproject.toml describes them): `pytest -m unit` is the day-to-day loop.
+SUITES = ("unit", "sim", "realtime", "training", "enclosure", "lint")
+
+# Tools the tests run, and the Debian package that provides each (scripts/setup.sh --test installs them all).
+PACKAGES = {
+    "pulseaudio": "pulseaudio",
+    "parec": "pulseaudio-utils",
+    "pactl": "pulseaudio-utils",
+    "strace": "strace",
+    "systemd-analyze": "systemd",
+}
 
 
-def synth(path: Path, text: str, engine: str = "espeak-ng", voice: str = "en-us") -> Path:
-    """Speak text with espeak-ng or flite into a 16 kHz WAV at `path`."""
-    synthesize(engine, voice, text, path)
-    return path
+def require(tool: str) -> None:
+    """Fail the test (never skip it: CI has every tool) when `tool` is not on PATH."""
+    if shutil.which(tool) is None:
+        pytest.fail(
+            f"{tool} is not installed: the test needs it (Debian package "
+            f"{PACKAGES.get(tool, '? (name it in PACKAGES, tests/conftest.py)')}; "
+            "scripts/setup.sh --test installs it)",
+            pytrace=False,
+        )
 
 
-def frame_scores(audio: np.ndarray, wake_word: str) -> np.ndarray:
-    """openWakeWord's score of `wake_word` for every 80 ms frame of `audio`."""
-    det = Detector(wake_word, WakeConfig())
-    scores = []
-    for i in range(0, len(audio) - FRAME + 1, FRAME):
-        det.process(audio[i : i + FRAME], i + FRAME)
-        scores.append(det.last_score)
-    return np.array(scores)
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Refuse to run when a test has none, or more than one, of the SUITES markers (before `-m` deselects any)."""
+    wrong: dict[str, list[str]] = {}
+    for item in items:
+        suites = {mark.name for mark in item.iter_markers() if mark.name in SUITES}
+        if len(suites) != 1:
+            wrong.setdefault(item.location[0], []).append(f"{item.name} ({', '.join(sorted(suites)) or 'none'})")
+    if wrong:
+        lines = [f"  {module}: {', '.join(names)}" for module, names in sorted(wrong.items())]
+        raise pytest.UsageError(
+            f"every test needs exactly one suite marker of {', '.join(SUITES)} "
+            "(`pytestmark = pytest.mark.unit` in the module, or `@pytest.mark.unit` on each test); these have not:\n"
+            + "\n".join(lines)
+        )
 
 
-def max_in(scores: np.ndarray, start_s: float, end_s: float) -> float:
-    """Highest score of the frames ending between start_s and end_s."""
-    ends = (np.arange(len(scores)) + 1) * FRAME / 16000
-    inside = scores[(ends >= start_s) & (ends <= end_s)]
-    return float(inside.max()) if len(inside) else 0.0
-
-
-def write_scene(folder: Path, body: str) -> Path:
-    """Write a scene TOML into folder and return its path."""
-    path = folder / "scene.toml"
-    path.write_text(body)
-    return path
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A test marked `tools("x", ...)` fails before its fixtures run when x is missing."""
+    for mark in item.iter_markers("tools"):
+        for tool in mark.args:
+            require(tool)
 
 
 @pytest.fixture(autouse=True)
@@ -57,112 +66,11 @@ def earmuff_home(tmp_path, monkeypatch):
     return home
 
 
-def windows(events: list[dict], end_s: float) -> list[tuple[float, float]]:
-    """(jam_off, jam_on) time pairs; a window still open at the end closes at end_s."""
-    spans, opened = [], None
-    for e in events:
-        if e["event"] == "jam_off":
-            opened = e["t"]
-        elif e["event"] == "jam_on" and opened is not None:
-            spans.append((opened, e["t"]))
-            opened = None
-    if opened is not None:
-        spans.append((opened, end_s))
-    return spans
-
-
-def assert_fail_closed(result, max_window_s: float) -> None:
-    """The speakers play noise in every 20 ms block outside legitimate windows, none longer than the maximum."""
-    from earmuff import config
-
-    noise = config.load().noise
-    quietest = min(noise.level_dbfs, noise.quiet_level_dbfs) if noise.adaptive else noise.level_dbfs
-    out = result.speaker_out
-    end_s = len(out) / 16000
-    spans = windows(result.events, end_s)
-    rms_db = 10 * np.log10(np.mean(out[: len(out) // 320 * 320].reshape(-1, 320) ** 2, axis=1) + 1e-20)
-    for i, level in enumerate(rms_db):
-        t0, t1 = i * 0.02, (i + 1) * 0.02
-        if any(a - 0.001 <= t1 and t0 <= b + 0.021 for a, b in spans):
-            continue  # inside a window or its 20 ms ramps
-        assert level > quietest - 12, f"noise missing at {t0:.2f} s ({level:.1f} dBFS); windows {spans}"
-    for a, b in spans:
-        assert b - a <= max_window_s + 0.05, f"window {a:.2f}-{b:.2f} s exceeds {max_window_s} s"
-
-
-def speech_span(path: Path) -> tuple[float, float]:
-    """(first, last) second of a clip where its 10 ms level is within 35 dB of its loudest."""
-    x = read_audio(path)
-    power = np.mean(x[: len(x) // 160 * 160].reshape(-1, 160) ** 2, axis=1)
-    loud = np.flatnonzero(power > power.max() * 10 ** (-3.5))
-    return loud[0] * 0.01, (loud[-1] + 1) * 0.01
-
-
-needs_pulse = pytest.mark.skipif(
-    shutil.which("pulseaudio") is None, reason="pulseaudio is not installed (scripts/setup.sh --test installs it)"
-)
-
-
 @pytest.fixture
 def pulse(tmp_path):
     """A private PulseAudio daemon whose null sink 'jam' plays back into its monitor source, in real time."""
+    for tool in ("pulseaudio", "parec", "pactl"):
+        require(tool)
     daemon, env = pulselib.start(tmp_path / "pulse")
     yield env
     pulselib.stop(daemon)
-
-
-class SinkRecorder:
-    """Records the null sink's monitor with parec: what the smart speaker's microphones would get."""
-
-    def __init__(self, env: dict, path: Path) -> None:
-        self.path = path
-        self.proc = subprocess.Popen(
-            [
-                "parec",
-                "-d",
-                "jam.monitor",
-                "--rate=16000",
-                "--channels=2",
-                "--format=s16le",
-                "--latency-msec=20",
-                str(path),
-            ],
-            env=env,
-        )
-        self.started = time.monotonic()
-
-    def now(self) -> float:
-        """Seconds recorded so far: a mark on the recording's own timeline (within parec's 20 ms latency)."""
-        return self.path.stat().st_size / 4 / 16000 if self.path.exists() else 0.0
-
-    def stop(self) -> np.ndarray:
-        """Stop recording; the samples (frames x 2) in [-1, 1)."""
-        self.proc.send_signal(signal.SIGINT)
-        self.proc.wait(10)
-        return np.fromfile(self.path, np.int16).reshape(-1, 2) / 32768.0
-
-
-def quiet_blocks(x: np.ndarray, floor_dbfs: float = -50.0, block: int = 320) -> np.ndarray:
-    """Indices of 20 ms blocks below `floor_dbfs` on either channel: silence, not merely quieter noise
-    (the adaptive level may lower the noise to its quiet minimum, -32 dBFS by default, in a quiet room)."""
-    n = len(x) // block * block
-    power = np.mean(x[:n].reshape(-1, block, x.shape[1]) ** 2, axis=1)
-    db = 10 * np.log10(power + 1e-20)
-    quiet = np.flatnonzero(np.any(db < floor_dbfs, axis=1))
-    # Before the first block of noise the device had not started (parec writes exact zeros until the monitor's
-    # first block arrives; a recorder started beside `earmuff run` also hears PortAudio's silent prefill). From
-    # the first noise on, every quiet block counts.
-    loud = np.flatnonzero(np.all(db >= floor_dbfs, axis=1))
-    return quiet[quiet >= (loud[0] if len(loud) else len(db))]
-
-
-def quiet_spans(x: np.ndarray, floor_dbfs: float = -50.0, block: int = 320) -> list[tuple[float, float]]:
-    """(start, end) seconds of each run of quiet blocks."""
-    spans: list[tuple[float, float]] = []
-    for i in quiet_blocks(x, floor_dbfs, block):
-        t = i * block / 16000
-        if spans and abs(spans[-1][1] - t) < 1e-9:
-            spans[-1] = (spans[-1][0], t + block / 16000)
-        else:
-            spans.append((t, t + block / 16000))
-    return spans

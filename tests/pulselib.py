@@ -1,4 +1,4 @@
-"""A private PulseAudio daemon with a real-time null sink, for the tests and the process benchmark."""
+"""A private PulseAudio daemon with a real-time null sink and a recorder of it, for the tests and the process benchmark."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+
+import numpy as np
 
 
 def start(run: Path) -> tuple[subprocess.Popen, dict]:
@@ -40,3 +42,60 @@ def stop(daemon: subprocess.Popen) -> None:
     """Stop it by its own pid."""
     daemon.send_signal(signal.SIGTERM)
     daemon.wait(10)
+
+
+class SinkRecorder:
+    """Records the null sink's monitor with parec: what the smart speaker's microphones would get."""
+
+    def __init__(self, env: dict, path: Path) -> None:
+        self.path = path
+        self.proc = subprocess.Popen(
+            [
+                "parec",
+                "-d",
+                "jam.monitor",
+                "--rate=16000",
+                "--channels=2",
+                "--format=s16le",
+                "--latency-msec=20",
+                str(path),
+            ],
+            env=env,
+        )
+        self.started = time.monotonic()
+
+    def now(self) -> float:
+        """Seconds recorded so far: a mark on the recording's own timeline (within parec's 20 ms latency)."""
+        return self.path.stat().st_size / 4 / 16000 if self.path.exists() else 0.0
+
+    def stop(self) -> np.ndarray:
+        """Stop recording; the samples (frames x 2) in [-1, 1)."""
+        self.proc.send_signal(signal.SIGINT)
+        self.proc.wait(10)
+        return np.fromfile(self.path, np.int16).reshape(-1, 2) / 32768.0
+
+
+def quiet_blocks(x: np.ndarray, floor_dbfs: float = -50.0, block: int = 320) -> np.ndarray:
+    """Indices of 20 ms blocks below `floor_dbfs` on either channel: silence, not merely quieter noise
+    (the adaptive level may lower the noise to its quiet minimum, -32 dBFS by default, in a quiet room)."""
+    n = len(x) // block * block
+    power = np.mean(x[:n].reshape(-1, block, x.shape[1]) ** 2, axis=1)
+    db = 10 * np.log10(power + 1e-20)
+    quiet = np.flatnonzero(np.any(db < floor_dbfs, axis=1))
+    # Before the first block of noise the device had not started (parec writes exact zeros until the monitor's
+    # first block arrives; a recorder started beside `earmuff run` also hears PortAudio's silent prefill). From
+    # the first noise on, every quiet block counts.
+    loud = np.flatnonzero(np.all(db >= floor_dbfs, axis=1))
+    return quiet[quiet >= (loud[0] if len(loud) else len(db))]
+
+
+def quiet_spans(x: np.ndarray, floor_dbfs: float = -50.0, block: int = 320) -> list[tuple[float, float]]:
+    """(start, end) seconds of each run of quiet blocks."""
+    spans: list[tuple[float, float]] = []
+    for i in quiet_blocks(x, floor_dbfs, block):
+        t = i * block / 16000
+        if spans and abs(spans[-1][1] - t) < 1e-9:
+            spans[-1] = (spans[-1][0], t + block / 16000)
+        else:
+            spans.append((t, t + block / 16000))
+    return spans

@@ -11,6 +11,8 @@ from earmuff.audio.room import Acoustics
 from earmuff.config import Config
 from earmuff.service import calibrate
 
+pytestmark = pytest.mark.sim
+
 
 @pytest.mark.parametrize("latency", [379, 640, 1011])
 def test_finds_a_known_delay_within_1_ms(latency):

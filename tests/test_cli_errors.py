@@ -5,6 +5,8 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.sim
+
 
 def earmuff(*args, cwd=None):
     return subprocess.run([sys.executable, "-m", "earmuff", *args], capture_output=True, text=True, cwd=cwd)

@@ -4,6 +4,8 @@ import pytest
 
 from earmuff import config
 
+pytestmark = pytest.mark.unit
+
 
 def test_missing_file_gives_defaults(earmuff_home):
     assert config.load() == config.Config()

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 import daemonlib
-from conftest import SinkRecorder, needs_pulse, quiet_spans
 from earmuff.service.control import MAX_CLIENTS, MAX_REQUEST, READ_S, ControlError, ControlServer, decode, request
+from pulselib import SinkRecorder, quiet_spans
 
 
 def raw(path, data: bytes) -> dict:
@@ -47,6 +47,7 @@ GARBAGE = [
 ]
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     "data",
     [
@@ -64,6 +65,7 @@ def test_decode_refuses_with_a_sentence(data):
         decode(data)
 
 
+@pytest.mark.unit
 def test_decode_counts_nesting_outside_strings_only():
     assert decode(b'{"command": "status", "note": "[[[[[[{{{{{{\\"[["}') == {
         "command": "status",
@@ -73,6 +75,7 @@ def test_decode_counts_nesting_outside_strings_only():
         decode(b"[" * 4000)
 
 
+@pytest.mark.unit
 def test_server_replies_to_garbage_and_keeps_serving(tmp_path):
     calls = []
     server = ControlServer(tmp_path / "c.sock", lambda req: calls.append(req) or {"ok": True, "seen": req["command"]})
@@ -89,6 +92,7 @@ def test_server_replies_to_garbage_and_keeps_serving(tmp_path):
     assert not (tmp_path / "c.sock").exists()
 
 
+@pytest.mark.unit
 def test_slow_clients_do_not_block_others_and_get_a_deadline(tmp_path):
     """Clients that trickle a byte at a time (a per-read timeout never fires) hold their own thread only: status
     answers while they trickle, and each is cut off READ_S after it connected, with a reply that says so."""
@@ -132,6 +136,7 @@ def test_slow_clients_do_not_block_others_and_get_a_deadline(tmp_path):
         assert sent < 20  # cut off before it finished trickling: a deadline per request, not per read
 
 
+@pytest.mark.unit
 def test_more_clients_than_slots_are_told_to_try_again(tmp_path):
     release = threading.Event()
     server = ControlServer(tmp_path / "c.sock", lambda req: release.wait(30) and {"ok": True})
@@ -181,6 +186,7 @@ def open_dir():
     shutil.rmtree(path)
 
 
+@pytest.mark.unit
 def test_peer_credentials_decide_who_may_ask(open_dir):
     """Root and members of the admin group are served; another user is refused with a reply naming the rule,
     before the server reads a byte of the request."""
@@ -217,11 +223,13 @@ def pwd_uid(name: str) -> int:
     return pwd.getpwnam(name).pw_uid
 
 
+@pytest.mark.unit
 def test_client_says_plainly_when_the_daemon_is_not_running(tmp_path):
     with pytest.raises(ControlError, match="earmuff is not running"):
         request(tmp_path / "none.sock", "status")
 
 
+@pytest.mark.unit
 def test_cli_status_without_daemon_exits_non_zero(earmuff_home):
     r = subprocess.run(
         [sys.executable, "-m", "earmuff", "status"],
@@ -244,7 +252,7 @@ def cli(env, home, *args):
     )
 
 
-@needs_pulse
+@pytest.mark.realtime
 def test_real_daemon_status_pause_resume_reload_and_garbage(pulse, earmuff_home, tmp_path):
     """One daemon on the null sink; every control command; the sink monitor shows when the noise was off."""
     # A 2 s lease: this test is about the protocol; on a machine shared with other jobs a worker can fall
@@ -331,7 +339,7 @@ def test_real_daemon_status_pause_resume_reload_and_garbage(pulse, earmuff_home,
     assert "Traceback" not in log
 
 
-@needs_pulse
+@pytest.mark.realtime
 def test_real_daemon_withstands_the_abuses_and_the_noise_never_stops(pulse, open_dir, tmp_path):
     """Issue 17's abuses of the socket, against the real daemon on the null sink: slow clients, deep nesting,
     a huge `since`, a user outside the admin group, a pause flood. The sink monitor hears the noise throughout,

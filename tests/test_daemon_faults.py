@@ -12,12 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import daemonlib
-from conftest import SinkRecorder, needs_pulse, quiet_spans
 from earmuff.config import Config, WindowConfig
 from earmuff.runtime.device import Device, JamOnly
 from earmuff.runtime.noise_gate import TRIGGER_START
 from earmuff.runtime.state_machine import MAX_PAUSE_S
 from earmuff.service.control import request
+from pulselib import SinkRecorder, quiet_spans
 
 LEASE_S = 0.4
 
@@ -26,7 +26,7 @@ def status(home):
     return request(home / "control.sock", "status", timeout=10)
 
 
-@needs_pulse
+@pytest.mark.realtime
 def test_detector_raising_then_hanging_never_stops_the_noise(pulse, earmuff_home, tmp_path):
     faults = [
         {"kind": "detector_raise", "at_s": 6.0, "duration_s": 4.0},  # seconds of audio since the start
@@ -55,7 +55,7 @@ def test_detector_raising_then_hanging_never_stops_the_noise(pulse, earmuff_home
     assert ("fault", "worker stalled") in seen, seen  # the hang was reported while it lasted
 
 
-@needs_pulse
+@pytest.mark.realtime
 def test_worker_seconds_behind_during_a_pause_brings_the_noise_back_within_a_lease(pulse, earmuff_home, tmp_path):
     stall_at = 14.0
     proc = daemonlib.start(pulse, earmuff_home, [{"kind": "worker_stall", "at_s": stall_at, "duration_s": 4.0}])
@@ -82,7 +82,7 @@ def test_worker_seconds_behind_during_a_pause_brings_the_noise_back_within_a_lea
     assert "jam_on window=1 reason=lease_expired" in log
 
 
-@needs_pulse
+@pytest.mark.realtime
 def test_restarts_config_and_model_garbage_and_underruns(pulse, earmuff_home, tmp_path):
     """Two supervisor loops stand in for systemd's Restart=always on the two units; the sink shows every silent gap."""
     import shutil
@@ -183,6 +183,7 @@ def device():
     return Device(CFG, lambda *a, **k: None, detector=JamOnly(), max_block=320)
 
 
+@pytest.mark.sim
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(event, max_size=40))
 def test_random_sequences_keep_the_promise(steps):
@@ -225,6 +226,7 @@ def test_random_sequences_keep_the_promise(steps):
 # --- a bad config file at start-up -----------------------------------------------------------------------
 
 
+@pytest.mark.unit
 def test_bad_config_at_start_falls_back_to_the_last_good_copy_and_says_so(earmuff_home):
     from earmuff import config
 
@@ -244,6 +246,7 @@ def test_bad_config_at_start_falls_back_to_the_last_good_copy_and_says_so(earmuf
     assert "very loud" not in config.last_good_path().read_text()  # a bad file never becomes the last good one
 
 
+@pytest.mark.unit
 def test_bad_config_without_a_last_good_copy_uses_the_defaults(earmuff_home):
     from earmuff import config
 

@@ -9,21 +9,18 @@ echo path (5 ms bulk delay, four fractional-delay reflections, a decaying diffus
 
 from __future__ import annotations
 
-import io
 import os
-import shutil
-import subprocess
-import tempfile
-import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
-import scipy.io.wavfile as wavfile
-from scipy.signal import butter, lfilter, resample_poly
+from scipy.signal import butter, lfilter
 
 from earmuff.audio.echo_cancel import BlockFrequencyDomainCanceller, PassThrough, make_canceller
+from earmuff.audio.files import read_audio
 
 FS = 16000
+FIXTURES = Path(__file__).parent / "fixtures"  # speech synthesized once by tests/fixtures/make.py
 LAG = 256  # the canceller's documented latency: one internal block
 
 
@@ -110,23 +107,12 @@ def erle_db(mic, out, t0, t1):
     return 10 * np.log10(np.mean(mic[a:b].astype(float) ** 2) / np.mean(out[a:b].astype(float) ** 2))
 
 
-def wav_to_16k(data: bytes) -> np.ndarray:
-    """Decode a WAV file's bytes to float64 at 16 kHz."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", wavfile.WavFileWarning)  # espeak-ng --stdout leaves the size unset
-        sr, y = wavfile.read(io.BytesIO(data))
-    y = y.astype(np.float64) / 32768
-    return y if sr == FS else resample_poly(y, 160, 441) if sr == 22050 else resample_poly(y, FS, sr)
-
-
 @pytest.fixture(scope="module")
 def espeak_hey_jarvis() -> np.ndarray:
-    if shutil.which("espeak-ng") is None:
-        pytest.skip("espeak-ng not installed")
-    wav = subprocess.run(["espeak-ng", "-v", "en-us", "--stdout", "hey jarvis"], capture_output=True, check=True).stdout
-    return wav_to_16k(wav)
+    return read_audio(FIXTURES / "hey_jarvis-espeak-ng-en-us.wav").astype(np.float64)
 
 
+@pytest.mark.unit
 def test_passthrough_returns_input():
     mic = np.random.default_rng(0).uniform(-1, 1, 1280).astype(np.float32)
     out = PassThrough().process(mic, np.zeros_like(mic))
@@ -134,6 +120,7 @@ def test_passthrough_returns_input():
     assert make_canceller("none").echo_reduction_db == 0.0
 
 
+@pytest.mark.unit
 def test_make_canceller_names_bad_kind():
     with pytest.raises(ValueError, match="bogus") as err:
         make_canceller("bogus")
@@ -142,11 +129,13 @@ def test_make_canceller_names_bad_kind():
     assert isinstance(c, BlockFrequencyDomainCanceller) and c.partitions == 8
 
 
+@pytest.mark.unit
 def test_rejects_mismatched_lengths():
     with pytest.raises(ValueError):
         BlockFrequencyDomainCanceller().process(np.zeros(320, np.float32), np.zeros(321, np.float32))
 
 
+@pytest.mark.unit
 def test_any_block_length_gives_same_output_one_block_late():
     played, mic, _ = simulate(seconds=1.0)
     ref = run(BlockFrequencyDomainCanceller(), mic, played, chunk=1280)
@@ -164,6 +153,7 @@ def test_any_block_length_gives_same_output_one_block_late():
     np.testing.assert_array_equal(silent[LAG:], mic[: 1000 - LAG])  # no reference: mic, one block late
 
 
+@pytest.mark.sim
 def test_linear_echo_reduction():
     played, mic, _ = simulate()
     out = run(BlockFrequencyDomainCanceller(), mic, played)
@@ -173,6 +163,7 @@ def test_linear_echo_reduction():
     assert abs(c.echo_reduction_db - erle_db(mic, out, 9, 10)) < 3
 
 
+@pytest.mark.sim
 @pytest.mark.parametrize("thd, minimum", [(0.01, 18.0), (0.03, 10.0)])
 def test_nonlinear_residual_is_measured(thd, minimum):
     played, mic, _ = simulate(thd=thd)
@@ -185,12 +176,14 @@ def test_nonlinear_residual_is_measured(thd, minimum):
     assert minimum <= got <= cap + 1.5  # measured 21.3 (1 %, cap 22.2), 12.7 (3 %, cap 13.6)
 
 
+@pytest.mark.sim
 def test_clock_drift_is_tracked():
     played, mic, _ = simulate(ppm=50)
     out = run(BlockFrequencyDomainCanceller(), mic, played)
     assert erle_db(mic, out, 6, 10) >= 22  # measured 26; frozen after 4 s it falls below 0 dB
 
 
+@pytest.mark.sim
 def test_near_end_speech_is_preserved(espeak_hey_jarvis):
     played, mic, near = simulate(speech=espeak_hey_jarvis, speech_at=6.0)
     out = run(BlockFrequencyDomainCanceller(), mic, played)
@@ -199,6 +192,7 @@ def test_near_end_speech_is_preserved(espeak_hey_jarvis):
     assert erle_db(mic - near, out - near, 8.5, 10) >= 42  # the talk did not knock the filter off
 
 
+@pytest.mark.sim
 def test_freeze_keeps_filter_fixed():
     rng = np.random.default_rng(7)
     path_b = echo_path(rng, bulk_ms=8.0)
@@ -220,18 +214,14 @@ def test_freeze_keeps_filter_fixed():
     assert not np.array_equal(frozen._W, weights)
 
 
+@pytest.mark.sim
 def test_wake_word_fires_only_after_cancellation():
     # espeak-ng's "hey jarvis" never fires this model (best 0.02 over en, en-us, en-gb and 9 variants
     # at 3 speeds), so the word comes from flite's kal16 voice, which scores 0.998 clean.
-    pyopen_wakeword = pytest.importorskip("pyopen_wakeword")
-    openwakeword = pytest.importorskip("openwakeword")
-    if shutil.which("flite") is None:
-        pytest.skip("flite not installed")
-    with tempfile.TemporaryDirectory() as tmp:
-        wav = os.path.join(tmp, "w.wav")
-        subprocess.run(["flite", "-voice", "kal16", "-t", "hey jarvis", "-o", wav], check=True)
-        with open(wav, "rb") as f:
-            word = wav_to_16k(f.read())
+    import openwakeword
+    import pyopen_wakeword
+
+    word = read_audio(FIXTURES / "hey_jarvis-flite-kal16.wav").astype(np.float64)  # a committed fixture
     d = os.path.join(os.path.dirname(pyopen_wakeword.__file__), "models")
     model = openwakeword.Model(
         wakeword_models=[f"{d}/hey_jarvis.tflite"],

@@ -22,6 +22,9 @@ ENCLOSURE = ROOT / "enclosure"
 sys.path.insert(0, str(ENCLOSURE))
 import measure  # noqa: E402  (enclosure/measure.py is not a package)
 
+pytestmark = pytest.mark.enclosure
+
+
 VARIANTS = sorted(p.stem for p in ENCLOSURE.glob("*.scad"))
 PUBLISHED = ENCLOSURE / "stl"
 PLATE = 200.0  # build plate, mm

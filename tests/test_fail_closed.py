@@ -5,10 +5,12 @@ import dataclasses
 
 import pytest
 
-from conftest import assert_fail_closed, synth
+from audiolib import assert_fail_closed, synth
 from earmuff import config
 from earmuff.sim.scene import load_scene
 from earmuff.sim.simulate import simulate
+
+pytestmark = pytest.mark.sim
 
 
 @pytest.fixture(scope="module")

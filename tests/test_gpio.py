@@ -2,14 +2,15 @@
 
 import time
 
+import gpiozero
 import pytest
+from gpiozero.pins.mock import MockFactory, MockPWMPin, MockSPIDevice
 
-gpiozero = pytest.importorskip("gpiozero")
-from gpiozero.pins.mock import MockFactory, MockPWMPin, MockSPIDevice  # noqa: E402
+from earmuff.config import Config, GpioConfig
+from earmuff.runtime.device import Device, JamOnly
+from earmuff.service.gpio import COLOURS, Panel
 
-from earmuff.config import Config, GpioConfig  # noqa: E402
-from earmuff.runtime.device import Device, JamOnly  # noqa: E402
-from earmuff.service.gpio import COLOURS, Panel  # noqa: E402
+pytestmark = pytest.mark.unit
 
 
 @pytest.fixture

@@ -4,6 +4,10 @@ import json
 import subprocess
 import sys
 
+import pytest
+
+pytestmark = pytest.mark.unit
+
 PROBE = (
     "import sys, json\n"
     "from earmuff.cli.main import main\n"

@@ -23,6 +23,10 @@ import tempfile
 import time
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.realtime
+
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
 FIRMWARE = ROOT / "firmware"

@@ -5,10 +5,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import frame_scores, max_in, synth
+from audiolib import frame_scores, max_in, synth
 from earmuff import config
 from earmuff.sim.scene import load_scene
 from earmuff.sim.simulate import simulate
+
+pytestmark = pytest.mark.sim
 
 VOICES = [("espeak-ng", "en"), ("espeak-ng", "en-gb"), ("flite", "slt"), ("flite", "awb"), ("flite", "rms")]
 PLACES = [(0.5, 70.0), (1.0, 62.0), (2.0, 66.0), (3.0, 70.0), (1.5, 55.0)]

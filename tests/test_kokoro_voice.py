@@ -5,9 +5,11 @@ import json
 import numpy as np
 import pytest
 
-from conftest import frame_scores
+from audiolib import frame_scores
 from earmuff.wakeword.train import kokoro_voice, synth
 from earmuff.wakeword.train.voices import Utterance
+
+pytestmark = pytest.mark.training
 
 
 @pytest.fixture(scope="module")

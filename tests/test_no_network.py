@@ -2,7 +2,6 @@
 
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -11,12 +10,11 @@ import time
 import pytest
 
 import daemonlib
-from conftest import needs_pulse
 from earmuff.service.control import request
 
 
-@needs_pulse
-@pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed (setup.sh --test installs it)")
+@pytest.mark.realtime
+@pytest.mark.tools("strace")
 def test_daemon_creates_only_unix_sockets(pulse, earmuff_home, tmp_path):
     trace = tmp_path / "socket.trace"
     env = dict(pulse, EARMUFF_HOME=str(earmuff_home))
@@ -68,6 +66,7 @@ def test_daemon_creates_only_unix_sockets(pulse, earmuff_home, tmp_path):
     assert not [l for l in text.splitlines() if re.search(r"(connect|sendto|sendmsg|sendmmsg)\(.*AF_INET", l)]
 
 
+@pytest.mark.unit
 def test_recordings_happen_only_in_training():
     """No module of the running daemon writes audio: only the simulator, demo and training write WAV files."""
     import earmuff

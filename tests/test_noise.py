@@ -9,6 +9,8 @@ from scipy import signal
 from earmuff.audio.noise import NoiseGenerator
 from earmuff.config import Config, ConfigError, load
 
+pytestmark = pytest.mark.unit
+
 
 def test_level_matches_setting():
     gen = NoiseGenerator(2, -20.0, 0.5, seed=3)

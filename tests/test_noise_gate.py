@@ -1,8 +1,11 @@
 """The callback-side gate: noise unless a valid lease; ramps without clicks; the trigger after the pre-roll."""
 
 import numpy as np
+import pytest
 
 from earmuff.runtime.noise_gate import JAM_OFF, JAM_ON, TRIGGER_END, TRIGGER_START, NoiseGate, NoiseTable
+
+pytestmark = pytest.mark.unit
 
 BLOCK = 320
 

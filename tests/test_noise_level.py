@@ -3,12 +3,14 @@
 import numpy as np
 import pytest
 
-from conftest import synth
+from audiolib import synth
 from earmuff import config
 from earmuff.audio.noise_level import AdaptiveLevel
 from earmuff.config import NoiseConfig
 from earmuff.sim.scene import load_scene
 from earmuff.sim.simulate import simulate
+
+pytestmark = pytest.mark.sim
 
 TALK = [(2.0, 1.0, 52.0), (9.0, 2.0, 65.0), (16.0, 1.5, 48.0)]  # start, distance, level at 1 m
 

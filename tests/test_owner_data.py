@@ -14,8 +14,9 @@ from earmuff import config, memory
 from earmuff.cli.main import main
 from earmuff.service.room_learning import RoomLearning, refit_stamp
 from earmuff.wakeword.registry import room_bank, samples
-from test_wakeword_room_bank import trained_a_minute_ago
-from test_wakeword_store import install
+from wakewordlib import install, trained_a_minute_ago
+
+pytestmark = pytest.mark.unit
 
 S = 16000
 FIRMWARE = Path(__file__).parents[1] / "firmware"
@@ -70,6 +71,7 @@ def test_recordings_keep_only_the_newest_recordings_max(earmuff_home):
         config.load()
 
 
+@pytest.mark.tools("strace")
 def test_a_recording_is_fsynced_before_and_after_its_rename(tmp_path, earmuff_home):
     trace = tmp_path / "trace"
     code = "import numpy as np; from earmuff.wakeword.registry import samples; print(samples.save('hey bramble', np.zeros(16000, np.float32)))"

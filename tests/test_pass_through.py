@@ -6,10 +6,12 @@ import dataclasses
 import numpy as np
 import pytest
 
-from conftest import assert_fail_closed, frame_scores, max_in, speech_span, synth
+from audiolib import assert_fail_closed, frame_scores, max_in, speech_span, synth
 from earmuff import config
 from earmuff.sim.scene import load_scene
 from earmuff.sim.simulate import simulate
+
+pytestmark = pytest.mark.sim
 
 NAME_AT, COMMAND_AT = 2.0, 4.9
 

@@ -6,10 +6,9 @@ import sys
 import time
 
 import numpy as np
+import pytest
 
-from conftest import needs_pulse
-
-pytestmark = needs_pulse
+pytestmark = pytest.mark.realtime
 
 
 def earmuff(env, *args, **kw):

@@ -10,16 +10,7 @@ import numpy as np
 import pytest
 
 import daemonlib
-from conftest import (
-    SinkRecorder,
-    assert_fail_closed,
-    frame_scores,
-    max_in,
-    needs_pulse,
-    quiet_spans,
-    speech_span,
-    synth,
-)
+from audiolib import assert_fail_closed, frame_scores, max_in, speech_span, synth
 from earmuff.audio.files import read_audio, write_wav
 from earmuff.audio.room import active_rms
 from earmuff.audio.vad import level_dbfs
@@ -30,6 +21,7 @@ from earmuff.runtime.shared import GateView, SharedAudio
 from earmuff.service.control import request
 from earmuff.sim.scene import load_scene
 from earmuff.sim.simulate import simulate
+from pulselib import SinkRecorder, quiet_spans
 
 AT = 1.0
 RELAY = Config(window=WindowConfig(relay=True))
@@ -67,6 +59,7 @@ def one_breath(tmp_path_factory):
     return run(folder, [(said, AT)]), said, other, name
 
 
+@pytest.mark.sim
 def test_the_command_said_in_one_breath_is_relayed_after_the_trigger_and_matches_what_was_said(one_breath):
     result, said, other, name = one_breath
     names = [e["event"] for e in result.events]
@@ -98,12 +91,14 @@ def test_the_command_said_in_one_breath_is_relayed_after_the_trigger_and_matches
     assert max_in(scores, trig, trig + 2.0) > 0.5 and max_in(scores, 0, trig) < 0.5
 
 
+@pytest.mark.sim
 def test_the_relayed_command_is_forgotten_once_played(one_breath):
     device = one_breath[0].device
     assert device.last_relay["cut"] is False and 1.0 < device.last_relay["seconds"] < 3.0
     assert not np.any(device.gate.arrays.clip) and not np.any(device.recorder.buf)
 
 
+@pytest.mark.sim
 def test_nothing_said_after_the_name_falls_back_to_pass_through(tmp_path):
     name = synth(tmp_path / "name.wav", "hey jarvis", "flite", "kal16")
     command = synth(tmp_path / "cmd.wav", "what is the weather tomorrow", "flite", "kal16")
@@ -117,6 +112,7 @@ def test_nothing_said_after_the_name_falls_back_to_pass_through(tmp_path):
     assert not np.any(result.device.gate.arrays.clip)
 
 
+@pytest.mark.sim
 def test_a_command_longer_than_the_cap_is_cut_relayed_and_reported(tmp_path, caplog):
     long = synth(
         tmp_path / "long.wav",
@@ -141,6 +137,7 @@ def test_a_command_longer_than_the_cap_is_cut_relayed_and_reported(tmp_path, cap
     assert not np.any(result.device.gate.arrays.clip)
 
 
+@pytest.mark.sim
 def test_shared_memory_holds_the_clip_only_until_it_is_played(earmuff_home):
     audio = SharedAudio.create(slots=8, max_block=320, width=3, clip=16000)
     gate = NoiseGate(
@@ -172,7 +169,7 @@ def test_shared_memory_holds_the_clip_only_until_it_is_played(earmuff_home):
     assert codes == [1, 3, 4, 5, 6]  # jam_off, trigger_start, trigger_end, relay_start, relay_end
 
 
-@needs_pulse
+@pytest.mark.realtime
 def test_the_real_processes_relay_over_shared_memory_and_forget_it(pulse, earmuff_home, tmp_path):
     said = synth(tmp_path / "said.wav", "hey jarvis, what is the weather tomorrow", "flite", "kal16")
     name = synth(tmp_path / "name.wav", "hey jarvis", "flite", "kal16")
@@ -224,6 +221,7 @@ def test_the_real_processes_relay_over_shared_memory_and_forget_it(pulse, earmuf
     assert best_correlation(spoken[:split], window)[0] < command / 2  # ... and not the owner's wake name
 
 
+@pytest.mark.sim
 def test_a_residual_that_rises_during_the_command_still_ends_it_before_the_cap():
     """An echo canceller upset by the owner's voice leaves a loud steady residual: it must not hold the recording open."""
     rng = np.random.default_rng(1)
@@ -247,6 +245,7 @@ def test_a_residual_that_rises_during_the_command_still_ends_it_before_the_cap()
     assert rec.length < 5 * SAMPLE_RATE  # 1.2 s of voice, then the quiet time twice at most
 
 
+@pytest.mark.sim
 def test_a_worker_stalled_mid_relay_brings_the_noise_back_and_the_rest_is_erased(one_breath, tmp_path):
     said = one_breath[1]
     stall = round(at(one_breath[0].events, "relay_start")["t"] + 0.3, 2)

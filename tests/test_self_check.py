@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import daemonlib
-from conftest import SinkRecorder, needs_pulse, synth, write_scene
+from audiolib import synth, write_scene
 from earmuff.audio.noise import NoiseGenerator
 from earmuff.config import Config
 from earmuff.runtime.self_check import EVERY, FAULT_AFTER, WINDOW, Expected, SelfCheck
@@ -22,6 +22,7 @@ from earmuff.service import calibrate
 from earmuff.service.control import request
 from earmuff.sim.scene import load_scene
 from earmuff.sim.simulate import simulate
+from pulselib import SinkRecorder
 
 BLOCK = 320
 VERDICT = EVERY * WINDOW  # blocks per verdict
@@ -38,6 +39,7 @@ def played():
     return NoiseGenerator(2, -20.0, 0.5, seed=4).generate(4 * VERDICT * BLOCK)
 
 
+@pytest.mark.sim
 def test_hearing_the_own_noise_is_healthy_and_losing_it_is_a_fault(played):
     mic = played.mean(axis=1) * 10 ** (-30 / 20)
     coupling = 10 * np.log10(np.mean(mic**2) / np.mean(played**2))
@@ -59,6 +61,7 @@ def test_hearing_the_own_noise_is_healthy_and_losing_it_is_a_fault(played):
     assert check.fault is None and check.healthy
 
 
+@pytest.mark.sim
 @pytest.mark.parametrize("dead", [0.0, 0.02], ids=["zeros", "constant"])
 def test_a_dead_microphone_is_a_fault_even_without_calibration(played, dead):
     check = SelfCheck(None)
@@ -68,6 +71,7 @@ def test_a_dead_microphone_is_a_fault_even_without_calibration(played, dead):
     assert check.fault == "the microphone is dead (it records silence or a constant)" and not check.healthy
 
 
+@pytest.mark.sim
 def test_talk_masks_but_never_fakes_a_fault_and_silence_from_the_speakers_is_not_judged(played):
     check = SelfCheck(Expected(-30.0, 0.0))
     feed(check, NoiseGenerator(1, -20.0, 0.5, seed=6).generate(len(played))[:, 0], np.zeros_like(played))
@@ -108,6 +112,7 @@ duration_s = 8.0
     )
 
 
+@pytest.mark.sim
 def test_virtual_room_dead_mic_amp_and_mixer_are_faults_and_the_noise_plays_at_full_level(faulty_scene):
     cfg = Config()
     cal = calibrate.measure(*calibrate.record_virtual(cfg, faulty_scene.acoustics))
@@ -154,7 +159,7 @@ def wait_status(home, pred, timeout: float = 20.0, each=lambda: None) -> dict:
         time.sleep(0.2)
 
 
-@needs_pulse
+@pytest.mark.realtime
 def test_real_daemon_dead_mic_and_turned_down_mixer_are_faults(pulse, earmuff_home, tmp_path):
     """Calibrate on the null sink, run; mute the daemon's capture stream (a dead microphone), then turn the sink
     down 20 dB (a mixer): each is a fault in status, and the noise goes to its full level."""

@@ -11,6 +11,8 @@ from earmuff.runtime.noise_gate import NoiseGate, NoiseTable
 from earmuff.runtime.ring import BlockRing
 from earmuff.runtime.shared import MAGIC, AttachError, Busy, GateView, SharedAudio, held, hold, shm_path
 
+pytestmark = pytest.mark.unit
+
 
 def gate_on(shared: SharedAudio) -> NoiseGate:
     table = NoiseTable(np.random.default_rng(0).standard_normal((16000, 2)).astype(np.float32) * 0.1)

@@ -3,7 +3,7 @@ and whatever the shared memory holds, the smart speaker's microphone never loses
 
 Supervisor loops stand in for systemd's Restart=always on earmuff.service, earmuff-standby.service (two
 `earmuff audio --standby`: one plays, one waits to take over) and earmuff-listener.service.
-The sink's monitor is recorded; every 20 ms block below -50 dBFS is a quiet block (`conftest.quiet_spans`).
+The sink's monitor is recorded; every 20 ms block below -50 dBFS is a quiet block (`pulselib.quiet_spans`).
 """
 
 import os
@@ -16,11 +16,13 @@ import numpy as np
 import pytest
 
 import daemonlib
-from conftest import SinkRecorder, needs_pulse, quiet_spans
 from earmuff.runtime.shared import SharedAudio
 from earmuff.service.control import request
+from pulselib import SinkRecorder, quiet_spans
 
-pytestmark = needs_pulse
+pytestmark = pytest.mark.realtime
+
+
 LEASE_S = 0.4
 
 

@@ -1,10 +1,13 @@
 """The window state machine: opens on detection, closes on quiet, a hard maximum or a lapsed lease."""
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from earmuff.config import WindowConfig
 from earmuff.runtime.state_machine import WindowStateMachine
+
+pytestmark = pytest.mark.unit
 
 F = 1280
 CFG = WindowConfig(pre_roll_s=0.5, quiet_s=1.5, max_s=20.0, lease_s=0.4)

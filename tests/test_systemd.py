@@ -2,7 +2,6 @@
 
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -13,15 +12,11 @@ from pathlib import Path
 import pytest
 
 import daemonlib
-from conftest import needs_pulse
 from earmuff.service.sdnotify import Heartbeat, notify
 
 UNITS = Path(__file__).parent.parent / "systemd"
 AUDIO, STANDBY, LISTENER = (UNITS / f"earmuff{u}.service" for u in ("", "-standby", "-listener"))
-needs_systemd = pytest.mark.skipif(
-    shutil.which("systemd-analyze") is None,
-    reason="systemd-analyze is not installed (apt package systemd; setup.sh --test installs it)",
-)
+needs_systemd = pytest.mark.tools("systemd-analyze")
 
 
 def units_for_test(tmp_path) -> list[Path]:
@@ -34,6 +29,7 @@ def units_for_test(tmp_path) -> list[Path]:
     return units
 
 
+@pytest.mark.unit
 @needs_systemd
 def test_units_verify_clean(tmp_path):
     r = subprocess.run(
@@ -42,6 +38,7 @@ def test_units_verify_clean(tmp_path):
     assert r.returncode == 0 and r.stdout == "" and "earmuff" not in r.stderr, r.stderr
 
 
+@pytest.mark.unit
 @needs_systemd
 def test_units_exposure_at_most_1(tmp_path):
     for unit in units_for_test(tmp_path):
@@ -52,6 +49,7 @@ def test_units_exposure_at_most_1(tmp_path):
         assert level <= 1.0, r.stdout
 
 
+@pytest.mark.unit
 def test_unit_settings():
     for unit, command in ((AUDIO, "audio --standby"), (STANDBY, "audio --standby"), (LISTENER, "listen")):
         text = unit.read_text()
@@ -113,16 +111,19 @@ def received(sock, until: float) -> list[tuple[float, str]]:
     return msgs
 
 
+@pytest.mark.unit
 def test_notify_sends_a_datagram(notify_socket):
     assert notify("READY=1\nSTATUS=jamming")
     assert notify_socket.recv(4096) == b"READY=1\nSTATUS=jamming"
 
 
+@pytest.mark.unit
 def test_notify_without_systemd_is_a_no_op(monkeypatch):
     monkeypatch.delenv("NOTIFY_SOCKET", raising=False)
     assert notify("READY=1") is False
 
 
+@pytest.mark.unit
 def test_notify_abstract_socket(monkeypatch):
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     name = f"earmuff-test-{os.getpid()}"
@@ -133,6 +134,7 @@ def test_notify_abstract_socket(monkeypatch):
     sock.close()
 
 
+@pytest.mark.unit
 def test_heartbeat_goes_stale_when_the_counter_stops():
     beat = Heartbeat(1.0, now=0.0)
     assert beat.update(320, 0.5) == 0.0 and beat.fresh(0.5)
@@ -140,7 +142,7 @@ def test_heartbeat_goes_stale_when_the_counter_stops():
     assert beat.update(640, 2.1) == pytest.approx(1.1) and not beat.fresh(2.1)
 
 
-@needs_pulse
+@pytest.mark.realtime
 def test_audio_process_notifies_ready_and_feeds_the_watchdog_only_while_audio_runs(pulse, earmuff_home, notify_socket):
     env = dict(pulse, NOTIFY_SOCKET=os.environ["NOTIFY_SOCKET"])
     proc = daemonlib.start(env, earmuff_home, command="audio", log=earmuff_home / "audio.log")
@@ -168,7 +170,7 @@ def test_audio_process_notifies_ready_and_feeds_the_watchdog_only_while_audio_ru
         daemonlib.stop(proc)
 
 
-@needs_pulse
+@pytest.mark.realtime
 def test_listener_notifies_ready_and_status_once_attached(pulse, earmuff_home, notify_socket):
     audio = daemonlib.start(pulse, earmuff_home, command="audio", log=earmuff_home / "audio.log")
     listener = daemonlib.start(dict(pulse, NOTIFY_SOCKET=os.environ["NOTIFY_SOCKET"]), earmuff_home, command="listen")

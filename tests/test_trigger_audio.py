@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.unit
+
 TRIGGERS = Path(__file__).resolve().parents[1] / "models" / "triggers"
 RATE = 16000
 

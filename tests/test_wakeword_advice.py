@@ -5,7 +5,11 @@ import signal
 import subprocess
 import sys
 
+import pytest
+
 from earmuff.wakeword.train import advice
+
+pytestmark = pytest.mark.unit
 
 
 def test_good_names_get_no_advice():

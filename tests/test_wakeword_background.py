@@ -6,9 +6,9 @@ import time
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 
 import daemonlib
-from conftest import SinkRecorder, needs_pulse, quiet_spans
 from earmuff import config, memory
 from earmuff.service.control import request
 from earmuff.service.room_learning import RoomLearning
@@ -16,6 +16,7 @@ from earmuff.wakeword.registry import background, store
 from earmuff.wakeword.registry.publish import publish
 from earmuff.wakeword.train import classifier, features
 from earmuff.wakeword.train.trainer import TrainResult
+from pulselib import SinkRecorder, quiet_spans
 
 S = 16000
 SMALL = "[wakeword]\npositives = 30\nnegative_sentences = 30\ncopies = 1\nrounds = 2\n"
@@ -42,6 +43,7 @@ def weak_quick_model(phrase: str) -> None:
     publish(TrainResult(model, meta), activate=True)
 
 
+@pytest.mark.training
 def test_a_quick_model_is_pending_until_a_background_training_ends_with_it(earmuff_home, monkeypatch):
     monkeypatch.setattr(memory, "available_mb", lambda: 2000.0)
     weak_quick_model("hey bramble")
@@ -67,7 +69,7 @@ def test_a_quick_model_is_pending_until_a_background_training_ends_with_it(earmu
     assert not background.pending("hey bramble") and not learning.due(cfg, device, now=quiet + 1)
 
 
-@needs_pulse
+@pytest.mark.realtime
 def test_the_service_trains_the_better_model_and_switches_with_the_noise_on(pulse, earmuff_home, tmp_path):
     (earmuff_home / "config.toml").write_text(SMALL)
     weak_quick_model("hey bramble")

@@ -13,7 +13,9 @@ from earmuff.wakeword.registry import publish as publish_mod
 from earmuff.wakeword.registry import store
 from earmuff.wakeword.train import trainer as train_mod
 from earmuff.wakeword.train.trainer import TrainResult
-from test_wakeword_store import install, tiny_model
+from wakewordlib import install, tiny_model
+
+pytestmark = pytest.mark.unit
 
 
 @pytest.mark.parametrize(
@@ -137,7 +139,7 @@ def test_remove_deletes_the_owners_recordings_and_windows_of_that_word_only(caps
 
 
 def test_test_on_a_file_shows_the_meter_and_where_it_fired(tmp_path, capsys):
-    from conftest import synth
+    from audiolib import synth
 
     clip = synth(tmp_path / "name.wav", "hey jarvis", "flite", "kal16")
     other = synth(tmp_path / "other.wav", "what a lovely morning", "flite", "kal16")

@@ -15,6 +15,8 @@ from earmuff.audio.files import resample
 from earmuff.audio.room import active_rms
 from earmuff.wakeword.train import augment, neural_voice, phrase, pronounce, synth, voices
 
+pytestmark = pytest.mark.training
+
 WORDS = ["computer", "jarvis", "window", "kitchen", "garden"]
 
 

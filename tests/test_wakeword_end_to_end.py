@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from conftest import synth
+from audiolib import synth
 from earmuff import config, memory
 from earmuff.config import SAMPLE_RATE
 from earmuff.service import room_learning
@@ -22,6 +22,8 @@ from earmuff.sim.simulate import simulate
 from earmuff.wakeword.registry import room_bank, store
 from earmuff.wakeword.registry.publish import publish
 from earmuff.wakeword.train.trainer import TrainOptions, train
+
+pytestmark = pytest.mark.training
 
 PHRASE = "hey bramble"
 

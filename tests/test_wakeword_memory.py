@@ -12,6 +12,8 @@ import pytest
 
 from earmuff.wakeword.train import worker
 
+pytestmark = pytest.mark.training
+
 
 def test_a_worker_that_cannot_allocate_reports_out_of_memory():
     def greedy():

@@ -3,12 +3,14 @@
 import numpy as np
 import pytest
 
-from conftest import synth
+from audiolib import synth
 from earmuff.audio.files import read_audio
 from earmuff.config import FRAME, WakeConfig
 from earmuff.runtime.detector import Detector
 from earmuff.wakeword.registry.export import to_onnx
 from earmuff.wakeword.train import classifier, features
+
+pytestmark = pytest.mark.training
 
 
 def test_long_audio_embeds_the_same_in_chunks_as_in_one_piece():

@@ -6,6 +6,8 @@ from earmuff.runtime.detector import WakeWordError
 from earmuff.wakeword.train.phrase import PhraseError, check_language, check_phrase, folder_name, phonemes, sound_alikes
 from earmuff.wakeword.train.synth import Utterance, speak
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize(
     "phrase, words",

@@ -6,9 +6,10 @@ import threading
 import time
 
 import numpy as np
+import pytest
 
 import daemonlib
-from conftest import SinkRecorder, needs_pulse, quiet_spans, synth
+from audiolib import synth
 from earmuff.audio.files import read_audio
 from earmuff.cli.main import main
 from earmuff.config import SAMPLE_RATE
@@ -16,7 +17,8 @@ from earmuff.service import commands, recorder
 from earmuff.service.control import request
 from earmuff.service.recorder import decode_take
 from earmuff.wakeword.registry import samples
-from test_wakeword_store import install
+from pulselib import SinkRecorder, quiet_spans
+from wakewordlib import install
 
 
 def levels_db(x: np.ndarray, block: int = SAMPLE_RATE // 10) -> np.ndarray:
@@ -25,7 +27,7 @@ def levels_db(x: np.ndarray, block: int = SAMPLE_RATE // 10) -> np.ndarray:
     return 10 * np.log10(np.mean(x[:n].reshape(-1, block) ** 2, axis=1) + 1e-12)
 
 
-@needs_pulse
+@pytest.mark.realtime
 def test_daemon_records_a_take_without_detecting_the_name_in_it(pulse, earmuff_home, tmp_path, capsys):
     clip = synth(tmp_path / "name.wav", "hey jarvis", "flite", "kal16")  # fires the built-in, active "hey jarvis"
     sock = earmuff_home / "control.sock"
@@ -82,7 +84,7 @@ def test_daemon_records_a_take_without_detecting_the_name_in_it(pulse, earmuff_h
         daemonlib.stop(proc)
 
 
-@needs_pulse
+@pytest.mark.realtime
 def test_without_a_daemon_the_meter_jams_itself_and_hears_through_its_noise(pulse, earmuff_home, tmp_path):
     clip = synth(tmp_path / "name.wav", "hey jarvis", "flite", "kal16")
     (earmuff_home / "config.toml").write_text("[noise]\nlevel_dbfs = -50.0\nquiet_level_dbfs = -50.0\n")
@@ -126,6 +128,7 @@ class FileTakes:
         return x
 
 
+@pytest.mark.unit
 def test_record_asks_again_for_a_refused_take_and_keeps_the_rest(monkeypatch, tmp_path, capsys):
     install("hey bramble")
     name = read_audio(synth(tmp_path / "name.wav", "hey bramble", "flite", "kal16"))
@@ -140,6 +143,7 @@ def test_record_asks_again_for_a_refused_take_and_keeps_the_rest(monkeypatch, tm
     assert len(samples.load_all("hey bramble")) == 2
 
 
+@pytest.mark.unit
 def test_record_gives_up_after_three_times_the_takes(monkeypatch, capsys):
     install("hey bramble")
     monkeypatch.setattr(recorder, "open_takes", lambda: FileTakes([np.zeros(SAMPLE_RATE, np.float32)] * 3))

@@ -2,14 +2,17 @@
 
 import os
 import stat
-import time
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 
 from earmuff import config, memory
 from earmuff.service.room_learning import RoomLearning
 from earmuff.wakeword.registry import room_bank
+from wakewordlib import trained_a_minute_ago
+
+pytestmark = pytest.mark.unit
 
 S = 16000  # samples per second
 FRAME = 1280
@@ -91,16 +94,6 @@ def test_a_detection_without_a_command_is_a_false_accept_kept_as_negative():
     feed(c, 4, 12, score=0.0, voice=False)
     got = settled(c)
     assert {k for k, _ in got} == {"neg"} and sum(w[0, 0] == 5.0 for _, w in got) == 12
-
-
-def trained_a_minute_ago(home):
-    """A model of 'hey bramble' trained here a minute ago (only its time and sidecar matter), and a config using it."""
-    folder = home / "wakewords" / "hey_bramble"
-    folder.mkdir(parents=True)
-    (folder / "model.onnx").write_bytes(b"x")
-    os.utime(folder / "model.onnx", (time.time() - 60, time.time() - 60))
-    (folder / "model.json").write_text('{"phrase": "hey bramble", "language": "en-us"}')
-    return config.Config(wake=config.WakeConfig(wake_word="hey bramble"))
 
 
 def test_refit_waits_for_a_trained_model_quiet_enough_new_room_talk_and_memory(earmuff_home, monkeypatch):

@@ -3,10 +3,12 @@
 import numpy as np
 import pytest
 
-from conftest import synth
+from audiolib import synth
 from earmuff.audio.files import read_audio
 from earmuff.wakeword.registry import samples
 from earmuff.wakeword.registry.samples import SampleError, check_take
+
+pytestmark = pytest.mark.unit
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,5 @@
 """Installing, selecting, importing and removing wake words: atomic, and loud about bad input."""
 
-import json
 import os
 import time
 
@@ -11,24 +10,9 @@ from earmuff import config
 from earmuff.runtime.detector import Detector, WakeWordError, resolve
 from earmuff.wakeword.registry import store
 from earmuff.wakeword.registry.export import to_onnx
-from earmuff.wakeword.train.classifier import Mlp
+from wakewordlib import install, tiny_model
 
-
-def tiny_model(seed=0):
-    rng = np.random.default_rng(seed)
-    return Mlp(
-        rng.normal(0, 0.01, (1536, 8)).astype(np.float32),
-        np.zeros(8, np.float32),
-        rng.normal(0, 0.1, (8, 1)).astype(np.float32),
-        np.zeros(1, np.float32),
-    )
-
-
-def install(phrase, seed=0):
-    v = store.new_version(phrase)
-    to_onnx(tiny_model(seed), v / store.MODEL, phrase)
-    (v / store.SIDECAR).write_text(json.dumps({"phrase": phrase, "seed": seed}))
-    return store.install(v, phrase)
+pytestmark = pytest.mark.unit
 
 
 def test_install_then_resolve_and_activate(earmuff_home):
@@ -116,7 +100,7 @@ def test_selecting_into_a_broken_config_is_refused_and_changes_nothing(earmuff_h
 
 
 def test_import_a_community_tflite_model_and_detect_with_it(tmp_path):
-    from conftest import frame_scores, synth
+    from audiolib import frame_scores, synth
     from earmuff.audio.files import read_audio
     from earmuff.runtime.detector import pretrained_dir
 

@@ -1,6 +1,6 @@
 """Benchmark of the relay: one-breath commands after the wake name, relayed, passed through, or no shield at all.
 
-Usage: .venv/bin/python tests/bench_relay.py [--quick] [--only relay|trigger]
+Usage: .venv/bin/python bench/bench_relay.py [--quick] [--only relay|trigger]
 Writes the sections "relay" and "relay-trigger" of docs/benchmarks.md.
 """
 
@@ -22,12 +22,12 @@ from benchlib import (
     oww_scores,
     scene_text,
     speech_end,
+    speech_span,
     synth,
     window_max,
     workdir,
     write_section,
 )
-from conftest import speech_span
 from earmuff.audio.files import trigger_audio
 from earmuff.audio.room import Acoustics
 from earmuff.config import SAMPLE_RATE, Config, WindowConfig

@@ -7,7 +7,7 @@ bench_core.py. Then process start to the first noise block on the sink, and the 
 audio process restarted 0.1 s later (earmuff.service's RestartSec=100ms), alone and with a standby waiting to
 take over (earmuff-standby.service), all at the unit's Nice=-10.
 
-Usage: .venv/bin/python tests/bench_process.py [--quick] [--seconds S]
+Usage: .venv/bin/python bench/bench_process.py [--quick] [--seconds S]
 Writes the section process of docs/benchmarks.md.
 """
 
@@ -24,9 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-import pulselib
-from benchlib import command_line, synth, workdir, write_section
-from conftest import SinkRecorder, quiet_spans
+from benchlib import SinkRecorder, command_line, pulselib, quiet_spans, synth, workdir, write_section
 from earmuff.audio.files import read_audio, write_wav
 from earmuff.config import SAMPLE_RATE
 from earmuff.runtime.shared import SharedAudio

@@ -1,6 +1,6 @@
 """Benchmark: is the name advice right? Short and long names, trained the quick way, scored on held-back voices.
 
-    nice .venv/bin/python tests/bench_names.py [--names "nova,max,kira,hey bramble,okay marigold,hello juniper"]
+    nice .venv/bin/python bench/bench_names.py [--names "nova,max,kira,hey bramble,okay marigold,hello juniper"]
 
 Each name is trained as `earmuff wakeword set` trains its quick model (one round, no neural voices), with some
 voices held out of training: flite awb, RHVoice clb, Pico en-GB, MBROLA us2, festival ked_diphone, espeak-ng's

@@ -1,7 +1,7 @@
 """Benchmark: how the training voices sound to recognisers trained on people, and what the Kokoro voice costs.
 
-    nice .venv/bin/python tests/bench_voices.py listen [--families kokoro espeak-ng piper flite] [--count N]
-    nice /usr/bin/time -v .venv/bin/python tests/bench_voices.py cost [--count 50]
+    nice .venv/bin/python bench/bench_voices.py listen [--families kokoro espeak-ng piper flite] [--count N]
+    nice /usr/bin/time -v .venv/bin/python bench/bench_voices.py cost [--count 50]
 
 listen: each family (Kokoro speakers 0..N-1, N espeak-ng accent+variant voices at 160 wpm, Piper joe at N
 rate and noise draws, the 5 flite voices) says "computer", "jarvis" and "hey jarvis". pocketsphinx transcribes
@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-from conftest import frame_scores
+from benchlib import frame_scores
 from earmuff.wakeword.train import kokoro_voice, neural_voice, synth, voices
 from earmuff.wakeword.train.voices import Utterance
 

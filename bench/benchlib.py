@@ -1,4 +1,5 @@
-"""Shared pieces of the benchmark scripts: speech synthesis, scenes, two "alexa" detectors, docs sections."""
+"""Shared pieces of the benchmark scripts: speech synthesis, scenes, two "alexa" detectors, docs sections; the
+helpers they share with the tests (tests/audiolib.py, tests/pulselib.py) are imported from here."""
 
 from __future__ import annotations
 
@@ -10,9 +11,12 @@ from pathlib import Path
 
 import numpy as np
 
-from conftest import frame_scores, speech_span, synth  # noqa: F401  (shared with the tests)
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))  # the helpers the benchmarks share with the tests, as libraries
+import pulselib  # noqa: E402, F401  (benchmarks import these from here)
+from audiolib import frame_scores, speech_span, synth  # noqa: E402, F401
+from pulselib import SinkRecorder, quiet_spans  # noqa: E402, F401
+
 BENCHMARKS_MD = ROOT / "docs" / "benchmarks.md"
 
 # Voices for "Alexa" that openWakeWord's alexa model detects when spoken clean (measured in tests/test_jamming.py).

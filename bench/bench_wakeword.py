@@ -1,6 +1,6 @@
 """Benchmark: wake words trained from typed text, heard through the jammed virtual room.
 
-    nice /tmp/venv/bin/python tests/bench_wakeword.py --corpus ../shared/corpus [--quick] [--cache DIR]
+    nice /tmp/venv/bin/python bench/bench_wakeword.py --corpus ../shared/corpus [--quick] [--cache DIR]
 
 --cache DIR keeps the embedded evaluation streams (and, under DIR/emb, the training run's embeddings keyed by
 their audio) so that re-running a training variant costs only the training; keep DIR outside the repository.

@@ -1,6 +1,6 @@
 """Benchmark: a wake-word training inside a cgroup v1 memory cap and CPU quota, as on a Raspberry Pi Zero 2 W.
 
-    nice .venv/bin/python tests/bench_train_memory.py [--cap-mb 300] [--cpus 2] [--stages] [-- set "hey bramble"]
+    nice .venv/bin/python bench/bench_train_memory.py [--cap-mb 300] [--cpus 2] [--stages] [-- set "hey bramble"]
 
 Runs `earmuff <command>` (default `wakeword set "hey bramble"`) with a private EARMUFF_HOME in a fresh memory
 cgroup capped at --cap-mb (memory.limit_in_bytes; this machine has no swap) and a CPU cgroup with a quota of

@@ -1,6 +1,6 @@
 """Benchmark: false accepts before and after a simulated day of learning the room.
 
-    nice .venv/bin/python tests/bench_room.py --corpus ../shared/corpus [--quick]
+    nice .venv/bin/python bench/bench_room.py --corpus ../shared/corpus [--quick]
 
 For "computer" and "jarvis" trained from the typed name (typed), and with the 5 enrolment takes too (typed+5): a day of household audio (synthetic conversation
 plus half of the dev-split recordings of the other keywords, and the owner saying the name five times, each

@@ -1,7 +1,7 @@
 """Benchmark of the self-check in the virtual room: false alarms over long scenes of talk, music and silence, and
 detection of a dead amplifier, a mixer turned down 20 dB and a dead microphone; its CPU per block.
 
-Usage: .venv/bin/python tests/bench_self_check.py [--quick]
+Usage: .venv/bin/python bench/bench_self_check.py [--quick]
 Writes the section self-check of docs/benchmarks.md.
 """
 

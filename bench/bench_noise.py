@@ -1,6 +1,6 @@
 """Benchmark of the noise kinds at equal acoustic power: how well each one jams the smart speaker, per level.
 
-Usage: .venv/bin/python tests/bench_noise.py [--quick] [--jobs N]
+Usage: .venv/bin/python bench/bench_noise.py [--quick] [--jobs N]
 Writes the section noise-types of docs/benchmarks.md and docs/img/noise-types.png.
 """
 

@@ -1,6 +1,6 @@
 """Benchmark of hearing through the device's own noise: echo reduction, owner's-name recall, leakage.
 
-Usage: .venv/bin/python tests/bench_hearing.py [--quick] [--only echo|recall|leakage]
+Usage: .venv/bin/python bench/bench_hearing.py [--quick] [--only echo|recall|leakage]
 Writes the sections hearing-echo, hearing-recall and hearing-leakage of docs/benchmarks.md and PNGs in docs/img/.
 """
 

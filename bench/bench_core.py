@@ -1,6 +1,6 @@
 """Benchmark of the core data path: CPU cost, wake-to-silence latency, and jamming of "Alexa".
 
-Usage: .venv/bin/python tests/bench_core.py [--quick]
+Usage: .venv/bin/python bench/bench_core.py [--quick]
 Writes the sections core-cpu, core-latency and core-jamming of docs/benchmarks.md.
 """
 
