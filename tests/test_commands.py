@@ -6,7 +6,6 @@ import socket
 import pytest
 
 import daemonlib
-from conftest import needs_pulse
 from earmuff import config
 from earmuff.config import Config
 from earmuff.service.control import COMMANDS, request
@@ -15,10 +14,12 @@ from earmuff.service.listener import Daemon
 UNKNOWN = ["format-disk", "Reload", "reload ", "", "__init__", "table"]
 
 
+@pytest.mark.unit
 def test_the_table_answers_exactly_the_protocols_commands():
     assert list(Daemon(Config()).commands.table) == list(COMMANDS)
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("command", [*UNKNOWN, 7, None, ["reload"]])
 def test_an_unknown_command_is_refused_and_reloads_nothing(earmuff_home, command):
     """Called past the socket's own check, as a handler could be: the table refuses, it does not fall through."""
@@ -31,6 +32,7 @@ def test_an_unknown_command_is_refused_and_reloads_nothing(earmuff_home, command
     assert not config.last_good_path().exists()  # a reload would have saved config.toml there
 
 
+@pytest.mark.unit
 def test_reload_by_name_reloads(earmuff_home):
     """The check above can see a reload: the command named reload does one."""
     daemon = Daemon(Config())
@@ -55,7 +57,7 @@ def send(path, req: dict) -> dict:
     return json.loads(reply)
 
 
-@needs_pulse
+@pytest.mark.realtime
 def test_real_listener_refuses_unknown_commands_and_does_nothing_else(pulse, earmuff_home):
     """`earmuff run` on the null sink: unknown commands on its control socket get a refusal naming the command and
     the known ones; the new config.toml waiting on disk is not loaded, nothing pauses; a real reload then is."""

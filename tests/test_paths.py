@@ -2,8 +2,12 @@
 
 from pathlib import Path
 
+import pytest
+
 from earmuff import config
 from earmuff.paths import Paths
+
+pytestmark = pytest.mark.unit
 
 
 def test_system_locations():
