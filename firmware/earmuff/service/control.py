@@ -148,6 +148,8 @@ class ControlServer:
         try:
             with conn:
                 self._one(conn)
+        except OSError as exc:  # the client went before its reply (its own timeout on a busy machine)
+            log.warning("control client gone: %s", exc)
         except Exception:  # one bad client must not end the service
             log.exception("control request failed")
         finally:
@@ -163,15 +165,7 @@ class ControlServer:
                     break
                 data += chunk
         except TimeoutError:  # a deadline for the whole request: trickling bytes does not extend it
-            _reply(
-                conn,
-                {
-                    "ok": False,
-                    "error": f"the request did not arrive within {READ_S:g} s; "
-                    'expected one JSON line, e.g. {"command": "status"}',
-                },
-                SEND_S,
-            )
+            _reply(conn, {"ok": False, "error": LATE}, SEND_S)
             return
         try:
             reply = self.handle(decode(data.split(b"\n")[0] if len(data) <= MAX_REQUEST else data))
@@ -179,6 +173,9 @@ class ControlServer:
             reply = {"ok": False, "error": str(exc)}
         _reply(conn, reply, SEND_S)
         _drain(conn)
+
+
+LATE = f'the request did not arrive within {READ_S:g} s; expected one JSON line, e.g. {{"command": "status"}}'
 
 
 def _reply(conn: socket.socket, reply: dict[str, Any], seconds: float) -> None:
