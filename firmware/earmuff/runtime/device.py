@@ -26,7 +26,8 @@ from earmuff.audio.vad import is_voice, level_dbfs
 from earmuff.config import FRAME, SAMPLE_RATE, Config
 from earmuff.runtime.detector import Detection, Detector
 from earmuff.runtime.faults import FaultInjector
-from earmuff.runtime.noise_gate import EVENT_NAMES, JAM_ON, NoiseGate
+from earmuff.runtime.lease import EVENT_NAMES, JAM_ON
+from earmuff.runtime.noise_gate import NoiseGate
 from earmuff.runtime.playback import build_gate, make_noise, play_block, relay_samples, ring_slots, scaled_trigger
 from earmuff.runtime.relay import Recorder
 from earmuff.runtime.ring import BlockRing
