@@ -80,8 +80,8 @@ class Device(FrameStep):
                 trigger_len = 0  # the audio process says why, and says no trigger
         check = SelfCheck(expected, cfg.audio.block)  # expected: what calibration measured, if it ran
         super().__init__(cfg, events, faults or FaultInjector(), detector, room, gate, check, trigger_len)
+        self._row = np.zeros((max_block, 1 + channels), np.float32)  # the callback's: it copies, never allocates
         # The worker's own, besides the frame step's:
-        self._row = np.zeros((max_block, 1 + channels), np.float32)
         self.canceller = make_canceller(cfg.audio.echo_cancel, channels=channels)
         self.clock_drift = ClockDrift(channels) if cfg.audio.echo_cancel != "none" else None
         self.frame = np.zeros(FRAME, np.float32)
