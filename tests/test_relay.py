@@ -122,7 +122,7 @@ def test_a_command_longer_than_the_cap_is_cut_relayed_and_reported(tmp_path, cap
         "kal16",
     )
     cfg = dataclasses.replace(RELAY, window=dataclasses.replace(RELAY.window, relay_max_s=2.0))
-    with caplog.at_level(logging.WARNING, logger="earmuff.runtime.device"):
+    with caplog.at_level(logging.WARNING, logger="earmuff.runtime"):
         result = run(tmp_path, [(long, AT)], cfg, duration=18.0)
     recorded = at(result.events, "relay_recorded")
     assert recorded["cut"] is True and recorded["seconds"] <= 2.0

@@ -36,7 +36,9 @@ def trained(tmp_path_factory):
         # The default counts. One round of 200 sayings and 250 negatives fired on the held-out voice's sentences
         # at seeds 5 and 6 of 3-6 without the neural voice in training, and at 3, 5 and 6 with it; two rounds,
         # and three of 200 each (the default), pass at seed 3.
-        opts = TrainOptions(PHRASE, seed=3, exclude_voices=frozenset({"slt", "cmu_us_slt_arctic_hts"}), quiet=True)
+        opts = TrainOptions(
+            phrase=PHRASE, seed=3, exclude_voices=frozenset({"slt", "cmu_us_slt_arctic_hts"}), quiet=True
+        )
         result = train(opts, config.load())
         link = publish(result)
         assert ask_reload() == "no earmuff is running here; it is used from the next start"

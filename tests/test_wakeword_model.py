@@ -113,13 +113,15 @@ def test_two_rounds_average_two_independent_trainings(tmp_path, monkeypatch, cap
 
     monkeypatch.setenv("EARMUFF_HOME", str(tmp_path))
     small = dict(positives=20, copies=1, negative_sentences=20, hidden_units=4)
-    both = train(TrainOptions("hey bramble", rounds=2, seed=0, **small), config.load())
+    both = train(TrainOptions(phrase="hey bramble", rounds=2, seed=0, **small), config.load())
     bars = capsys.readouterr().err  # a bar per stage and round, the fit's counting each network, and the time left
     for stage in ("synthesize (1/2)", "room noise (1/2)", "features (1/2)", "fit (1/2)", "fit (2/2)"):
         assert f"{stage:<12} [{'#' * 24}] done in" in bars, bars
     # The time left after a round is not asserted: it depends on the machine's load.
     assert "fit (1/2)    [........................] 0/6" in bars and "round 1 of 2 done; about " in bars
-    second = train(TrainOptions("hey bramble", rounds=1, seed=ROUND_SEED_STEP, quiet=True, **small), config.load())
+    second = train(
+        TrainOptions(phrase="hey bramble", rounds=1, seed=ROUND_SEED_STEP, quiet=True, **small), config.load()
+    )
     width = second.model.w1.shape[1]
     assert both.model.w1.shape[1] == 2 * width and both.meta["samples"]["rounds"] == 2
     # The second round is exactly a training of its own at the next seed, averaged in with the first.

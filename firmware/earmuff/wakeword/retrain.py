@@ -6,14 +6,12 @@ import dataclasses
 import os
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
-
-import numpy as np
 
 from earmuff import config as config_mod
 from earmuff.runtime.detector import WakeWordError
 from earmuff.wakeword.registry import background
+from earmuff.wakeword.train import scoring
 from earmuff.wakeword.train.voices import NEURAL
 
 TRAINING_LOCK = ".training.lock"
@@ -103,7 +101,7 @@ def _retrain(
         quiet=quiet,
         extra_negatives=room_bank.load(room_bank.NEGATIVE) if room else None,
         extra_positives=room_bank.load(room_bank.positive_kind(name)) if room else None,
-        rival=window_scorer(name) if rival else None,
+        rival=installed_scores(name) if rival else None,
     )
     if recipe == background.QUICK:
         opts = dataclasses.replace(
@@ -145,20 +143,10 @@ def better(validation: dict) -> bool:
     return (new["recall"], -new["false_accepts"]) > (old["recall"], -old["false_accepts"])
 
 
-def window_scorer(name: str) -> Callable[[np.ndarray], np.ndarray] | None:
-    """Scores of the installed ONNX model of `name` for (n, 16, 96) embedding windows, or None if it has none."""
+def installed_scores(name: str) -> scoring.Scores | None:
+    """The window scores of the installed model of `name`, or None if it has no trained one."""
     from earmuff.wakeword.registry import store
     from earmuff.wakeword.train.phrase import folder_name
 
     path = store.root() / folder_name(name) / store.MODEL
-    if not path.is_file():
-        return None
-    import onnxruntime as ort
-
-    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    feed = sess.get_inputs()[0].name  # "input" in ours; models from elsewhere name it as they like
-
-    def scores(windows: np.ndarray) -> np.ndarray:
-        return np.array([float(sess.run(None, {feed: w[None].astype(np.float32)})[0][0, 0]) for w in windows])
-
-    return scores
+    return scoring.of_file(path) if path.is_file() else None

@@ -1,0 +1,133 @@
+"""`earmuff wakeword set` and `refit`: train and install; and what the other wake-word commands share."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from earmuff import config as config_mod
+from earmuff.runtime.detector import PRETRAINED, WakeWordError
+
+
+def wake_name(args: argparse.Namespace) -> str:
+    """The wake word --name names, or the active one."""
+    from earmuff.wakeword.train.phrase import normalise
+
+    return normalise(args.name) if getattr(args, "name", None) else normalise(config_mod.load().wake.wake_word)
+
+
+def trainable(args: argparse.Namespace) -> str:
+    """The named (or active) wake word, if it is one of ours: a built-in model cannot be retrained."""
+    name = wake_name(args)
+    if name in PRETRAINED:
+        raise WakeWordError(
+            f"wake word '{name}': is built in and cannot be retrained; "
+            f'train one of your own first (`earmuff wakeword set "{name}"`) or pass --name'
+        )
+    return name
+
+
+def quality(meta: dict) -> str:
+    """What a model's sidecar says of how well it does."""
+    v = meta.get("validation", {})
+    if not v:
+        return "no validation figures (imported model)"
+    return (
+        f"on its own validation audio (synthetic voices held back from fitting, in the jamming residual): "
+        f"recall {v['recall']:.0%} of {v['positive_utterances']} sayings; "
+        f"{v['false_accepts']} false accepts in {v['negative_hours'] * 60:.1f} min of other speech "
+        f"({v['false_accepts_per_hour']}/h); threshold {meta['threshold']:.2f}. Real voices score lower: "
+        f"add 5 of your own with `earmuff wakeword record` or `add-samples`."
+    )
+
+
+def train_and_install(*args: Any, **kw: Any) -> dict:
+    """Train and install (`earmuff.wakeword.retrain`); a running daemon is told when the new model is selected."""
+    from earmuff.service.control import ask_reload
+    from earmuff.wakeword.retrain import retrain
+
+    meta = retrain(*args, **kw)
+    if meta.get("selected"):
+        print(f"'{meta['phrase']}': {ask_reload()}")
+    return meta
+
+
+def lang_of(name: str) -> str:
+    """The language a wake word was trained in (en-us if it does not say)."""
+    from earmuff.wakeword.registry import store
+
+    try:
+        return store.info(name).get("language", "en-us")
+    except WakeWordError:
+        return "en-us"
+
+
+def cmd_set(args: argparse.Namespace) -> int:
+    """Advise on the name, train from the typed phrase, install, activate, print its measured quality."""
+    from earmuff.wakeword.registry import background
+    from earmuff.wakeword.train.advice import GOOD, advise
+    from earmuff.wakeword.train.phrase import check_language, check_phrase
+
+    warnings = advise(check_phrase(args.phrase), check_language(args.lang))
+    for line in warnings:
+        print(f"advice: {line}", file=sys.stderr)
+    if warnings:
+        print(f"advice: {GOOD}; training '{args.phrase}' anyway (Ctrl-C to stop)", file=sys.stderr)
+    if args.export:
+        meta = train_and_install(args.phrase, args.lang, args.seed, export=Path(args.export))
+        print(
+            f"wrote '{meta['phrase']}' to {args.export}; install it with "
+            f'`earmuff wakeword import {args.export} --name "{meta["phrase"]}"`'
+        )
+        print(quality(meta))
+        return 0
+    quick = config_mod.load().wakeword.background
+    meta = train_and_install(
+        args.phrase, args.lang, args.seed, select=True, recipe=background.QUICK if quick else background.FULL
+    )
+    print(f"'{meta['phrase']}' is now the wake word ({meta['timings']['total_s']:.0f} s to train).")
+    print(quality(meta))
+    if quick:
+        print(
+            "This is a quick model: the earmuff service (now, or from its next start) trains a better one in the "
+            "background, at low priority, and switches to it if it scores better; `earmuff status` shows how far it is."
+        )
+    return 0
+
+
+def cmd_refit(args: argparse.Namespace) -> int:
+    """Retrain the active wake word: the better model after a quick one, else with the room bank (the daemon runs this)."""
+    from earmuff.wakeword.registry import background, store
+    from earmuff.wakeword.train import progress
+
+    name = trainable(args)
+    lang, seed = lang_of(name), int(store.info(name).get("seed", 0))
+    if not background.pending(name):
+        meta = train_and_install(name, lang, seed=seed, quiet=args.quiet)
+        s = meta["samples"]
+        print(
+            f"refitted '{name}' with {s['room_bank_windows']} windows of room talk and {s['room_positive_windows']} of yours"
+        )
+        return 0
+    background.started(name, background.quick_model(name) or "")
+    progress.reporter = background.progress
+    try:
+        meta = train_and_install(name, lang, seed=seed, quiet=args.quiet, rival=True)
+    except BaseException as exc:  # Ctrl-C, SIGTERM from the daemon, a full disk: the quick model stays
+        background.finished(
+            f"failed ({type(exc).__name__}: {exc}); the quick model stays and it starts again when the room is quiet"
+        )
+        raise
+    finally:
+        progress.reporter = None
+    v, r = meta["validation"], meta["validation"]["rival"]
+    figures = (
+        f"recall {v['recall']:.0%} at {v['false_accepts']} false accepts against the quick model's {r['recall']:.0%} "
+        f"at {r['false_accepts']}, on held-back synthetic voices"
+    )
+    outcome = f"kept the quick model, it did as well ({figures})" if meta.get("kept") else f"installed ({figures})"
+    background.finished(outcome)
+    print(f"'{name}': better model {outcome}")
+    return 0
