@@ -6,7 +6,7 @@
 their audio) so that re-running a training variant costs only the training; keep DIR outside the repository.
 With the training embeddings cached, the reported training time leaves out whatever was found there (a variant
 that only changes the fit reports about 60 s less than it costs); --cache-eval-only caches the evaluation only.
-Recipe experiments: --set train.HARD_NEGATIVES=4000, --set classifier.MEMBERS=1, --opt negative_sentences=600.
+Recipe experiments: --set rounds.HARD_NEGATIVES=4000, --set classifier.MEMBERS=1, --opt negative_sentences=600.
 
 Positives: dev-split recordings of real people saying "computer" / "jarvis", 1-3 m away at 55-65 dB SPL.
 Negatives: the other dev-split keywords, plus synthetic conversations (>= 1 hour unless --quick), played
@@ -189,15 +189,15 @@ def _memo(fn, root: Path):
 
 
 def apply_settings(pairs):
-    """--set module.NAME=VALUE: override a constant of earmuff.wakeword.<module> (recipe experiments)."""
+    """--set module.NAME=VALUE: override a constant of earmuff.wakeword.train.<module> (recipe experiments)."""
     import importlib
 
     for pair in pairs:
         name, value = pair.split("=", 1)
         mod, attr = name.rsplit(".", 1)
-        m = importlib.import_module(f"earmuff.wakeword.{mod}")
+        m = importlib.import_module(f"earmuff.wakeword.train.{mod}")
         if not hasattr(m, attr):
-            raise SystemExit(f"--set {pair}: earmuff.wakeword.{mod} has no {attr}")
+            raise SystemExit(f"--set {pair}: earmuff.wakeword.train.{mod} has no {attr}")
         setattr(m, attr, ast.literal_eval(value))
 
 
@@ -263,7 +263,7 @@ def main() -> int:
         action="append",
         default=[],
         metavar="MODULE.NAME=VALUE",
-        help="override a recipe constant, e.g. train.HARD_NEGATIVES=4000 (experiments)",
+        help="override a recipe constant, e.g. rounds.HARD_NEGATIVES=4000 (experiments)",
     )
     ap.add_argument(
         "--opt",

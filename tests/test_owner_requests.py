@@ -8,6 +8,8 @@ import pytest
 from earmuff.config import Config
 from earmuff.runtime.device import Device, JamOnly
 
+pytestmark = pytest.mark.unit
+
 
 def run(device, seconds):
     out = np.zeros((320, 2), np.float32)

@@ -1,13 +1,16 @@
 """One scoring path: an installed model's file scores windows as the fitted network does, over takes and held-back data."""
 
 import numpy as np
+import pytest
 
-from conftest import synth
+from audiolib import synth
 from earmuff.audio.files import read_audio
 from earmuff.wakeword.registry import store
 from earmuff.wakeword.registry.export import to_onnx
 from earmuff.wakeword.retrain import installed_scores
 from earmuff.wakeword.train import classifier, features, scoring
+
+pytestmark = pytest.mark.unit
 
 
 def fitted(seed=0):

