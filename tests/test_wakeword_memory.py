@@ -30,7 +30,7 @@ def test_a_worker_that_cannot_allocate_reports_out_of_memory():
 
 
 def test_what_the_training_prints_reaches_a_pipe():
-    code = "from earmuff.wakeword import worker; worker.run(lambda: print('switched to it'))"
+    code = "from earmuff.wakeword.train import worker; worker.run(lambda: print('switched to it'))"
     env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
     assert r.returncode == 0 and r.stdout == "switched to it\n", (r.stdout, r.stderr)  # a pipe: block-buffered
