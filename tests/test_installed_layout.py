@@ -415,7 +415,7 @@ def run(layout: Layout, stage: Path) -> None:
     )
     assert not Path("/var/lib/earmuff/wakewords/hey_bramble").exists()
     assert not Path("/var/lib/earmuff/wakeword-samples/hey_bramble").exists()
-    r = cli("wakeword", "remove", "hey teapot", user="owner")
+    r = cli("wakeword", "remove", "hey teapot")  # root removes the owner's name: the same files, the same user
     assert r.returncode == 0 and not Path("/var/lib/earmuff/wakewords/hey_teapot").exists(), r.stdout + r.stderr
     r = cli("wakeword", "forget-room", user="owner")
     assert r.returncode == 0 and "forgot the room bank" in r.stdout, r.stdout + r.stderr
