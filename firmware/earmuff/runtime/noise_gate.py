@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import numpy as np
 
-# The layouts are re-exported for `shared.py`, which sizes the shared memory by them.
-from earmuff.runtime.lease import EVENT_SLOTS as EVENT_SLOTS
 from earmuff.runtime.lease import (
     JAM_OFF,
     JAM_ON,
@@ -26,8 +24,6 @@ from earmuff.runtime.lease import (
     GateArrays,
     LeaseWriter,
 )
-from earmuff.runtime.lease import LEASE_FIELDS as LEASE_FIELDS
-from earmuff.runtime.lease import STATE_FIELDS as STATE_FIELDS
 
 DBFS_RANGE = (-60.0, -3.0)  # an adaptive level outside this is not a level: the noise plays at its full level
 RELAY_GAP = 4000  # samples between the trigger and the relayed command: a short natural pause (0.25 s)

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from earmuff.config import runtime_dir
-from earmuff.runtime.noise_gate import EVENT_SLOTS, LEASE_FIELDS, STATE_FIELDS, GateArrays, LeaseWriter
+from earmuff.runtime.lease import EVENT_SLOTS, LEASE_FIELDS, STATE_FIELDS, GateArrays, LeaseWriter
 from earmuff.runtime.ring import HEAD_FIELDS, RingArrays
 
 MAGIC = 0x6561726D75660002  # "earmuf", layout version 2
