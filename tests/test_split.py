@@ -17,6 +17,7 @@ import pytest
 
 import daemonlib
 from earmuff.runtime.shared import SharedAudio
+from earmuff.service import listener as listener_mod
 from earmuff.service.control import request
 from pulselib import SinkRecorder, quiet_spans
 
@@ -294,9 +295,15 @@ def test_status_and_light_say_fault_while_the_audio_process_plays_nothing(pulse,
     try:
         daemonlib.wait_ready(earmuff_home)
         wait_for(lambda: state() == ("jamming", None), "jamming")
+        time.sleep(2.0)
+        # A reload gives the listener a new device long after the audio process started (as on a device in use).
+        assert request(earmuff_home / "control.sock", "reload")["ok"]
+        wait_for(lambda: state() == ("jamming", None), "jamming after the reload")
         os.kill(audio.proc.pid, signal.SIGSTOP)  # nothing plays; the listener must not go on saying "jamming"
         try:
             wait_for(lambda: state() == ("fault", "audio stopped"), "fault while the audio process is frozen")
+            time.sleep(3 * listener_mod.HUNG_S)  # past the worker's hang limit: its worker is idle, not hung
+            assert state() == ("fault", "audio stopped")
         finally:
             os.kill(audio.proc.pid, signal.SIGCONT)
         wait_for(lambda: state() == ("jamming", None), "jamming again")

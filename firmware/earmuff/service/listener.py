@@ -185,8 +185,10 @@ class Daemon:
                 self.worker_restarts += 1  # the noise never stopped: the audio process kept playing it
                 log.error("worker died (%r); restarting it (restart %d)", device.worker_error, self.worker_restarts)
                 device.start_worker(realtime_wait(self.cfg))
-            backlog = device.ring.written - device.processed
-            work.update(device.processed if backlog > 2 else -tick, now)  # idle with nothing to do is not hung
+            # Blocks the worker took from the shared ring, counted there: a worker that takes none while blocks wait
+            # is hung; with none waiting (the audio process stopped writing) it is idle, and that is the audio's fault.
+            ring = device.ring
+            work.update(ring.taken if ring.pending() > 2 else -tick, now)
             if work.fresh(now):
                 notify("WATCHDOG=1")
             self.fault = "worker stalled" if not work.fresh(now) else ("audio stopped" if not beat.fresh(now) else None)
