@@ -297,7 +297,12 @@ def default_note(results: dict, levels: list[float], good: list[tuple], at_goal:
     elif own - best_level <= step and behind is not None and behind <= 1.0:
         status = (
             f"kept: within this benchmark's resolution of {label(*best)} ({behind:.1f} dB behind it at the STOI goal; "
-            f"detection goal met at {own:.0f} instead of {best_level:.0f} dBFS, one ladder step; one room, one seed)"
+            + (
+                f"detection goal met at {own:.0f} instead of {best_level:.0f} dBFS, one ladder step"
+                if own != best_level
+                else f"detection goal met at the same level, {own:.0f} dBFS"
+            )
+            + "; one room, one seed)"
         )
     else:
         status = f"NOT the best here: {label(*best)} meets the goal at {best_level:.0f} dBFS, the default's kind at {own:.0f}"
