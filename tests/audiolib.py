@@ -8,8 +8,8 @@ import numpy as np
 
 from earmuff.audio.files import read_audio
 from earmuff.config import FRAME, WakeConfig
-from earmuff.runtime.detector import Detector
 from earmuff.sim.demo import synthesize
+from earmuff.wakeword.registry import store
 
 
 def synth(path: Path, text: str, engine: str = "espeak-ng", voice: str = "en-us") -> Path:
@@ -20,7 +20,7 @@ def synth(path: Path, text: str, engine: str = "espeak-ng", voice: str = "en-us"
 
 def frame_scores(audio: np.ndarray, wake_word: str) -> np.ndarray:
     """openWakeWord's score of `wake_word` for every 80 ms frame of `audio`."""
-    det = Detector(wake_word, WakeConfig())
+    det = store.detector(wake_word, WakeConfig())
     scores = []
     for i in range(0, len(audio) - FRAME + 1, FRAME):
         det.process(audio[i : i + FRAME], i + FRAME)

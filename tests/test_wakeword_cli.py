@@ -8,7 +8,7 @@ import pytest
 
 from earmuff import config, memory
 from earmuff.cli.main import main
-from earmuff.runtime.detector import WakeWordError
+from earmuff.wake_name import WakeWordError
 from earmuff.wakeword.registry import publish as publish_mod
 from earmuff.wakeword.registry import store
 from earmuff.wakeword.train import trainer as train_mod

@@ -60,7 +60,7 @@ def test_exported_onnx_scores_like_numpy_inside_the_detector(tmp_path):
     to_onnx(model, path, "test word")
     speech = read_audio(synth(tmp_path / "s.wav", "the kitchen light is on"))
     audio = np.r_[np.zeros(8000, np.float32), speech, np.zeros(16000, np.float32)] * 0.3
-    det = Detector(str(path), WakeConfig())
+    det = Detector(path, WakeConfig())
     scores = []
     for i in range(0, len(audio) - FRAME + 1, FRAME):
         det.process(audio[i : i + FRAME], i + FRAME)

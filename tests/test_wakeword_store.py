@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from earmuff import config
-from earmuff.runtime.detector import Detector, WakeWordError, resolve
+from earmuff.wake_name import WakeWordError
 from earmuff.wakeword.registry import store
 from earmuff.wakeword.registry.export import to_onnx
 from wakewordlib import install, tiny_model
@@ -18,13 +18,13 @@ pytestmark = pytest.mark.unit
 def test_install_then_resolve_and_activate(earmuff_home):
     (earmuff_home / "config.toml").write_text("# mine\n[noise]\nlevel_dbfs = -25.0\n\n[wake]\nthreshold = 0.6\n")
     install("hey bramble")
-    assert resolve("Hey Bramble") == store.root() / "hey_bramble" / "model.onnx"
+    assert store.resolve("Hey Bramble") == store.root() / "hey_bramble" / "model.onnx"
     store.activate("hey bramble")
     cfg = config.load()
     assert cfg.wake.wake_word == "hey bramble" and cfg.wake.threshold == 0.6 and cfg.noise.level_dbfs == -25.0
     assert "# mine" in (earmuff_home / "config.toml").read_text()
     assert store.names() == ["hey bramble"]
-    Detector("hey bramble", cfg.wake).process(np.zeros(1280, np.float32), 1280)
+    store.detector("hey bramble", cfg.wake).process(np.zeros(1280, np.float32), 1280)
 
 
 def test_reinstall_replaces_and_cleans_the_old_version():
@@ -107,7 +107,7 @@ def test_import_a_community_tflite_model_and_detect_with_it(tmp_path):
     community = tmp_path / "buddy.tflite"  # openWakeWord's own "hey jarvis", as a file from elsewhere
     community.write_bytes((pretrained_dir() / "hey_jarvis.tflite").read_bytes())
     assert store.import_model(community, "hey buddy") == "hey buddy"
-    assert resolve("hey buddy") == store.root() / "hey_buddy" / "model.tflite"
+    assert store.resolve("hey buddy") == store.root() / "hey_buddy" / "model.tflite"
     store.activate("hey buddy")
     clip = read_audio(synth(tmp_path / "name.wav", "hey jarvis", "flite", "kal16"))
     assert frame_scores(clip, "hey buddy").max() > 0.9

@@ -18,7 +18,7 @@ log = logging.getLogger("earmuff")
 # class whose module was never imported cannot have been raised: it is looked up only if it is loaded.
 EXPECTED = (
     ("earmuff.config", "ConfigError"),
-    ("earmuff.runtime.detector", "WakeWordError"),
+    ("earmuff.wake_name", "WakeWordError"),
     ("earmuff.audio.files", "AudioFileError"),
     ("earmuff.service.audio_backend", "AudioDeviceError"),
     ("earmuff.service.control", "ControlError"),

@@ -11,7 +11,7 @@ from pathlib import Path
 from earmuff import config as config_mod
 from earmuff.cli.wakeword_record import cmd_add_samples, cmd_record, cmd_test
 from earmuff.cli.wakeword_train import cmd_refit, cmd_set
-from earmuff.runtime.detector import PRETRAINED, WakeWordError
+from earmuff.wake_name import WakeWordError, normalise
 
 
 def add_wakeword_commands(sub) -> None:
@@ -65,7 +65,6 @@ def add_wakeword_commands(sub) -> None:
 def cmd_list(args: argparse.Namespace) -> int:
     """Print installed and built-in wake words, marking the active one."""
     from earmuff.wakeword.registry import background, store
-    from earmuff.wakeword.train.phrase import normalise
 
     current = normalise(store.active())
     for name in store.names():
@@ -79,7 +78,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         line = background.describe(name)
         if line:
             print(f"  {'':<24} {line}")
-    for name in PRETRAINED:
+    for name in store.PRETRAINED:
         print(f"{'*' if name == current else ' '} {name:<24} built-in (openWakeWord, CC BY-NC-SA 4.0)")
     return 0
 
@@ -97,7 +96,6 @@ def cmd_use(args: argparse.Namespace) -> int:
 def cmd_remove(args: argparse.Namespace) -> int:
     """Delete a trained wake word, the owner's recordings of it and the windows of them saying it."""
     from earmuff.wakeword.registry import room_bank, samples, store
-    from earmuff.wakeword.train.phrase import normalise
 
     name = normalise(args.name)
     kind = room_bank.positive_kind(name)

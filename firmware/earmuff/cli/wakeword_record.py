@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from earmuff import config as config_mod
 from earmuff.cli.wakeword_train import lang_of, quality, train_and_install, trainable, wake_name
 from earmuff.config import FRAME, SAMPLE_RATE
-from earmuff.runtime.detector import WakeWordError
+from earmuff.wake_name import WakeWordError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -29,10 +29,10 @@ def cmd_test(args: argparse.Namespace) -> int:
     import numpy as np
 
     from earmuff.audio.files import read_audio
-    from earmuff.runtime.detector import Detector
+    from earmuff.wakeword.registry import store
 
     cfg = config_mod.load()
-    det = Detector(wake_name(args), cfg.wake)
+    det = store.detector(wake_name(args), cfg.wake)
     if args.file:
         x = np.r_[read_audio(args.file), np.zeros(SAMPLE_RATE, np.float32)]
         scores, fired = [], []

@@ -8,18 +8,18 @@ from pathlib import Path
 from typing import Any
 
 from earmuff import config as config_mod
-from earmuff.runtime.detector import PRETRAINED, WakeWordError
+from earmuff.wake_name import WakeWordError, normalise
 
 
 def wake_name(args: argparse.Namespace) -> str:
     """The wake word --name names, or the active one."""
-    from earmuff.wakeword.train.phrase import normalise
-
     return normalise(args.name) if getattr(args, "name", None) else normalise(config_mod.load().wake.wake_word)
 
 
 def trainable(args: argparse.Namespace) -> str:
     """The named (or active) wake word, if it is one of ours: a built-in model cannot be retrained."""
+    from earmuff.wakeword.registry.store import PRETRAINED
+
     name = wake_name(args)
     if name in PRETRAINED:
         raise WakeWordError(

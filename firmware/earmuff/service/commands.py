@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 from earmuff import config as config_mod
 from earmuff.config import SAMPLE_RATE, ConfigError
-from earmuff.runtime.detector import Detector, WakeWordError
 from earmuff.runtime.state_machine import MAX_PAUSE_S
-from earmuff.wakeword.registry import background
+from earmuff.wake_name import WakeWordError
+from earmuff.wakeword.registry import background, store
 
 if TYPE_CHECKING:
     from earmuff.service.listener import Daemon
@@ -157,7 +157,7 @@ class Commands:
             path = config_mod.config_path()
             try:
                 cfg = config_mod.load(path)
-                detector = Detector(cfg.wake.wake_word, cfg.wake)
+                detector = store.detector(cfg.wake.wake_word, cfg.wake)
             except (ConfigError, WakeWordError, OSError) as exc:
                 log.error("reload: %s; kept the running config", exc)
                 return {"ok": False, "error": f"{exc}; kept the running config"}

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 from earmuff import config as config_mod
 from earmuff.config import Config
-from earmuff.runtime.detector import Detector
 from earmuff.runtime.device import Device, JamOnly, realtime_wait
 from earmuff.runtime.faults import FaultInjector
 from earmuff.runtime.self_check import calibrated
@@ -26,7 +25,7 @@ from earmuff.service.commands import Commands
 from earmuff.service.control import ControlServer, socket_path
 from earmuff.service.room_learning import RoomLearning
 from earmuff.service.sdnotify import Heartbeat, notify
-from earmuff.wakeword.registry import room_bank
+from earmuff.wakeword.registry import room_bank, store
 
 if TYPE_CHECKING:
     from earmuff.service.daemon import AudioChild
@@ -86,9 +85,9 @@ class Daemon:
         return Device(
             cfg,
             self._event,
+            detector,
             self.faults,
             max_block=block,
-            detector=detector,
             room=room_bank.collector(cfg),
             audio=self.audio,
             expected=calibrated(),
@@ -140,7 +139,7 @@ class Daemon:
 
     def _load_detector(self) -> None:
         try:
-            self.detector = self.device.detector = Detector(self.cfg.wake.wake_word, self.cfg.wake)
+            self.detector = self.device.detector = store.detector(self.cfg.wake.wake_word, self.cfg.wake)
             self.device.room = room_bank.collector(self.cfg)  # the worker starts using it with the detector
             self.wake_fault = None
             log.info("jamming; listening for %r", self.cfg.wake.wake_word)

@@ -20,8 +20,8 @@ from pathlib import Path
 from earmuff import config as config_mod
 from earmuff import memory
 from earmuff.config import SAMPLE_RATE, Config
-from earmuff.runtime.detector import WakeWordError
 from earmuff.runtime.device import Device
+from earmuff.wake_name import WakeWordError
 from earmuff.wakeword.registry import background, room_bank, store
 from earmuff.wakeword.train.phrase import folder_name
 

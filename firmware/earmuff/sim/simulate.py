@@ -18,6 +18,7 @@ from earmuff.runtime.device import Device
 from earmuff.runtime.faults import FaultInjector, path_gain
 from earmuff.runtime.self_check import Expected
 from earmuff.sim.scene import Scene, SceneError
+from earmuff.wakeword.registry import store
 from earmuff.wakeword.registry.room_bank import Collector
 
 
@@ -72,7 +73,14 @@ def simulate(
     faults = tuple(dataclasses.replace(f, at_s=f.at_s + warm / SAMPLE_RATE) for f in scene.faults)
     if scene.jam:
         device = Device(
-            cfg, timeline, FaultInjector(faults), max_block=block, seed=scene.seed, room=collector, expected=expected
+            cfg,
+            timeline,
+            store.detector(cfg.wake.wake_word, cfg.wake),
+            FaultInjector(faults),
+            max_block=block,
+            seed=scene.seed,
+            room=collector,
+            expected=expected,
         )
         device.start_worker(lambda: time.sleep(0.0003))
     echo, mic, heard = np.zeros(n, np.float32), np.zeros(n, np.float32), np.zeros(n, np.float32)

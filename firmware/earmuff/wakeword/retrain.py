@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from earmuff import config as config_mod
-from earmuff.runtime.detector import WakeWordError
+from earmuff.wake_name import WakeWordError, normalise
 from earmuff.wakeword.registry import background
 from earmuff.wakeword.train import scoring
 from earmuff.wakeword.train.voices import NEURAL
@@ -84,7 +84,7 @@ def _retrain(
     from earmuff import memory
     from earmuff.wakeword.registry import room_bank, samples, store
     from earmuff.wakeword.registry.publish import publish
-    from earmuff.wakeword.train.phrase import check_language, check_phrase, normalise
+    from earmuff.wakeword.train.phrase import check_language, check_phrase
     from earmuff.wakeword.train.trainer import options_from, train
 
     cfg = config_mod.load()

@@ -13,9 +13,8 @@ import os
 import time
 
 from earmuff.config import atomic_write
-from earmuff.runtime.detector import WakeWordError
+from earmuff.wake_name import WakeWordError, normalise
 from earmuff.wakeword.registry import store
-from earmuff.wakeword.train.phrase import normalise
 
 STATE = "background.json"
 QUICK, FULL = "quick", "full"

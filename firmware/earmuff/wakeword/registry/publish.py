@@ -6,7 +6,7 @@ import errno
 import json
 from pathlib import Path
 
-from earmuff.runtime.detector import WakeWordError
+from earmuff.wake_name import WakeWordError
 from earmuff.wakeword.registry import store
 from earmuff.wakeword.registry.export import to_onnx
 from earmuff.wakeword.train.trainer import TrainResult

@@ -12,7 +12,7 @@ import numpy as np
 from earmuff import config as config_mod
 from earmuff.audio.files import read_audio, wav_bytes
 from earmuff.config import SAMPLE_RATE
-from earmuff.runtime.detector import WakeWordError
+from earmuff.wake_name import WakeWordError
 from earmuff.wakeword.registry import store
 from earmuff.wakeword.registry.store import samples_dir
 

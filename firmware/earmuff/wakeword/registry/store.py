@@ -18,12 +18,16 @@ import numpy as np
 
 from earmuff import config as config_mod
 from earmuff.audio.files import AudioFileError, check_readable
-from earmuff.runtime.detector import PRETRAINED, WakeWordError, resolve
-from earmuff.wakeword.train.phrase import folder_name, normalise
+from earmuff.config import WakeConfig
+from earmuff.paths import user_name
+from earmuff.runtime.detector import Detector, pretrained_dir
+from earmuff.wake_name import WakeWordError, normalise
+from earmuff.wakeword.train.phrase import folder_name
 
 MODEL = "model.onnx"  # what training writes; an imported TFLite model is model.tflite
 SIDECAR = "model.json"
 MODELS = (MODEL, "model.tflite")
+PRETRAINED = ("hey jarvis", "hey mycroft", "hey rhasspy", "okay nabu", "alexa")  # openWakeWord's, in its wheel
 
 
 def root() -> Path:
@@ -34,6 +38,41 @@ def root() -> Path:
 def samples_dir(phrase: str) -> Path:
     """Where the owner's own recordings of a wake word are kept."""
     return config_mod.state_dir() / "wakeword-samples" / folder_name(phrase)
+
+
+def resolve(wake_word: str) -> Path:
+    """Map a wake word's phrase ('hey jarvis') or a model file path to the model file."""
+    try:
+        return _resolve(wake_word)
+    except OSError as exc:  # e.g. a folder the service's user may not read: a fault to show, never a dead thread
+        raise WakeWordError(
+            f"wake word '{wake_word}': {exc.filename} cannot be read ({exc.strerror}); "
+            f"expected files user {user_name()} may read"
+        ) from None
+
+
+def _resolve(wake_word: str) -> Path:
+    key = normalise(wake_word)
+    candidates = [root() / folder_name(key) / m for m in MODELS]
+    if key in PRETRAINED:
+        candidates.append(pretrained_dir() / f"{folder_name(key)}.tflite")
+    for path in candidates:
+        if path.exists():
+            return path
+    path = Path(wake_word).expanduser()
+    if path.suffix in (".tflite", ".onnx"):
+        if not path.exists():
+            raise WakeWordError(f"wake-word model file {path}: does not exist")
+        return path
+    raise WakeWordError(
+        f"wake word '{wake_word}': no such wake word; expected one of {list(PRETRAINED)}, "
+        f"a trained one under {root()}, or a .onnx or .tflite model file"
+    )
+
+
+def detector(wake_word: str, cfg: WakeConfig) -> Detector:
+    """A detector for a wake word's phrase or model file (loads the model: takes a moment)."""
+    return Detector(resolve(wake_word), cfg, wake_word)
 
 
 def fsync(path: Path) -> None:
@@ -150,16 +189,13 @@ def remove(phrase: str) -> None:
 
 def check_model(path: Path) -> None:
     """Raise WakeWordError unless `path` is an openWakeWord model (ONNX or TFLite) taking [1, 16, 96] and scoring 0..1."""
-    from earmuff.config import WakeConfig
-    from earmuff.runtime.detector import Detector
-
     if path.suffix not in (".onnx", ".tflite"):
         raise WakeWordError(f"model file {path}: expected an openWakeWord .onnx or .tflite model (input [1, 16, 96])")
     try:
         check_readable(path, "model file", "an openWakeWord .onnx or .tflite model")
     except AudioFileError as exc:
         raise WakeWordError(str(exc)) from None
-    det = Detector(str(path), WakeConfig())
+    det = Detector(path, WakeConfig())
     runtime = det.model.models[det.key]
     inputs = (
         runtime.get_inputs()[0].shape if path.suffix == ".onnx" else runtime.get_input_details()[0]["shape"].tolist()
