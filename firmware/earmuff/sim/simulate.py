@@ -14,6 +14,7 @@ from earmuff import memory
 from earmuff.audio.files import read_audio, write_wav
 from earmuff.audio.room import Room
 from earmuff.config import SAMPLE_RATE, Config
+from earmuff.paths import Paths
 from earmuff.runtime.device import Device
 from earmuff.runtime.faults import FaultInjector, path_gain
 from earmuff.runtime.self_check import Expected
@@ -75,7 +76,7 @@ def simulate(
         device = Device(
             cfg,
             timeline,
-            store.detector(cfg.wake.wake_word, cfg.wake),
+            store.detector(Paths.from_env(), cfg.wake.wake_word, cfg.wake),  # the sim is an entry point
             FaultInjector(faults),
             max_block=block,
             seed=scene.seed,
