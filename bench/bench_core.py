@@ -29,16 +29,23 @@ from benchlib import (
 )
 from earmuff.audio.noise import NoiseGenerator
 from earmuff.config import FRAME, SAMPLE_RATE, AudioConfig, Config
+from earmuff.paths import Paths
 from earmuff.runtime.detector import pretrained_dir
 from earmuff.runtime.device import Device
 from earmuff.sim.scene import load_scene
 from earmuff.sim.simulate import simulate
+from earmuff.wakeword.registry import store
 
 
 def pipeline_rtf(echo_cancel: str, seconds: float = 60.0) -> float:
     """CPU seconds per audio second of callback + worker, in one thread (so on one core)."""
     cfg = Config(audio=AudioConfig(echo_cancel=echo_cancel))
-    device = Device(cfg, lambda *a, **k: None, max_block=cfg.audio.block)
+    device = Device(
+        cfg,
+        lambda *a, **k: None,
+        store.detector(Paths.from_env(), cfg.wake.wake_word, cfg.wake),
+        max_block=cfg.audio.block,
+    )
     mic = NoiseGenerator(1, -50.0, 0.5, seed=9).generate(int(seconds * SAMPLE_RATE))[:, 0]
     out = np.zeros((cfg.audio.block, cfg.audio.channels), np.float32)
     started = time.process_time()

@@ -27,7 +27,8 @@ import numpy as np
 from benchlib import SinkRecorder, command_line, pulselib, quiet_spans, synth, workdir, write_section
 from earmuff.audio.files import read_audio, write_wav
 from earmuff.config import SAMPLE_RATE
-from earmuff.runtime.shared import SharedAudio
+from earmuff.paths import Paths
+from earmuff.runtime.shared import SharedAudio, shm_path
 
 TICK = os.sysconf("SC_CLK_TCK")
 SENTENCES = [
@@ -121,7 +122,7 @@ def kill_gaps(env: dict, folder: Path, rec: SinkRecorder, runs: int, standby: bo
     time.sleep(3.0)
     marks = []
     for _ in range(runs):
-        playing = SharedAudio.attach().audio_pid
+        playing = SharedAudio.attach(shm_path(Paths.from_env())).audio_pid
         victim = next(p for p in procs if p.pid == playing)
         marks.append(rec.now())
         victim.kill()
@@ -129,7 +130,9 @@ def kill_gaps(env: dict, folder: Path, rec: SinkRecorder, runs: int, standby: bo
         time.sleep(0.1)  # RestartSec=100ms
         procs[procs.index(victim)] = start_audio(env, folder / "audio.log")
         time.sleep(2.5)
-    for proc in sorted(procs, key=lambda p: p.pid == SharedAudio.attach().audio_pid):  # the standby first
+    for proc in sorted(
+        procs, key=lambda p: p.pid == SharedAudio.attach(shm_path(Paths.from_env())).audio_pid
+    ):  # the standby first
         proc.send_signal(signal.SIGTERM)
         proc.wait(10)
     time.sleep(0.5)

@@ -68,14 +68,15 @@ def day_in_the_room(model, streams, owner_spans, collector, threshold=0.5):
 
 def one_day(cfg, word, owner, day, owner_spans, pos, negs) -> dict:
     """Train from the typed name (and the owner's takes), live the day, refit; both models on the evening."""
+    from earmuff.paths import Paths
     from earmuff.wakeword.registry import room_bank
     from earmuff.wakeword.train.trainer import options_from, train
 
-    room_bank.forget()
+    room_bank.forget(Paths.from_env())
     t1 = time.perf_counter()
     before = train(options_from(cfg, word, "en-us", owner_clips=owner, quiet=True), cfg)
     train_s = time.perf_counter() - t1
-    collector = room_bank.Collector(room_bank.positive_kind(word))
+    collector = room_bank.Collector(Paths.from_env(), room_bank.positive_kind(word))
     day_fa = day_in_the_room(before.model, day, owner_spans, collector)
     written = collector.write(cfg.wakeword.room_bank_max, cfg.wakeword.room_bank_max_days)
     t1 = time.perf_counter()
@@ -86,8 +87,8 @@ def one_day(cfg, word, owner, day, owner_spans, pos, negs) -> dict:
             "en-us",
             owner_clips=owner,
             quiet=True,
-            extra_negatives=room_bank.load(room_bank.NEGATIVE),
-            extra_positives=room_bank.load(room_bank.positive_kind(word)),
+            extra_negatives=room_bank.load(Paths.from_env(), room_bank.NEGATIVE),
+            extra_positives=room_bank.load(Paths.from_env(), room_bank.positive_kind(word)),
         ),
         cfg,
     )
@@ -136,9 +137,10 @@ def main() -> int:
     os.environ["EARMUFF_HOME"] = tempfile.mkdtemp(prefix="bench-room-")
     from earmuff import config
     from earmuff.audio.files import read_audio
+    from earmuff.paths import Paths
     from earmuff.wakeword.train import features
 
-    cfg = config.load()
+    cfg = config.load(Paths.from_env().config)
     hours = 10 / 60 if args.quick else args.hours
     rng = np.random.default_rng(11)
     t0 = time.perf_counter()

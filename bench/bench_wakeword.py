@@ -285,13 +285,14 @@ def main() -> int:
     os.environ["EARMUFF_HOME"] = tempfile.mkdtemp(prefix="bench-ww-")
     from earmuff import config
     from earmuff.audio.files import read_audio
+    from earmuff.paths import Paths
     from earmuff.wakeword.train import features
     from earmuff.wakeword.train import trainer as train_mod
     from earmuff.wakeword.train.trainer import options_from, train
 
     print(f"earmuff from {Path(train_mod.__file__).parent}", file=sys.stderr)
     apply_settings(args.set)
-    cfg = config.load()
+    cfg = config.load(Paths.from_env().config)
     rng = np.random.default_rng(7)
     hours = 10 / 60 if args.quick else args.hours
     results, timing = {}, {}

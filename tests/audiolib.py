@@ -8,8 +8,9 @@ import numpy as np
 
 from earmuff.audio.files import read_audio
 from earmuff.config import FRAME, WakeConfig
-from earmuff.runtime.detector import Detector
+from earmuff.paths import Paths
 from earmuff.sim.demo import synthesize
+from earmuff.wakeword.registry import store
 
 
 def synth(path: Path, text: str, engine: str = "espeak-ng", voice: str = "en-us") -> Path:
@@ -20,7 +21,7 @@ def synth(path: Path, text: str, engine: str = "espeak-ng", voice: str = "en-us"
 
 def frame_scores(audio: np.ndarray, wake_word: str) -> np.ndarray:
     """openWakeWord's score of `wake_word` for every 80 ms frame of `audio`."""
-    det = Detector(wake_word, WakeConfig())
+    det = store.detector(Paths.from_env(), wake_word, WakeConfig())
     scores = []
     for i in range(0, len(audio) - FRAME + 1, FRAME):
         det.process(audio[i : i + FRAME], i + FRAME)
@@ -60,7 +61,7 @@ def assert_fail_closed(result, max_window_s: float) -> None:
     """The speakers play noise in every 20 ms block outside legitimate windows, none longer than the maximum."""
     from earmuff import config
 
-    noise = config.load().noise
+    noise = config.load(Paths.from_env().config).noise
     quietest = min(noise.level_dbfs, noise.quiet_level_dbfs) if noise.adaptive else noise.level_dbfs
     out = result.speaker_out
     end_s = len(out) / 16000

@@ -7,6 +7,7 @@ import shutil
 import pytest
 
 import pulselib
+from earmuff.paths import Paths
 
 # Every test carries one of these (pyproject.toml describes them): `pytest -m unit` is the day-to-day loop.
 SUITES = ("unit", "sim", "realtime", "training", "enclosure", "lint")
@@ -64,6 +65,12 @@ def earmuff_home(tmp_path, monkeypatch):
     home.mkdir()
     monkeypatch.setenv("EARMUFF_HOME", str(home))
     return home
+
+
+@pytest.fixture
+def paths(earmuff_home):
+    """The test's Paths, built from its environment: everything under its EARMUFF_HOME."""
+    return Paths.from_env()
 
 
 @pytest.fixture

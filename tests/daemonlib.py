@@ -13,10 +13,11 @@ from earmuff.service.control import ControlError, request
 
 FAULT_RUNNER = (
     "import json, logging, sys\n"
+    "from earmuff.paths import Paths\n"
     "from earmuff.service.daemon import run\n"
     "from earmuff.runtime.faults import Fault, FaultInjector\n"
     "logging.basicConfig(level=logging.INFO, format='%(levelname)s %(name)s: %(message)s')\n"
-    "sys.exit(run(faults=FaultInjector(tuple(Fault(**f) for f in json.loads(sys.argv[1])))))\n"
+    "sys.exit(run(Paths.from_env(), faults=FaultInjector(tuple(Fault(**f) for f in json.loads(sys.argv[1])))))\n"
 )
 
 

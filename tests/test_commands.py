@@ -6,7 +6,6 @@ import socket
 import pytest
 
 import daemonlib
-from earmuff import config
 from earmuff.config import Config
 from earmuff.service.control import COMMANDS, request
 from earmuff.service.listener import Daemon
@@ -15,32 +14,32 @@ UNKNOWN = ["format-disk", "Reload", "reload ", "", "__init__", "table"]
 
 
 @pytest.mark.unit
-def test_the_table_answers_exactly_the_protocols_commands():
-    assert list(Daemon(Config()).commands.table) == list(COMMANDS)
+def test_the_table_answers_exactly_the_protocols_commands(paths):
+    assert list(Daemon(Config(), paths).commands.table) == list(COMMANDS)
 
 
 @pytest.mark.unit
 @pytest.mark.parametrize("command", [*UNKNOWN, 7, None, ["reload"]])
-def test_an_unknown_command_is_refused_and_reloads_nothing(earmuff_home, command):
+def test_an_unknown_command_is_refused_and_reloads_nothing(earmuff_home, command, paths):
     """Called past the socket's own check, as a handler could be: the table refuses, it does not fall through."""
-    daemon = Daemon(Config())
+    daemon = Daemon(Config(), paths)
     cfg, device = daemon.cfg, daemon.device
     (earmuff_home / "config.toml").write_text("[noise]\nlevel_dbfs = -26.0\n")
     reply = daemon.commands.handle({"command": command})
     assert reply == {"ok": False, "error": f"command {command!r}: expected one of {list(COMMANDS)}"}
     assert daemon.cfg is cfg and daemon.device is device and daemon.cfg.noise.level_dbfs == -20.0
-    assert not config.last_good_path().exists()  # a reload would have saved config.toml there
+    assert not paths.last_good.exists()  # a reload would have saved config.toml there
 
 
 @pytest.mark.unit
-def test_reload_by_name_reloads(earmuff_home):
+def test_reload_by_name_reloads(earmuff_home, paths):
     """The check above can see a reload: the command named reload does one."""
-    daemon = Daemon(Config())
+    daemon = Daemon(Config(), paths)
     (earmuff_home / "config.toml").write_text("[noise]\nlevel_dbfs = -26.0\n")
     try:
         reply = daemon.commands.handle({"command": "reload"})
         assert reply["ok"] and reply["message"].startswith("reloaded "), reply
-        assert daemon.cfg.noise.level_dbfs == -26.0 and config.last_good_path().exists()
+        assert daemon.cfg.noise.level_dbfs == -26.0 and paths.last_good.exists()
     finally:
         daemon.device.stop_worker()
 
@@ -58,7 +57,7 @@ def send(path, req: dict) -> dict:
 
 
 @pytest.mark.realtime
-def test_real_listener_refuses_unknown_commands_and_does_nothing_else(pulse, earmuff_home):
+def test_real_listener_refuses_unknown_commands_and_does_nothing_else(pulse, earmuff_home, paths):
     """`earmuff run` on the null sink: unknown commands on its control socket get a refusal naming the command and
     the known ones; the new config.toml waiting on disk is not loaded, nothing pauses; a real reload then is."""
     (earmuff_home / "config.toml").write_text("[noise]\nlevel_dbfs = -20.0\n")
@@ -74,7 +73,7 @@ def test_real_listener_refuses_unknown_commands_and_does_nothing_else(pulse, ear
         # Not paused, no window, the level unchanged (a transient fault of the loaded machine's audio may show).
         assert status["state"] in ("jamming", "fault") and status["pause_left_s"] == 0, status
         assert status["noise_level_dbfs"] == -20.0, status
-        assert "level_dbfs = -20.0" in config.last_good_path().read_text()
+        assert "level_dbfs = -20.0" in paths.last_good.read_text()
         assert "reloaded" not in (earmuff_home / "daemon.log").read_text()
         assert request(sock, "reload")["ok"]
         assert request(sock, "status")["noise_level_dbfs"] == -26.0

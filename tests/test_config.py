@@ -7,13 +7,13 @@ from earmuff import config
 pytestmark = pytest.mark.unit
 
 
-def test_missing_file_gives_defaults(earmuff_home):
-    assert config.load() == config.Config()
+def test_missing_file_gives_defaults(earmuff_home, paths):
+    assert config.load(paths.config) == config.Config()
 
 
-def test_values_are_read(earmuff_home):
+def test_values_are_read(earmuff_home, paths):
     (earmuff_home / "config.toml").write_text('[noise]\nlevel_dbfs = -25\n[wake]\nwake_word = "hey mycroft"\n')
-    cfg = config.load()
+    cfg = config.load(paths.config)
     assert cfg.noise.level_dbfs == -25.0
     assert cfg.wake.wake_word == "hey mycroft"
 
@@ -30,10 +30,10 @@ def test_values_are_read(earmuff_home):
         ("[noise\n", "not valid TOML"),
     ],
 )
-def test_bad_values_name_the_key(earmuff_home, text, fragment):
+def test_bad_values_name_the_key(earmuff_home, text, fragment, paths):
     (earmuff_home / "config.toml").write_text(text)
     with pytest.raises(config.ConfigError) as err:
-        config.load()
+        config.load(paths.config)
     assert fragment in str(err.value)
     assert "config.toml" in str(err.value)
 
@@ -41,16 +41,17 @@ def test_bad_values_name_the_key(earmuff_home, text, fragment):
 OWNER = "# mine\n[noise]\nlevel_dbfs = -25  # quieter at night\n\n[window]  # note\nmax_s = 15.0\n\n[wake] # x\nthreshold = 0.6\n"
 
 
-def test_edit_keeps_comments_and_layout(earmuff_home):
+def test_edit_keeps_comments_and_layout(earmuff_home, paths):
     path = earmuff_home / "config.toml"
     path.write_text(OWNER)
     cfg = config.edit(
-        [("window", "voice_threshold_dbfs", -66.5), ("wake", "wake_word", 'hey "b"'), ("pause", "max_per_hour", 3)]
+        [("window", "voice_threshold_dbfs", -66.5), ("wake", "wake_word", 'hey "b"'), ("pause", "max_per_hour", 3)],
+        path,
     )
     text = path.read_text()
     assert text.startswith(OWNER.replace("max_s = 15.0\n", "max_s = 15.0\nvoice_threshold_dbfs = -66.5\n"))
     assert text.count("[window]") == text.count("[wake]") == 1
-    assert config.load() == cfg
+    assert config.load(paths.config) == cfg
     assert (cfg.window.voice_threshold_dbfs, cfg.wake.wake_word, cfg.pause.max_per_hour) == (-66.5, 'hey "b"', 3)
     assert (cfg.noise.level_dbfs, cfg.window.max_s, cfg.wake.threshold) == (-25.0, 15.0, 0.6)
 
@@ -59,13 +60,13 @@ def test_edit_replaces_a_value_and_keeps_its_comment_and_the_files_mode(earmuff_
     path = earmuff_home / "config.toml"
     path.write_text("[window]\nvoice_threshold_dbfs = -70  # calibrated in May\n")
     path.chmod(0o640)
-    config.edit([("window", "voice_threshold_dbfs", -61.0)])
+    config.edit([("window", "voice_threshold_dbfs", -61.0)], path)
     assert path.read_text() == "[window]\nvoice_threshold_dbfs = -61.0  # calibrated in May\n"
     assert path.stat().st_mode & 0o777 == 0o640
 
 
-def test_edit_creates_a_missing_file(earmuff_home):
-    config.edit([("window", "voice_threshold_dbfs", -61.0)])
+def test_edit_creates_a_missing_file(earmuff_home, paths):
+    config.edit([("window", "voice_threshold_dbfs", -61.0)], paths.config)
     assert (earmuff_home / "config.toml").read_text() == "[window]\nvoice_threshold_dbfs = -61.0\n"
 
 
@@ -90,7 +91,7 @@ def test_an_edit_that_would_break_the_config_is_refused_and_changes_nothing(earm
     path.write_text(text)
     before = path.read_bytes()
     with pytest.raises(config.ConfigError) as err:
-        config.edit([edit])
+        config.edit([edit], path)
     assert fragment in str(err.value) and str(path) in str(err.value) and "it was not changed" in str(err.value)
     assert path.read_bytes() == before
     assert [p.name for p in earmuff_home.iterdir()] == ["config.toml"]  # no temporary file left behind

@@ -227,30 +227,29 @@ def test_random_sequences_keep_the_promise(steps):
 
 
 @pytest.mark.unit
-def test_bad_config_at_start_falls_back_to_the_last_good_copy_and_says_so(earmuff_home):
+def test_bad_config_at_start_falls_back_to_the_last_good_copy_and_says_so(earmuff_home, paths):
     from earmuff import config
 
     path = earmuff_home / "config.toml"
     path.write_text("[noise]\nlevel_dbfs = -30.0\n")
-    cfg, note = config.load_or_last_good()
+    cfg, note = config.load_or_last_good(paths)
     assert cfg.noise.level_dbfs == -30.0 and note is None
-    assert config.last_good_path().read_text() == path.read_text()
+    assert paths.last_good.read_text() == path.read_text()
     assert [p.name for p in earmuff_home.iterdir() if p.name.startswith(".")] == []  # no temp file left
     path.write_text("[noise]\nlevel_dbfs = 'very loud'\n")
-    cfg, note = config.load_or_last_good()
+    cfg, note = config.load_or_last_good(paths)
     assert cfg.noise.level_dbfs == -30.0
     assert note == (
-        f"{path}: noise.level_dbfs = 'very loud': expected a float; "
-        f"using the last good config {config.last_good_path()}"
+        f"{path}: noise.level_dbfs = 'very loud': expected a float; using the last good config {paths.last_good}"
     )
-    assert "very loud" not in config.last_good_path().read_text()  # a bad file never becomes the last good one
+    assert "very loud" not in paths.last_good.read_text()  # a bad file never becomes the last good one
 
 
 @pytest.mark.unit
-def test_bad_config_without_a_last_good_copy_uses_the_defaults(earmuff_home):
+def test_bad_config_without_a_last_good_copy_uses_the_defaults(earmuff_home, paths):
     from earmuff import config
 
     (earmuff_home / "config.toml").write_bytes(b"\xff\xfe garbage")
-    cfg, note = config.load_or_last_good()
+    cfg, note = config.load_or_last_good(paths)
     assert cfg == config.Config()
     assert "not valid TOML" in note and "using the built-in defaults (no usable last good config" in note

@@ -7,6 +7,7 @@ import pytest
 
 from audiolib import assert_fail_closed, synth
 from earmuff import config
+from earmuff.paths import Paths
 from earmuff.sim.scene import load_scene
 from earmuff.sim.simulate import simulate
 
@@ -32,7 +33,7 @@ def run(folder, faults: str, extra: str = "", duration: float = 10.0):
         f'duration_s = {duration}\nseed = 2\nwake_word = "hey jarvis"\n'
         '[[source]]\nfile = "name.wav"\nstart_s = 2.0\ndistance_m = 1.0\nlevel_db_spl = 65.0\n' + extra + faults
     )
-    cfg = config.load()
+    cfg = config.load(Paths.from_env().config)
     return simulate(load_scene(scene), dataclasses.replace(cfg, window=dataclasses.replace(cfg.window, relay=False)))
 
 

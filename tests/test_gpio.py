@@ -89,13 +89,13 @@ def test_apa102_gets_start_frame_three_leds_and_end_frame(mock_pins):
     panel.close()
 
 
-def test_button_presses_drive_the_real_device(mock_pins, monkeypatch):
+def test_button_presses_drive_the_real_device(mock_pins, monkeypatch, paths):
     """Short press: a window opens (the trigger plays); long press: a quiet pause; long press again: jamming."""
     from earmuff.service.listener import Daemon
 
-    monkeypatch.setattr("earmuff.service.listener.count_start", lambda: 0)
+    monkeypatch.setattr("earmuff.service.listener.count_start", lambda _: 0)
     cfg = Config(gpio=GpioConfig(long_press_s=0.3, light="rgb"))
-    daemon = Daemon(cfg)
+    daemon = Daemon(cfg, paths)
     device = daemon.device
     daemon._start_panel()
     assert daemon.panel is not None

@@ -40,9 +40,9 @@ def per_utterance_scores(audio: np.ndarray, marks) -> list[float]:
     return [max_in(scores, start, start + GAP_S) for start, _ in marks]
 
 
-def test_smart_speaker_never_hears_alexa_while_jamming(alexa_scene):
+def test_smart_speaker_never_hears_alexa_while_jamming(alexa_scene, paths):
     folder, marks = alexa_scene
-    cfg = config.load()
+    cfg = config.load(paths.config)
     on = simulate(load_scene(folder / "on.toml"), cfg)
     off = simulate(load_scene(folder / "off.toml"), cfg)
     jammed = per_utterance_scores(on.echo_mic, marks)

@@ -4,7 +4,6 @@ from pathlib import Path
 
 import pytest
 
-from earmuff import config
 from earmuff.paths import Paths
 
 pytestmark = pytest.mark.unit
@@ -29,11 +28,9 @@ def test_one_folder_and_systemds_runtime_directory(tmp_path):
     )
 
 
-def test_accessors_follow_the_environment(earmuff_home, monkeypatch, tmp_path):
-    assert (config.config_path(), config.state_dir(), config.runtime_dir()) == (
-        earmuff_home / "config.toml",
-        earmuff_home,
-        earmuff_home,
-    )
+def test_built_once_per_environment(earmuff_home, monkeypatch, tmp_path):
+    p = Paths.from_env()
+    assert (p.config, p.state, p.runtime) == (earmuff_home / "config.toml", earmuff_home, earmuff_home)
+    assert Paths.from_env() is p  # cached: built once from the environment
     monkeypatch.setenv("EARMUFF_HOME", str(tmp_path))
-    assert config.home() == tmp_path and config.last_good_path() == tmp_path / "config.last-good.toml"
+    assert Paths.from_env().home == tmp_path and Paths.from_env().last_good == tmp_path / "config.last-good.toml"

@@ -17,7 +17,7 @@ from earmuff.audio.vad import level_dbfs
 from earmuff.config import SAMPLE_RATE, Config, WindowConfig
 from earmuff.runtime.noise_gate import NoiseGate, NoiseTable
 from earmuff.runtime.relay import Recorder
-from earmuff.runtime.shared import GateView, SharedAudio
+from earmuff.runtime.shared import GateView, SharedAudio, shm_path
 from earmuff.service.control import request
 from earmuff.sim.scene import load_scene
 from earmuff.sim.simulate import simulate
@@ -138,8 +138,8 @@ def test_a_command_longer_than_the_cap_is_cut_relayed_and_reported(tmp_path, cap
 
 
 @pytest.mark.sim
-def test_shared_memory_holds_the_clip_only_until_it_is_played(earmuff_home):
-    audio = SharedAudio.create(slots=8, max_block=320, width=3, clip=16000)
+def test_shared_memory_holds_the_clip_only_until_it_is_played(earmuff_home, paths):
+    audio = SharedAudio.create(slots=8, max_block=320, width=3, clip=16000, path=shm_path(paths))
     gate = NoiseGate(
         NoiseTable(np.full((1600, 2), 0.1, np.float32)),
         np.full(800, 0.2, np.float32),
@@ -148,7 +148,7 @@ def test_shared_memory_holds_the_clip_only_until_it_is_played(earmuff_home):
         max_block=320,
         arrays=audio.gate,
     )
-    listener = GateView(SharedAudio.attach().gate)
+    listener = GateView(SharedAudio.attach(shm_path(paths)).gate)
     command = np.sin(np.arange(8000) / 7.0).astype(np.float32) * 0.3
     listener.arrays.clip[: len(command)] = command
     out = np.zeros((320, 2), np.float32)
@@ -170,7 +170,7 @@ def test_shared_memory_holds_the_clip_only_until_it_is_played(earmuff_home):
 
 
 @pytest.mark.realtime
-def test_the_real_processes_relay_over_shared_memory_and_forget_it(pulse, earmuff_home, tmp_path):
+def test_the_real_processes_relay_over_shared_memory_and_forget_it(pulse, earmuff_home, tmp_path, paths):
     said = synth(tmp_path / "said.wav", "hey jarvis, what is the weather tomorrow", "flite", "kal16")
     name = synth(tmp_path / "name.wav", "hey jarvis", "flite", "kal16")
     x = read_audio(said)
@@ -209,7 +209,8 @@ def test_the_real_processes_relay_over_shared_memory_and_forget_it(pulse, earmuf
         time.sleep(1.0)
         x = rec.stop()
         status = request(sock, "status")
-        assert not np.any(SharedAudio.attach().gate.clip)  # nothing of the command is left in the shared memory
+        clip = SharedAudio.attach(shm_path(paths)).gate.clip
+        assert not np.any(clip)  # nothing of the command is left in the shared memory
     finally:
         daemonlib.stop(proc)
     log = log.read_text()

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 import daemonlib
-from earmuff.runtime.shared import SharedAudio
+from earmuff.paths import Paths
+from earmuff.runtime.shared import SharedAudio, shm_path
 from earmuff.service import listener as listener_mod
 from earmuff.service.control import request
 from pulselib import SinkRecorder, quiet_spans
@@ -37,7 +38,7 @@ class Device:
 
     def playing(self) -> int:
         """The pid of the audio process that plays now."""
-        return SharedAudio.attach().audio_pid
+        return SharedAudio.attach(shm_path(Paths.from_env())).audio_pid
 
     def logs(self) -> str:
         return self.audio.logs() + self.standby.logs() + self.listener.logs()
@@ -172,15 +173,15 @@ def write_lease(shared: SharedAudio, seq: int, until: int, window: int) -> None:
     lease[0] = seq
 
 
-def test_stale_shared_memory_keeps_the_noise_on_and_a_new_listener_takes_over(pulse, earmuff_home, tmp_path):
+def test_stale_shared_memory_keeps_the_noise_on_and_a_new_listener_takes_over(pulse, earmuff_home, tmp_path, paths):
     audio = daemonlib.Supervisor(pulse, earmuff_home, restart_s=0.1, command="audio", name="audio")
     listener = None
     try:
         wait_for(
-            lambda: (earmuff_home / "audio.shm").exists() and SharedAudio.attach().gate.state[0] > 0,
+            lambda: (earmuff_home / "audio.shm").exists() and SharedAudio.attach(shm_path(paths)).gate.state[0] > 0,
             "the audio process playing",
         )
-        shared = SharedAudio.attach()
+        shared = SharedAudio.attach(shm_path(paths))
         rec = SinkRecorder(pulse, tmp_path / "rec.raw")
         time.sleep(0.5)
         state, ring = shared.gate.state, shared.ring
@@ -235,7 +236,7 @@ def test_a_second_listener_or_audio_process_is_refused_and_changes_nothing(devic
     assert silences(x, device) == [], quiet_spans(x)
 
 
-def test_run_starts_both_survives_its_own_kill_and_ctrl_c_stops_both(pulse, earmuff_home, tmp_path):
+def test_run_starts_both_survives_its_own_kill_and_ctrl_c_stops_both(pulse, earmuff_home, tmp_path, paths):
     env = dict(pulse, EARMUFF_HOME=str(earmuff_home))
     lock = earmuff_home / "audio.lock"
     from earmuff.runtime.shared import held
@@ -249,7 +250,7 @@ def test_run_starts_both_survives_its_own_kill_and_ctrl_c_stops_both(pulse, earm
     groups = [run.pid]  # each run and the audio processes it started: cleaned up by group if anything fails
     try:
         wait_for(lambda: answers(earmuff_home), "run answering")
-        audio_pid = SharedAudio.attach().audio_pid
+        audio_pid = SharedAudio.attach(shm_path(paths)).audio_pid
         assert held(lock) and audio_pid != run.pid
         rec = SinkRecorder(pulse, tmp_path / "rec.raw")
         time.sleep(0.5)
@@ -267,7 +268,7 @@ def test_run_starts_both_survives_its_own_kill_and_ctrl_c_stops_both(pulse, earm
         )
         groups.append(run.pid)
         wait_for(lambda: answers(earmuff_home), "the second run answering")
-        assert SharedAudio.attach().audio_pid == audio_pid
+        assert SharedAudio.attach(shm_path(paths)).audio_pid == audio_pid
         os.killpg(run.pid, signal.SIGINT)
         assert run.wait(15) == 0
         wait_for(lambda: not held(lock), "the audio processes stopping")

@@ -10,6 +10,7 @@ import pytest
 
 import daemonlib
 from earmuff import config, memory
+from earmuff.paths import Paths
 from earmuff.service.control import request
 from earmuff.service.room_learning import RoomLearning
 from earmuff.wakeword.registry import background, store
@@ -40,40 +41,42 @@ def weak_quick_model(phrase: str) -> None:
         "threshold": 0.5,
         "validation": {"recall": 0.0},
     }
-    publish(TrainResult(model, meta), activate=True)
+    publish(Paths.from_env(), TrainResult(model, meta), activate=True)
 
 
 @pytest.mark.training
-def test_a_quick_model_is_pending_until_a_background_training_ends_with_it(earmuff_home, monkeypatch):
+def test_a_quick_model_is_pending_until_a_background_training_ends_with_it(earmuff_home, monkeypatch, paths):
     monkeypatch.setattr(memory, "available_mb", lambda: 2000.0)
     weak_quick_model("hey bramble")
-    cfg = config.load()
-    assert background.pending("hey bramble") and cfg.wake.wake_word == "hey bramble"
+    cfg = config.load(paths.config)
+    assert background.pending(paths, "hey bramble") and cfg.wake.wake_word == "hey bramble"
     device = SimpleNamespace(gate=SimpleNamespace(counter=S), last_voice=0, state=lambda: ("jamming", 0.0))
-    learning = RoomLearning()
+    learning = RoomLearning(paths)
     assert learning.due(cfg, device, now=0.0)  # at once: no room talk, no quiet spell needed
     device.state = lambda: ("window", 0.0)
     assert not learning.due(cfg, device, now=0.0)  # never during a window
     device.state = lambda: ("jamming", 0.0)
     # A try that was killed (out of memory, SIGKILL): the state says so, the quick model stays pending, and
     # the next try waits for the room to be quiet for refit_idle_minutes.
-    background.started("hey bramble", background.quick_model("hey bramble"))
-    background.write(pid=2**22 + 1)  # no such process
-    assert "stopped before it ended" in background.describe("hey bramble") and background.pending("hey bramble")
+    background.started(paths, "hey bramble", background.quick_model(paths, "hey bramble"))
+    background.write(paths, pid=2**22 + 1)  # no such process
+    assert "stopped before it ended" in background.describe(paths, "hey bramble") and background.pending(
+        paths, "hey bramble"
+    )
     learning.failed, learning.last_refit = True, 0.0
     assert not learning.due(cfg, device, now=1.0)
     quiet = cfg.wakeword.refit_idle_minutes * 60
     device.gate.counter = int((quiet + 1) * S)
     assert learning.due(cfg, device, now=quiet + 1)
-    background.finished("kept the quick model, it did as well (...)")
-    assert not background.pending("hey bramble") and not learning.due(cfg, device, now=quiet + 1)
+    background.finished(paths, "kept the quick model, it did as well (...)")
+    assert not background.pending(paths, "hey bramble") and not learning.due(cfg, device, now=quiet + 1)
 
 
 @pytest.mark.realtime
-def test_the_service_trains_the_better_model_and_switches_with_the_noise_on(pulse, earmuff_home, tmp_path):
+def test_the_service_trains_the_better_model_and_switches_with_the_noise_on(pulse, earmuff_home, tmp_path, paths):
     (earmuff_home / "config.toml").write_text(SMALL)
     weak_quick_model("hey bramble")
-    created = store.info("hey bramble")["created"]
+    created = store.info(paths, "hey bramble")["created"]
     proc = daemonlib.start(pulse, earmuff_home)
     rec = SinkRecorder(pulse, tmp_path / "sink.raw")
     seen = set()
@@ -95,10 +98,10 @@ def test_the_service_trains_the_better_model_and_switches_with_the_noise_on(puls
     log = (earmuff_home / "daemon.log").read_text()
     assert status["training"].startswith("better model: installed (recall"), (status, log[-3000:])
     assert "training a better model" in seen, seen  # progress was shown while it ran
-    meta = store.info("hey bramble")
+    meta = store.info(paths, "hey bramble")
     assert meta["recipe"] == "full" and meta["created"] != created and meta["validation"]["rival"]["recall"] == 0.0
     assert status["wake_word"] == "hey bramble" and status["state"] == "jamming"
-    assert not background.pending("hey bramble")
+    assert not background.pending(paths, "hey bramble")
     assert daemonlib.without_underruns(quiet_spans(x), log) == [], log[-3000:]  # the noise never stopped
     state = json.loads((earmuff_home / "wakewords" / background.STATE).read_text())
     assert state["outcome"].startswith("installed") and state["pid"] is None

@@ -8,7 +8,7 @@ import pytest
 
 from earmuff import config, memory
 from earmuff.cli.main import main
-from earmuff.runtime.detector import WakeWordError
+from earmuff.wake_name import WakeWordError
 from earmuff.wakeword.registry import publish as publish_mod
 from earmuff.wakeword.registry import store
 from earmuff.wakeword.train import trainer as train_mod
@@ -36,24 +36,24 @@ def test_bad_input_is_one_clear_line(argv, message, capsys):
     assert f"earmuff: error: {message}" in err
 
 
-def test_list_use_and_import(tmp_path, capsys):
+def test_list_use_and_import(tmp_path, capsys, paths):
     install("hey bramble")
     assert main(["wakeword", "use", "Hey Bramble"]) == 0
-    assert config.load().wake.wake_word == "hey bramble"
+    assert config.load(paths.config).wake.wake_word == "hey bramble"
     assert "'hey bramble' is now the wake word; no earmuff is running here" in capsys.readouterr().out
     assert main(["wakeword", "list"]) == 0
     out = capsys.readouterr().out
     assert "* hey bramble" in out and "  hey jarvis" in out
     mine = tmp_path / "Models" / "Bramble.onnx"  # a model file, named by its path: kept as typed, not lower-cased
     mine.parent.mkdir()
-    mine.write_bytes((store.root() / "hey_bramble" / store.MODEL).read_bytes())
+    mine.write_bytes((store.root(paths) / "hey_bramble" / store.MODEL).read_bytes())
     assert main(["wakeword", "use", str(mine)]) == 0
-    assert config.load().wake.wake_word == str(mine)
+    assert config.load(paths.config).wake.wake_word == str(mine)
 
 
-def test_add_samples_refuses_bad_files_with_reasons(tmp_path, capsys):
+def test_add_samples_refuses_bad_files_with_reasons(tmp_path, capsys, paths):
     install("hey bramble")
-    store.activate("hey bramble")
+    store.activate(paths, "hey bramble")
     silent = tmp_path / "silent.wav"
     from earmuff.audio.files import write_wav
 
@@ -68,9 +68,9 @@ def fake_result(phrase):
     return TrainResult(tiny_model(), {"phrase": phrase, "language": "en-us", "threshold": 0.5})
 
 
-def test_ctrl_c_during_training_keeps_the_previous_wake_word(monkeypatch, capsys):
+def test_ctrl_c_during_training_keeps_the_previous_wake_word(monkeypatch, capsys, paths):
     install("hey bramble", seed=1)
-    store.activate("hey bramble")
+    store.activate(paths, "hey bramble")
 
     def interrupted(opts, cfg):
         raise KeyboardInterrupt
@@ -82,12 +82,12 @@ def test_ctrl_c_during_training_keeps_the_previous_wake_word(monkeypatch, capsys
     assert "warning: training needs about 250 MB of memory and 200 MB is available" in err
     assert "--export FILE" in err
     assert "'hey bramble' stays active" in err
-    assert config.load().wake.wake_word == "hey bramble" and store.names() == ["hey bramble"]
+    assert config.load(paths.config).wake.wake_word == "hey bramble" and store.names(paths) == ["hey bramble"]
 
 
-def test_disk_full_while_saving_keeps_the_previous_model(monkeypatch):
+def test_disk_full_while_saving_keeps_the_previous_model(monkeypatch, paths):
     install("hey bramble", seed=1)
-    store.activate("hey bramble")
+    store.activate(paths, "hey bramble")
 
     def full(model, path, name):
         path.write_bytes(b"partial")
@@ -95,24 +95,24 @@ def test_disk_full_while_saving_keeps_the_previous_model(monkeypatch):
 
     monkeypatch.setattr(publish_mod, "to_onnx", full)
     with pytest.raises(WakeWordError, match="the disk is full.*previous wake word stays active"):
-        publish_mod.publish(fake_result("hey bramble"))
-    assert store.info("hey bramble")["seed"] == 1
-    assert config.load().wake.wake_word == "hey bramble"
-    assert len(list(store.root().glob(".v-*"))) == 1  # the partial version was removed
+        publish_mod.publish(paths, fake_result("hey bramble"))
+    assert store.info(paths, "hey bramble")["seed"] == 1
+    assert config.load(paths.config).wake.wake_word == "hey bramble"
+    assert len(list(store.root(paths).glob(".v-*"))) == 1  # the partial version was removed
 
 
-def test_disk_full_while_selecting_keeps_the_new_model_and_the_old_config(monkeypatch):
+def test_disk_full_while_selecting_keeps_the_new_model_and_the_old_config(monkeypatch, paths):
     install("hey bramble", seed=1)
-    store.activate("hey bramble")
+    store.activate(paths, "hey bramble")
 
     def full(path, data, mode=0o644):
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(config, "atomic_write", full)  # config.toml cannot be rewritten
     with pytest.raises(WakeWordError, match=r"installed, but config.toml could not be updated \(the disk is full\)"):
-        publish_mod.publish(fake_result("hey teapot"))
-    assert config.load().wake.wake_word == "hey bramble"
-    assert store.info("hey teapot")["phrase"] == "hey teapot"  # installed and complete, not half removed
+        publish_mod.publish(paths, fake_result("hey teapot"))
+    assert config.load(paths.config).wake.wake_word == "hey bramble"
+    assert store.info(paths, "hey teapot")["phrase"] == "hey teapot"  # installed and complete, not half removed
 
 
 def test_training_offers_itself_to_the_oom_killer_before_the_daemon(earmuff_home):
@@ -122,20 +122,20 @@ def test_training_offers_itself_to_the_oom_killer_before_the_daemon(earmuff_home
     assert worker.run(lambda: Path("/proc/self/oom_score_adj").read_text().strip()) == "1000"
 
 
-def test_remove_deletes_the_owners_recordings_and_windows_of_that_word_only(capsys):
+def test_remove_deletes_the_owners_recordings_and_windows_of_that_word_only(capsys, paths):
     from earmuff.wakeword.registry import room_bank, samples
 
     take = (0.1 * np.sin(np.arange(16000) * 0.05)).astype(np.float32)
     for phrase in ("hey bramble", "hey teapot"):
         install(phrase)
-        samples.save(phrase, take)
-    room_bank.add(np.ones((3, 16, 96), np.float16), limit=100, kind=room_bank.positive_kind("hey bramble"))
-    room_bank.add(np.ones((4, 16, 96), np.float16), limit=100)  # the room's talk: not the owner's, kept
+        samples.save(paths, phrase, take)
+    room_bank.add(paths, np.ones((3, 16, 96), np.float16), limit=100, kind=room_bank.positive_kind("hey bramble"))
+    room_bank.add(paths, np.ones((4, 16, 96), np.float16), limit=100)  # the room's talk: not the owner's, kept
     assert main(["wakeword", "remove", "Hey Bramble"]) == 0
     assert "removed 'hey bramble', 1 recordings of your voice saying it and 3 windows" in capsys.readouterr().out
-    assert samples.load_all("hey bramble") == [] and len(samples.load_all("hey teapot")) == 1
-    assert room_bank.count(room_bank.positive_kind("hey bramble")) == 0 and room_bank.count() == 4
-    assert store.names() == ["hey teapot"]
+    assert samples.load_all(paths, "hey bramble") == [] and len(samples.load_all(paths, "hey teapot")) == 1
+    assert room_bank.count(paths, room_bank.positive_kind("hey bramble")) == 0 and room_bank.count(paths) == 4
+    assert store.names(paths) == ["hey teapot"]
 
 
 def test_test_on_a_file_shows_the_meter_and_where_it_fired(tmp_path, capsys):
@@ -151,17 +151,17 @@ def test_test_on_a_file_shows_the_meter_and_where_it_fired(tmp_path, capsys):
     assert "FIRE" not in out and "detections at []" in out
 
 
-def test_a_training_that_used_a_room_bank_forgotten_meanwhile_installs_nothing(monkeypatch, capsys):
+def test_a_training_that_used_a_room_bank_forgotten_meanwhile_installs_nothing(monkeypatch, capsys, paths):
     from earmuff.wakeword.registry import room_bank
 
-    room_bank.add(np.zeros((3, 16, 96), np.float16), limit=100)
+    room_bank.add(paths, np.zeros((3, 16, 96), np.float16), limit=100)
 
     def forgotten_meanwhile(opts, cfg):
         assert len(opts.extra_negatives) == 3  # it read the bank
-        room_bank.forget()  # `earmuff wakeword forget-room` while it trains
+        room_bank.forget(paths)  # `earmuff wakeword forget-room` while it trains
         return fake_result("hey bramble")
 
     monkeypatch.setattr(train_mod, "train", forgotten_meanwhile)
     assert main(["wakeword", "set", "hey bramble"]) == 2
     assert "the room bank was forgotten while this training used it; nothing was installed" in capsys.readouterr().err
-    assert store.names() == [] and config.load().wake.wake_word == "hey jarvis"
+    assert store.names(paths) == [] and config.load(paths.config).wake.wake_word == "hey jarvis"

@@ -202,19 +202,20 @@ def test_neural_voice_says_the_words_asked_for():
     assert all(durations[w, 1.35] > 1.2 * durations[w, 0.75] for w in words)
 
 
-def test_jamming_residual_is_what_the_canceller_leaves():
-    r = augment.jamming_residual(config.load(), 8.0, seed=1)
+def test_jamming_residual_is_what_the_canceller_leaves(paths):
+    r = augment.jamming_residual(config.load(paths.config), 8.0, seed=1)
     level = 10 * np.log10(np.mean(r**2))
-    noise_at_mic = config.load().noise.level_dbfs + (85.0 - 120.0)  # device_mic_coupling 85 dB SPL, 0 dBFS = 120
+    cfg = config.load(paths.config)
+    noise_at_mic = cfg.noise.level_dbfs + (85.0 - 120.0)  # device_mic_coupling 85 dB SPL, 0 dBFS = 120
     assert -85 < level < noise_at_mic - 10, level  # far below the noise at the mic, far above silence
 
 
-def test_augmented_windows_have_the_word_where_asked_and_at_room_levels():
+def test_augmented_windows_have_the_word_where_asked_and_at_room_levels(paths):
     rng = np.random.default_rng(0)
     word = ((np.sin(np.arange(8000) / 5) + 1.5) * 0.2).astype(np.float32)
     placed = augment.place(word, 34560, 30000)
     assert np.count_nonzero(placed[:22000]) == 0 and np.count_nonzero(placed[22000:30000]) == 8000
-    residual = augment.jamming_residual(config.load(), 4.0)
+    residual = augment.jamming_residual(config.load(paths.config), 4.0)
     levels = [20 * np.log10(active_rms(augment.augment(word, 34560, 30000, rng, residual))) for _ in range(40)]
     assert min(levels) < -60 and max(levels) > -45  # quiet far talkers and near ones
     s = augment.stream([word, word], rng, residual, pause_s=(1.0, 1.0))

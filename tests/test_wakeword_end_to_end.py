@@ -15,6 +15,7 @@ import pytest
 from audiolib import synth
 from earmuff import config, memory
 from earmuff.config import SAMPLE_RATE
+from earmuff.paths import Paths
 from earmuff.service import room_learning
 from earmuff.service.control import ask_reload
 from earmuff.sim.scene import load_scene
@@ -29,7 +30,7 @@ PHRASE = "hey bramble"
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
+def trained(tmp_path_factory, paths):
     home = tmp_path_factory.mktemp("home")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("EARMUFF_HOME", str(home))
@@ -39,10 +40,10 @@ def trained(tmp_path_factory):
         opts = TrainOptions(
             phrase=PHRASE, seed=3, exclude_voices=frozenset({"slt", "cmu_us_slt_arctic_hts"}), quiet=True
         )
-        result = train(opts, config.load())
-        link = publish(result)
-        assert ask_reload() == "no earmuff is running here; it is used from the next start"
-        assert config.load().wake.wake_word == PHRASE  # installed and made active
+        result = train(opts, config.load(paths.config))
+        link = publish(paths, result)
+        assert ask_reload(paths) == "no earmuff is running here; it is used from the next start"
+        assert config.load(paths.config).wake.wake_word == PHRASE  # installed and made active
         return (link / store.MODEL).resolve(), json.loads((link / store.SIDECAR).read_text()), home
 
 
@@ -55,7 +56,7 @@ def run_scene(folder, model, lines, seed, room=None):
         synth(folder / f"l{i}.wav", text, engine, voice)
         body += f'[[source]]\nfile = "l{i}.wav"\nstart_s = {starts[i]}\ndistance_m = {dist}\nlevel_db_spl = {level}\n'
     (folder / "scene.toml").write_text(body)
-    result = simulate(load_scene(folder / "scene.toml"), config.load(), room)
+    result = simulate(load_scene(folder / "scene.toml"), config.load(Paths.from_env().config), room)
     return [e for e in result.events if e["event"] == "wake_detected"]
 
 
@@ -97,7 +98,7 @@ ROOM_TALK = [  # 6 s apart: a false accept among them opens a window that closes
 OWNER_AT = 37.0  # the owner says the name here, and a command 2.6 s later
 
 
-def test_device_learns_the_room_and_the_refit_keeps_the_owner(trained, tmp_path, monkeypatch):
+def test_device_learns_the_room_and_the_refit_keeps_the_owner(trained, tmp_path, monkeypatch, paths):
     """The running device banks its room's talk and the owner's name; when the room is quiet, the daemon's
     RoomLearning starts `earmuff wakeword refit`, which trains on them.
 
@@ -108,28 +109,28 @@ def test_device_learns_the_room_and_the_refit_keeps_the_owner(trained, tmp_path,
     mine = tmp_path / "home"
     shutil.copytree(home, mine, symlinks=True)
     monkeypatch.setenv("EARMUFF_HOME", str(mine))
-    model = store.root() / "hey_bramble" / store.MODEL
+    model = store.root(paths) / "hey_bramble" / store.MODEL
     owner = [(PHRASE, "slt", 1.5, 63.0, OWNER_AT), ("what time is it", "slt", 1.5, 63.0, OWNER_AT + 2.6)]
-    collector = room_bank.Collector(room_bank.positive_kind(PHRASE), settle_s=3.0)
+    collector = room_bank.Collector(paths, room_bank.positive_kind(PHRASE), settle_s=3.0)
     hits = run_scene(tmp_path, model, ROOM_TALK + owner, seed=13, room=collector)
     assert any(OWNER_AT < h["t"] < OWNER_AT + 3 for h in hits), hits
 
     (mine / "config.toml").write_text(
         (mine / "config.toml").read_text() + "\n[wakeword]\nnegative_sentences = 250\nrefit_min_windows = 10\n"
     )
-    cfg = config.load()
+    cfg = config.load(paths.config)
     monkeypatch.setattr(memory, "available_mb", lambda: 4096.0)  # this machine's memory must not decide
     quiet = int(cfg.wakeword.refit_idle_minutes * 60 * SAMPLE_RATE) + 1
     device = SimpleNamespace(
         room=collector, gate=SimpleNamespace(counter=quiet), last_voice=0, state=lambda: ("jamming", 0.0)
     )
     before = model.resolve()
-    learning = room_learning.RoomLearning()
+    learning = room_learning.RoomLearning(paths)
     learning.tick(cfg, device, now=0.0)  # writes the settled windows, then starts the refit: the room is quiet
     try:
-        assert learning.training, room_bank.count()  # at least refit_min_windows (10) were banked
-        banked = room_bank.count()
-        assert banked >= len(ROOM_TALK) and room_bank.count(room_bank.positive_kind(PHRASE)) == 1, (
+        assert learning.training, room_bank.count(paths)  # at least refit_min_windows (10) were banked
+        banked = room_bank.count(paths)
+        assert banked >= len(ROOM_TALK) and room_bank.count(paths, room_bank.positive_kind(PHRASE)) == 1, (
             banked,
             hits,
         )  # 1 per 2 s of talk
@@ -144,7 +145,8 @@ def test_device_learns_the_room_and_the_refit_keeps_the_owner(trained, tmp_path,
     samples = json.loads((model.parent / store.SIDECAR).read_text())["samples"]
     assert samples["room_bank_windows"] == banked
     assert samples["room_positive_windows"] == 0  # one detection followed by a command is not yet evidence
-    room_bank.add(np.zeros((cfg.wakeword.refit_min_windows, 16, 96), np.float16), limit=100000)  # more talk since
+    more = np.zeros((cfg.wakeword.refit_min_windows, 16, 96), np.float16)  # more talk since
+    room_bank.add(paths, more, limit=100000)
     assert not learning.due(cfg, device, now=2 * room_learning.CHECK_EVERY_S)  # but at most one refit a day
     learning.last_refit = float("-inf")
     assert learning.due(cfg, device, now=2 * room_learning.CHECK_EVERY_S)

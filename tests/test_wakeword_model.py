@@ -6,6 +6,7 @@ import pytest
 from audiolib import synth
 from earmuff.audio.files import read_audio
 from earmuff.config import FRAME, WakeConfig
+from earmuff.paths import Paths
 from earmuff.runtime.detector import Detector
 from earmuff.wakeword.registry.export import to_onnx
 from earmuff.wakeword.train import classifier, features
@@ -60,7 +61,7 @@ def test_exported_onnx_scores_like_numpy_inside_the_detector(tmp_path):
     to_onnx(model, path, "test word")
     speech = read_audio(synth(tmp_path / "s.wav", "the kitchen light is on"))
     audio = np.r_[np.zeros(8000, np.float32), speech, np.zeros(16000, np.float32)] * 0.3
-    det = Detector(str(path), WakeConfig())
+    det = Detector(path, WakeConfig())
     scores = []
     for i in range(0, len(audio) - FRAME + 1, FRAME):
         det.process(audio[i : i + FRAME], i + FRAME)
@@ -107,20 +108,21 @@ def test_fit_leaves_its_input_alone_and_scores_in_blocks_like_all_at_once(monkey
     assert model.logits(x.astype(np.float16)).shape == (400,)  # the room bank is kept as float16
 
 
-def test_two_rounds_average_two_independent_trainings(tmp_path, monkeypatch, capsys):
+def test_two_rounds_average_two_independent_trainings(tmp_path, monkeypatch, capsys, paths):
     from earmuff import config
     from earmuff.wakeword.train.trainer import ROUND_SEED_STEP, TrainOptions, train
 
     monkeypatch.setenv("EARMUFF_HOME", str(tmp_path))
     small = dict(positives=20, copies=1, negative_sentences=20, hidden_units=4)
-    both = train(TrainOptions(phrase="hey bramble", rounds=2, seed=0, **small), config.load())
+    both = train(TrainOptions(phrase="hey bramble", rounds=2, seed=0, **small), config.load(Paths.from_env().config))
     bars = capsys.readouterr().err  # a bar per stage and round, the fit's counting each network, and the time left
     for stage in ("synthesize (1/2)", "room noise (1/2)", "features (1/2)", "fit (1/2)", "fit (2/2)"):
         assert f"{stage:<12} [{'#' * 24}] done in" in bars, bars
     # The time left after a round is not asserted: it depends on the machine's load.
     assert "fit (1/2)    [........................] 0/6" in bars and "round 1 of 2 done; about " in bars
     second = train(
-        TrainOptions(phrase="hey bramble", rounds=1, seed=ROUND_SEED_STEP, quiet=True, **small), config.load()
+        TrainOptions(phrase="hey bramble", rounds=1, seed=ROUND_SEED_STEP, quiet=True, **small),
+        config.load(paths.config),
     )
     width = second.model.w1.shape[1]
     assert both.model.w1.shape[1] == 2 * width and both.meta["samples"]["rounds"] == 2

@@ -2,7 +2,7 @@
 
 import pytest
 
-from earmuff.runtime.detector import WakeWordError
+from earmuff.wake_name import WakeWordError
 from earmuff.wakeword.train.phrase import PhraseError, check_language, check_phrase, folder_name, phonemes, sound_alikes
 from earmuff.wakeword.train.synth import Utterance, speak
 

@@ -129,24 +129,24 @@ class FileTakes:
 
 
 @pytest.mark.unit
-def test_record_asks_again_for_a_refused_take_and_keeps_the_rest(monkeypatch, tmp_path, capsys):
+def test_record_asks_again_for_a_refused_take_and_keeps_the_rest(monkeypatch, tmp_path, capsys, paths):
     install("hey bramble")
     name = read_audio(synth(tmp_path / "name.wav", "hey bramble", "flite", "kal16"))
     quiet = np.zeros(SAMPLE_RATE, np.float32)
-    monkeypatch.setattr(recorder, "open_takes", lambda: FileTakes([quiet, name, quiet, name]))
+    monkeypatch.setattr(recorder, "open_takes", lambda _: FileTakes([quiet, name, quiet, name]))
     assert main(["wakeword", "record", "--name", "hey bramble", "--takes", "2", "--no-retrain"]) == 0
     captured = capsys.readouterr()
     assert (
         captured.err.count("refused: take 1: too quiet") == 1 and captured.err.count("refused: take 2: too quiet") == 1
     )
     assert "once more, please" in captured.err and "kept 2 of 2 takes (4 tried)" in captured.out
-    assert len(samples.load_all("hey bramble")) == 2
+    assert len(samples.load_all(paths, "hey bramble")) == 2
 
 
 @pytest.mark.unit
-def test_record_gives_up_after_three_times_the_takes(monkeypatch, capsys):
+def test_record_gives_up_after_three_times_the_takes(monkeypatch, capsys, paths):
     install("hey bramble")
-    monkeypatch.setattr(recorder, "open_takes", lambda: FileTakes([np.zeros(SAMPLE_RATE, np.float32)] * 3))
+    monkeypatch.setattr(recorder, "open_takes", lambda _: FileTakes([np.zeros(SAMPLE_RATE, np.float32)] * 3))
     assert main(["wakeword", "record", "--name", "hey bramble", "--takes", "1", "--no-retrain"]) == 2
     assert "kept 0 of 1 takes (3 tried)" in capsys.readouterr().out
-    assert samples.load_all("hey bramble") == []
+    assert samples.load_all(paths, "hey bramble") == []

@@ -24,11 +24,11 @@ def expected():
     return samples.expected_duration("hey bramble", "en-us")
 
 
-def test_good_take_is_kept(take):
+def test_good_take_is_kept(take, paths):
     got = check_take(take, "t.wav", expected())
     assert got.snr_db > 20 and 0.4 < got.speech_s < 2.0
-    path = samples.save("hey bramble", take)
-    assert path.exists() and len(samples.load_all("hey bramble")) == 1
+    path = samples.save(paths, "hey bramble", take)
+    assert path.exists() and len(samples.load_all(paths, "hey bramble")) == 1
 
 
 @pytest.mark.parametrize(
@@ -55,8 +55,8 @@ def test_model_that_does_not_recognise_it_refuses(take):
         check_take(take, "t.wav", expected(), scorer=lambda x: 0.001)
 
 
-def test_saved_takes_are_private(earmuff_home):
+def test_saved_takes_are_private(earmuff_home, paths):
     from earmuff.wakeword.registry import samples
 
-    path = samples.save("hey bramble", np.zeros(16000, np.float32))
+    path = samples.save(paths, "hey bramble", np.zeros(16000, np.float32))
     assert path.stat().st_mode & 0o777 == 0o600

@@ -22,14 +22,14 @@ def fitted(seed=0):
     return classifier.fit(x, y, np.ones(len(y)), hidden=8, members=1), x, y
 
 
-def test_the_installed_file_of_a_name_scores_windows_as_the_fitted_network(earmuff_home):
+def test_the_installed_file_of_a_name_scores_windows_as_the_fitted_network(earmuff_home, paths):
     model, x, _ = fitted()
-    assert installed_scores("hey bramble") is None  # nothing trained yet: a take is checked without a model
-    version = store.new_version("hey bramble")
+    assert installed_scores(paths, "hey bramble") is None  # nothing trained yet: a take is checked without a model
+    version = store.new_version(paths, "hey bramble")
     to_onnx(model, version / store.MODEL, "hey bramble")
     (version / store.SIDECAR).write_text('{"phrase": "hey bramble"}')
-    store.install(version, "hey bramble")
-    installed = installed_scores("Hey  Bramble")
+    store.install(paths, version, "hey bramble")
+    installed = installed_scores(paths, "Hey  Bramble")
     assert installed is not None
     np.testing.assert_allclose(installed(x[:40]), model.scores(x[:40]), atol=1e-5)
 

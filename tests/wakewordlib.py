@@ -9,6 +9,7 @@ import time
 import numpy as np
 
 from earmuff import config
+from earmuff.paths import Paths
 from earmuff.wakeword.registry import store
 from earmuff.wakeword.registry.export import to_onnx
 from earmuff.wakeword.train.classifier import Mlp
@@ -27,10 +28,10 @@ def tiny_model(seed=0):
 
 def install(phrase, seed=0):
     """Install a tiny model of `phrase` in the store, as training would."""
-    v = store.new_version(phrase)
+    v = store.new_version(Paths.from_env(), phrase)
     to_onnx(tiny_model(seed), v / store.MODEL, phrase)
     (v / store.SIDECAR).write_text(json.dumps({"phrase": phrase, "seed": seed}))
-    return store.install(v, phrase)
+    return store.install(Paths.from_env(), v, phrase)
 
 
 def trained_a_minute_ago(home):

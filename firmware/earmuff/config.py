@@ -9,11 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from earmuff.paths import config_path, last_good_path
-from earmuff.paths import home as home
-from earmuff.paths import runtime_dir as runtime_dir
-from earmuff.paths import state_dir as state_dir
-from earmuff.paths import user_name as user_name
+from earmuff.paths import Paths
 from earmuff.schema import ConfigError, _choices, _range, build
 
 SAMPLE_RATE = 16000
@@ -154,9 +150,8 @@ class Config:
     control: ControlConfig = ControlConfig()
 
 
-def load(path: Path | None = None) -> Config:
-    """Load config.toml; a missing file gives the defaults."""
-    path = path or config_path()
+def load(path: Path) -> Config:
+    """Load config.toml (`Paths.config`); a missing file gives the defaults."""
     if not path.exists():
         return Config()
     return parse(path.read_bytes(), path)
@@ -174,10 +169,9 @@ def parse(data: bytes, path: Path) -> Config:
         raise ConfigError(f"{path}: {exc}") from None
 
 
-def load_or_last_good(path: Path | None = None) -> tuple[Config, str | None]:
+def load_or_last_good(paths: Paths) -> tuple[Config, str | None]:
     """Load config.toml; if it is bad, the last good copy (or the defaults), with a sentence saying so."""
-    path = path or config_path()
-    backup = last_good_path()
+    path, backup = paths.config, paths.last_good
     try:
         data = path.read_bytes() if path.exists() else None
         cfg = parse(data, path) if data is not None else Config()
@@ -194,11 +188,10 @@ def load_or_last_good(path: Path | None = None) -> tuple[Config, str | None]:
     return cfg, None
 
 
-def edit(edits: Iterable[tuple[str, str, Any]], path: Path | None = None) -> Config:
+def edit(edits: Iterable[tuple[str, str, Any]], path: Path) -> Config:
     """Set `[table] key = value` in config.toml keeping its comments and layout; check the result, then replace it."""
     import tomlkit
 
-    path = path or config_path()
     data = path.read_bytes() if path.exists() else b""
     try:
         doc = tomlkit.parse(data.decode())

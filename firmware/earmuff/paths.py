@@ -41,31 +41,6 @@ def _build(home: str, runtime: str) -> Paths:
     )
 
 
-def home() -> Path | None:
-    """The single folder that holds everything, or None for the system locations."""
-    return Paths.from_env().home
-
-
-def config_path() -> Path:
-    """Where config.toml lives."""
-    return Paths.from_env().config
-
-
-def state_dir() -> Path:
-    """Where trained wake words and calibration live."""
-    return Paths.from_env().state
-
-
-def runtime_dir() -> Path:
-    """Where the running processes meet: sockets, locks, shared memory."""
-    return Paths.from_env().runtime
-
-
-def last_good_path() -> Path:
-    """The copy of the last config.toml that loaded."""
-    return Paths.from_env().last_good
-
-
 def user_name() -> str:
     """This process's user, for messages about files it may not read or write."""
     import pwd

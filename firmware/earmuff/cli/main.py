@@ -11,6 +11,7 @@ from pathlib import Path
 from earmuff import config as config_mod
 from earmuff.cli.service_user import ADMIN_GROUP, SERVICE_USER, become_service_user
 from earmuff.config import ConfigError
+from earmuff.paths import Paths, user_name
 
 log = logging.getLogger("earmuff")
 
@@ -18,7 +19,7 @@ log = logging.getLogger("earmuff")
 # class whose module was never imported cannot have been raised: it is looked up only if it is loaded.
 EXPECTED = (
     ("earmuff.config", "ConfigError"),
-    ("earmuff.runtime.detector", "WakeWordError"),
+    ("earmuff.wake_name", "WakeWordError"),
     ("earmuff.audio.files", "AudioFileError"),
     ("earmuff.service.audio_backend", "AudioDeviceError"),
     ("earmuff.service.control", "ControlError"),
@@ -27,20 +28,20 @@ EXPECTED = (
 )
 
 
-def cmd_simulate(args: argparse.Namespace) -> int:
+def cmd_simulate(args: argparse.Namespace, paths: Paths) -> int:
     """Run a scene in the virtual room."""
     from earmuff.sim.demo import timeline_text
     from earmuff.sim.scene import load_scene
     from earmuff.sim.simulate import simulate, write_outputs
 
-    result = simulate(load_scene(Path(args.scene)), config_mod.load())
+    result = simulate(load_scene(Path(args.scene)), config_mod.load(paths.config))
     write_outputs(result, Path(args.out))
     print(timeline_text(result.events) or "  (no events)")
     print(f"wrote {args.out}/: echo_mic.wav device_mic.wav heard.wav speaker_out.wav events.jsonl summary.json")
     return 0
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
+def cmd_demo(args: argparse.Namespace, paths: Paths) -> int:
     """Synthesize the built-in scene, run it, print the timeline, write WAVs and a PNG."""
     from earmuff.sim.demo import plot, timeline_text, write_scene
     from earmuff.sim.scene import load_scene
@@ -50,7 +51,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print("earmuff demo: a guest says 'Alexa, what time is it?' at 1 s; at 6 s the owner says 'hey jarvis',")
     print("then 'what is the weather tomorrow', and the smart speaker answers. Synthesizing voices...")
     scene = load_scene(write_scene(out / "scene"))
-    result = simulate(scene, config_mod.load())
+    result = simulate(scene, config_mod.load(paths.config))
     write_outputs(result, out)
     plot(result, out / "demo.png")
     print("Timeline (seconds of scene time):")
@@ -60,13 +61,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_calibrate(args: argparse.Namespace) -> int:
+def cmd_calibrate(args: argparse.Namespace, paths: Paths) -> int:
     """Measure delay, drift, coupling, echo reduction and the room floor; store them; set the voice threshold."""
     from earmuff.audio.room import Acoustics
     from earmuff.service import calibrate
     from earmuff.sim.scene import load_scene
 
-    cfg = config_mod.load()
+    cfg = config_mod.load(paths.config)
     print(
         f"calibrating for {calibrate.SECONDS:.0f} s: earmuff plays its noise and listens (the smart speaker stays jammed)"
     )
@@ -76,13 +77,13 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     else:
         mic, played = calibrate.record_real(cfg)
     result = calibrate.measure(mic, played)
-    report = calibrate.save(result)
+    report = calibrate.save(result, paths)
     print(calibrate.report_text(result))
-    print(f"stored in {report} and {config_mod.config_path()}")
+    print(f"stored in {report} and {paths.config}")
     return 0
 
 
-def cmd_devices(args: argparse.Namespace) -> int:
+def cmd_devices(args: argparse.Namespace, paths: Paths) -> int:
     """List sound devices."""
     from earmuff.service.audio_backend import describe_devices
 
@@ -90,37 +91,37 @@ def cmd_devices(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def cmd_run(args: argparse.Namespace, paths: Paths) -> int:
     """Run the device on real sound devices, audio process and listener, until SIGINT or SIGTERM."""
     from earmuff.service.daemon import run
 
-    return run(args.input, args.output)
+    return run(paths, args.input, args.output)
 
 
-def cmd_audio(args: argparse.Namespace) -> int:
+def cmd_audio(args: argparse.Namespace, paths: Paths) -> int:
     """The audio process alone (earmuff.service): the noise, the gate and the shared memory."""
     from earmuff.service.audio_process import main as audio_main
 
-    return audio_main(args.input, args.output, args.standby)
+    return audio_main(paths, args.input, args.output, args.standby)
 
 
-def cmd_listen(args: argparse.Namespace) -> int:
+def cmd_listen(args: argparse.Namespace, paths: Paths) -> int:
     """The listener alone (earmuff-listener.service): attaches to the running audio process."""
     from earmuff.service.daemon import listen
 
-    return listen()
+    return listen(paths)
 
 
-def cmd_control(args: argparse.Namespace) -> int:
+def cmd_control(args: argparse.Namespace, paths: Paths) -> int:
     """Ask the running daemon: status, pause, resume or reload."""
     from earmuff.service.control import request, socket_path
 
     fields = {"minutes": args.minutes} if getattr(args, "minutes", None) is not None else {}
     try:
-        cfg = config_mod.load()
+        cfg = config_mod.load(paths.config)
     except (ConfigError, OSError):  # OSError: the admin group may not read /etc/earmuff, only ask the service
         cfg = config_mod.Config()  # only the socket path is needed; the daemon reports the config's state
-    reply = request(socket_path(cfg), args.command, **fields)
+    reply = request(socket_path(cfg, paths), args.command, **fields)
     if not reply.get("ok"):
         print(f"earmuff {args.command}: {reply.get('error', reply)}", file=sys.stderr)
         return 1
@@ -188,13 +189,14 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
+    paths = Paths.from_env()
     try:
-        become_service_user(args.command, argv)
-        return args.func(args)
+        become_service_user(args.command, argv, paths)
+        return args.func(args, paths)
     except KeyboardInterrupt:
         return 130
     except PermissionError as exc:
-        who = config_mod.user_name()
+        who = user_name()
         expected = (
             f"expected it to belong to '{SERVICE_USER}' (scripts/install.sh gives the service its files)"
             if who == SERVICE_USER

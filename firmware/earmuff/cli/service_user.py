@@ -7,7 +7,7 @@ import os
 import pwd
 import sys
 
-from earmuff import config as config_mod
+from earmuff.paths import Paths
 
 SERVICE_USER = "earmuff"
 ADMIN_GROUP = "earmuff-admin"  # systemd/earmuff-admin.sudoers lets its members run earmuff as SERVICE_USER
@@ -15,7 +15,7 @@ ADMIN_GROUP = "earmuff-admin"  # systemd/earmuff-admin.sudoers lets its members 
 WRITERS = ("wakeword", "calibrate", "run", "audio", "listen")
 
 
-def become_service_user(command: str, argv: list[str]) -> None:
+def become_service_user(command: str, argv: list[str], paths: Paths) -> None:
     """On an installed system, run a command that writes the service's files as the service's user.
 
     A root-owned model or recording is one the service cannot read, and a member of the admin group could not
@@ -23,7 +23,7 @@ def become_service_user(command: str, argv: list[str]) -> None:
     with its groups and no capabilities; a member of the admin group through sudo and the rule install.sh wrote.
     Either way it reads and writes only what the service itself could.
     """
-    if config_mod.home() is not None or command not in WRITERS:
+    if paths.home is not None or command not in WRITERS:
         return
     try:
         user = pwd.getpwnam(SERVICE_USER)

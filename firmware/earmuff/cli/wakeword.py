@@ -11,7 +11,8 @@ from pathlib import Path
 from earmuff import config as config_mod
 from earmuff.cli.wakeword_record import cmd_add_samples, cmd_record, cmd_test
 from earmuff.cli.wakeword_train import cmd_refit, cmd_set
-from earmuff.runtime.detector import PRETRAINED, WakeWordError
+from earmuff.paths import Paths
+from earmuff.wake_name import WakeWordError, normalise
 
 
 def add_wakeword_commands(sub) -> None:
@@ -62,77 +63,75 @@ def add_wakeword_commands(sub) -> None:
     s.set_defaults(func=cmd_forget_room)
 
 
-def cmd_list(args: argparse.Namespace) -> int:
+def cmd_list(args: argparse.Namespace, paths: Paths) -> int:
     """Print installed and built-in wake words, marking the active one."""
     from earmuff.wakeword.registry import background, store
-    from earmuff.wakeword.train.phrase import normalise
 
-    current = normalise(store.active())
-    for name in store.names():
-        meta = store.info(name)
+    current = normalise(store.active(paths))
+    for name in store.names(paths):
+        meta = store.info(paths, name)
         v = meta.get("validation", {})
         extra = f"recall {v['recall']:.0%} on validation" if v else "imported"
         extra += f", {meta['recipe']} model" if "recipe" in meta else ""
         print(
             f"{'*' if name == current else ' '} {name:<24} {meta.get('language', '?'):<6} {meta.get('created', '')}  {extra}"
         )
-        line = background.describe(name)
+        line = background.describe(paths, name)
         if line:
             print(f"  {'':<24} {line}")
-    for name in PRETRAINED:
+    for name in store.PRETRAINED:
         print(f"{'*' if name == current else ' '} {name:<24} built-in (openWakeWord, CC BY-NC-SA 4.0)")
     return 0
 
 
-def cmd_use(args: argparse.Namespace) -> int:
+def cmd_use(args: argparse.Namespace, paths: Paths) -> int:
     """Make a wake word active."""
     from earmuff.service.control import ask_reload
     from earmuff.wakeword.registry import store
 
-    store.activate(args.name)
-    print(f"'{store.active()}' is now the wake word; {ask_reload()}")
+    store.activate(paths, args.name)
+    print(f"'{store.active(paths)}' is now the wake word; {ask_reload(paths)}")
     return 0
 
 
-def cmd_remove(args: argparse.Namespace) -> int:
+def cmd_remove(args: argparse.Namespace, paths: Paths) -> int:
     """Delete a trained wake word, the owner's recordings of it and the windows of them saying it."""
     from earmuff.wakeword.registry import room_bank, samples, store
-    from earmuff.wakeword.train.phrase import normalise
 
     name = normalise(args.name)
     kind = room_bank.positive_kind(name)
-    if store.installed(name):
-        store.remove(name)
+    if store.installed(paths, name):
+        store.remove(paths, name)
         what = f"removed '{name}'"
-    elif samples.count(name) or room_bank.count(kind):  # a name whose model is gone: its recordings still go
+    elif samples.count(paths, name) or room_bank.count(paths, kind):  # a name without a model: its recordings go
         what = f"'{name}' has no model; removed"
     else:
         raise WakeWordError(
-            f"wake word '{name}': not installed and no recordings of it; expected one of {store.names()}"
+            f"wake word '{name}': not installed and no recordings of it; expected one of {store.names(paths)}"
         )
-    takes, windows = samples.forget(name), room_bank.forget(kind)
+    takes, windows = samples.forget(paths, name), room_bank.forget(paths, kind)
     print(f"{what}, {takes} recordings of your voice saying it and {windows} windows of the room bank")
     return 0
 
 
-def cmd_import(args: argparse.Namespace) -> int:
+def cmd_import(args: argparse.Namespace, paths: Paths) -> int:
     """Install a model file."""
     from earmuff.wakeword.registry import store
 
-    name = store.import_model(Path(args.model), args.name)
+    name = store.import_model(paths, Path(args.model), args.name)
     print(f"imported '{name}'; make it active with `earmuff wakeword use \"{name}\"`")
     return 0
 
 
-def cmd_forget_room(args: argparse.Namespace) -> int:
+def cmd_forget_room(args: argparse.Namespace, paths: Paths) -> int:
     """Delete the room bank; a running daemon also drops the windows it holds in memory."""
     from earmuff.service.control import ControlError, NotRunning, request, socket_path
     from earmuff.wakeword.registry import room_bank
 
     try:
-        reply = request(socket_path(config_mod.load()), "forget_room", timeout=20.0)
+        reply = request(socket_path(config_mod.load(paths.config), paths), "forget_room", timeout=20.0)
     except NotRunning:
-        print(f"forgot the room bank ({room_bank.forget()} windows)")
+        print(f"forgot the room bank ({room_bank.forget(paths)} windows)")
         return 0
     if not reply.get("ok"):
         raise ControlError(f"the running earmuff did not forget all of the room bank: {reply.get('error')}")

@@ -3,24 +3,28 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from pathlib import Path
 from typing import Any
 
 from earmuff import config as config_mod
-from earmuff.runtime.detector import PRETRAINED, WakeWordError
+from earmuff.paths import Paths
+from earmuff.wake_name import WakeWordError, normalise
 
 
-def wake_name(args: argparse.Namespace) -> str:
+def wake_name(args: argparse.Namespace, paths: Paths) -> str:
     """The wake word --name names, or the active one."""
-    from earmuff.wakeword.train.phrase import normalise
+    return (
+        normalise(args.name) if getattr(args, "name", None) else normalise(config_mod.load(paths.config).wake.wake_word)
+    )
 
-    return normalise(args.name) if getattr(args, "name", None) else normalise(config_mod.load().wake.wake_word)
 
-
-def trainable(args: argparse.Namespace) -> str:
+def trainable(args: argparse.Namespace, paths: Paths) -> str:
     """The named (or active) wake word, if it is one of ours: a built-in model cannot be retrained."""
-    name = wake_name(args)
+    from earmuff.wakeword.registry.store import PRETRAINED
+
+    name = wake_name(args, paths)
     if name in PRETRAINED:
         raise WakeWordError(
             f"wake word '{name}': is built in and cannot be retrained; "
@@ -43,28 +47,28 @@ def quality(meta: dict) -> str:
     )
 
 
-def train_and_install(*args: Any, **kw: Any) -> dict:
+def train_and_install(paths: Paths, *args: Any, **kw: Any) -> dict:
     """Train and install (`earmuff.wakeword.retrain`); a running daemon is told when the new model is selected."""
     from earmuff.service.control import ask_reload
     from earmuff.wakeword.retrain import retrain
 
-    meta = retrain(*args, **kw)
+    meta = retrain(paths, *args, **kw)
     if meta.get("selected"):
-        print(f"'{meta['phrase']}': {ask_reload()}")
+        print(f"'{meta['phrase']}': {ask_reload(paths)}")
     return meta
 
 
-def lang_of(name: str) -> str:
+def lang_of(paths: Paths, name: str) -> str:
     """The language a wake word was trained in (en-us if it does not say)."""
     from earmuff.wakeword.registry import store
 
     try:
-        return store.info(name).get("language", "en-us")
+        return store.info(paths, name).get("language", "en-us")
     except WakeWordError:
         return "en-us"
 
 
-def cmd_set(args: argparse.Namespace) -> int:
+def cmd_set(args: argparse.Namespace, paths: Paths) -> int:
     """Advise on the name, train from the typed phrase, install, activate, print its measured quality."""
     from earmuff.wakeword.registry import background
     from earmuff.wakeword.train.advice import GOOD, advise
@@ -76,16 +80,16 @@ def cmd_set(args: argparse.Namespace) -> int:
     if warnings:
         print(f"advice: {GOOD}; training '{args.phrase}' anyway (Ctrl-C to stop)", file=sys.stderr)
     if args.export:
-        meta = train_and_install(args.phrase, args.lang, args.seed, export=Path(args.export))
+        meta = train_and_install(paths, args.phrase, args.lang, args.seed, export=Path(args.export))
         print(
             f"wrote '{meta['phrase']}' to {args.export}; install it with "
             f'`earmuff wakeword import {args.export} --name "{meta["phrase"]}"`'
         )
         print(quality(meta))
         return 0
-    quick = config_mod.load().wakeword.background
+    quick = config_mod.load(paths.config).wakeword.background
     meta = train_and_install(
-        args.phrase, args.lang, args.seed, select=True, recipe=background.QUICK if quick else background.FULL
+        paths, args.phrase, args.lang, args.seed, select=True, recipe=background.QUICK if quick else background.FULL
     )
     print(f"'{meta['phrase']}' is now the wake word ({meta['timings']['total_s']:.0f} s to train).")
     print(quality(meta))
@@ -97,27 +101,28 @@ def cmd_set(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_refit(args: argparse.Namespace) -> int:
+def cmd_refit(args: argparse.Namespace, paths: Paths) -> int:
     """Retrain the active wake word: the better model after a quick one, else with the room bank (the daemon runs this)."""
     from earmuff.wakeword.registry import background, store
     from earmuff.wakeword.train import progress
 
-    name = trainable(args)
-    lang, seed = lang_of(name), int(store.info(name).get("seed", 0))
-    if not background.pending(name):
-        meta = train_and_install(name, lang, seed=seed, quiet=args.quiet)
+    name = trainable(args, paths)
+    lang, seed = lang_of(paths, name), int(store.info(paths, name).get("seed", 0))
+    if not background.pending(paths, name):
+        meta = train_and_install(paths, name, lang, seed=seed, quiet=args.quiet)
         s = meta["samples"]
         print(
             f"refitted '{name}' with {s['room_bank_windows']} windows of room talk and {s['room_positive_windows']} of yours"
         )
         return 0
-    background.started(name, background.quick_model(name) or "")
-    progress.reporter = background.progress
+    background.started(paths, name, background.quick_model(paths, name) or "")
+    progress.reporter = functools.partial(background.progress, paths)
     try:
-        meta = train_and_install(name, lang, seed=seed, quiet=args.quiet, rival=True)
+        meta = train_and_install(paths, name, lang, seed=seed, quiet=args.quiet, rival=True)
     except BaseException as exc:  # Ctrl-C, SIGTERM from the daemon, a full disk: the quick model stays
         background.finished(
-            f"failed ({type(exc).__name__}: {exc}); the quick model stays and it starts again when the room is quiet"
+            paths,
+            f"failed ({type(exc).__name__}: {exc}); the quick model stays and it starts again when the room is quiet",
         )
         raise
     finally:
@@ -128,6 +133,6 @@ def cmd_refit(args: argparse.Namespace) -> int:
         f"at {r['false_accepts']}, on held-back synthetic voices"
     )
     outcome = f"kept the quick model, it did as well ({figures})" if meta.get("kept") else f"installed ({figures})"
-    background.finished(outcome)
+    background.finished(paths, outcome)
     print(f"'{name}': better model {outcome}")
     return 0

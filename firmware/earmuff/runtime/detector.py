@@ -7,12 +7,12 @@ import logging
 import os
 import shutil
 import tempfile
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from earmuff.config import SAMPLE_RATE, WakeConfig, state_dir, user_name
+from earmuff.config import SAMPLE_RATE, WakeConfig
+from earmuff.wake_name import WakeWordError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -23,54 +23,11 @@ log = logging.getLogger(__name__)
 RAW_BUFFER = SAMPLE_RATE  # samples of raw audio openWakeWord keeps (it reads the last 1280 + 480)
 
 
-class WakeWordError(ValueError):
-    """A wake word cannot be found or its model cannot be loaded."""
-
-
 def pretrained_dir() -> Path:
     """Folder of openWakeWord's model files inside the pyopen-wakeword wheel."""
     import pyopen_wakeword
 
     return Path(pyopen_wakeword.__file__).parent / "models"
-
-
-PRETRAINED = ("hey jarvis", "hey mycroft", "hey rhasspy", "okay nabu", "alexa")
-
-
-def normalise(wake_word: str) -> str:
-    """A wake word's name: lower case, single spaces, accents composed (NFC)."""
-    return " ".join(unicodedata.normalize("NFC", str(wake_word)).lower().split())
-
-
-def resolve(wake_word: str) -> Path:
-    """Map a wake word's phrase ('hey jarvis') or a model file path to the model file."""
-    try:
-        return _resolve(wake_word)
-    except OSError as exc:  # e.g. a folder the service's user may not read: a fault to show, never a dead thread
-        raise WakeWordError(
-            f"wake word '{wake_word}': {exc.filename} cannot be read ({exc.strerror}); "
-            f"expected files user {user_name()} may read"
-        ) from None
-
-
-def _resolve(wake_word: str) -> Path:
-    key = normalise(wake_word)
-    custom = state_dir() / "wakewords" / key.replace(" ", "_")
-    candidates = [custom / "model.onnx", custom / "model.tflite"]
-    if key in PRETRAINED:
-        candidates.append(pretrained_dir() / f"{key.replace(' ', '_')}.tflite")
-    for path in candidates:
-        if path.exists():
-            return path
-    path = Path(wake_word).expanduser()
-    if path.suffix in (".tflite", ".onnx"):
-        if not path.exists():
-            raise WakeWordError(f"wake-word model file {path}: does not exist")
-        return path
-    raise WakeWordError(
-        f"wake word '{wake_word}': no such wake word; expected one of {list(PRETRAINED)}, "
-        f"a trained one under {state_dir() / 'wakewords'}, or a .onnx or .tflite model file"
-    )
 
 
 @dataclass(frozen=True)
@@ -85,9 +42,9 @@ class Detection:
 class Detector:
     """Streams 80 ms frames through openWakeWord and applies threshold, patience and refractory time."""
 
-    def __init__(self, wake_word: str, cfg: WakeConfig) -> None:
-        self.name = wake_word
-        self.path = resolve(wake_word)
+    def __init__(self, path: Path, cfg: WakeConfig, name: str | None = None) -> None:
+        self.name = name if name is not None else str(path)  # what detections report: the wake word's name
+        self.path = path
         self.cfg = cfg
         self.model = _load(self.path)
         self.key = next(iter(self.model.models))

@@ -51,16 +51,15 @@ class Device(FrameStep):
         self,
         cfg: Config,
         events: EventSink,
+        detector: Detector | JamOnly,
         faults: FaultInjector | None = None,
         max_block: int = 4096,
         seed: int = 0,
-        detector: Detector | JamOnly | None = None,
         room: RoomCollector | None = None,
         audio: SharedAudio | None = None,
         expected: Expected | None = None,
     ) -> None:
         channels = cfg.audio.channels
-        detector = detector if detector is not None else Detector(cfg.wake.wake_word, cfg.wake)
         gate: NoiseGate | GateView
         if audio is None:
             self.noise: NoiseGenerator | None

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from earmuff.config import SAMPLE_RATE, state_dir
+from earmuff.config import SAMPLE_RATE
+from earmuff.paths import Paths
 
 EVERY = 5  # blocks: one microphone block in five is measured (every 100 ms at 320 samples)
 WINDOW = 20  # measured blocks per verdict (2 s at 320 samples)
@@ -119,10 +120,10 @@ class SelfCheck:
         return f"ok (own noise at the microphone {self.last_db - self.expected.coupling_db:+.1f} dB from calibration)"
 
 
-def calibrated() -> Expected | None:
+def calibrated(paths: Paths) -> Expected | None:
     """What `earmuff calibrate` stored (calibration.json in the state directory), or None."""
     try:
-        report = json.loads((state_dir() / "calibration.json").read_text())
+        report = json.loads((paths.state / "calibration.json").read_text())
         values = [report[key] for key in ("coupling_db", "delay_ms")]
     except (OSError, ValueError, KeyError, TypeError):
         return None  # never calibrated, or unreadable: status says the speakers are not checked

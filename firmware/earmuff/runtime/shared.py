@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from earmuff.config import runtime_dir
+from earmuff.paths import Paths
 from earmuff.runtime.lease import EVENT_SLOTS, LEASE_FIELDS, STATE_FIELDS, GateArrays, LeaseWriter
 from earmuff.runtime.ring import HEAD_FIELDS, RingArrays
 
@@ -37,9 +37,9 @@ class Busy(RuntimeError):
     """Another process holds the lock: the message names it and what to do."""
 
 
-def shm_path() -> Path:
+def shm_path(paths: Paths) -> Path:
     """The audio process's shared memory file."""
-    return runtime_dir() / "audio.shm"
+    return paths.runtime / "audio.shm"
 
 
 def _layout(slots: int, max_block: int, width: int, clip: int) -> list[tuple[str, type, tuple[int, ...]]]:
@@ -94,9 +94,8 @@ class SharedAudio:
         self.ring = RingArrays(views["head"], views["number"], views["start"], views["length"], views["data"])
 
     @classmethod
-    def create(cls, slots: int, max_block: int, width: int, clip: int = 0, path: Path | None = None) -> SharedAudio:
+    def create(cls, slots: int, max_block: int, width: int, clip: int = 0, *, path: Path) -> SharedAudio:
         """A fresh file for this audio process with room for a `clip`-sample relay, renamed into place whole."""
-        path = path or shm_path()
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o660)
@@ -113,9 +112,8 @@ class SharedAudio:
         return shared
 
     @classmethod
-    def attach(cls, path: Path | None = None) -> SharedAudio:
-        """Map the running audio process's file (listener side); AttachError if there is none."""
-        path = path or shm_path()
+    def attach(cls, path: Path) -> SharedAudio:
+        """Map the running audio process's file (`shm_path`, listener side); AttachError if there is none."""
         try:
             fd = os.open(path, os.O_RDWR)
         except FileNotFoundError:

@@ -21,9 +21,10 @@ import numpy as np
 from earmuff import config as config_mod
 from earmuff.audio.files import AudioFileError
 from earmuff.config import SAMPLE_RATE, Config
+from earmuff.paths import Paths
 from earmuff.runtime.playback import build_gate, make_noise, play_block, relay_samples, ring_slots, scaled_trigger
 from earmuff.runtime.ring import BlockRing
-from earmuff.runtime.shared import SharedAudio, hold
+from earmuff.runtime.shared import SharedAudio, hold, shm_path
 from earmuff.service.fault_light import FaultLight
 from earmuff.service.sdnotify import Heartbeat, notify
 from earmuff.service.standby import lock_path, stand_by
@@ -41,9 +42,9 @@ NICE = -10  # as earmuff.service's Nice=: ahead of everything else on a busy mac
 class AudioProcess:
     """The stream, the gate and the ring in shared memory; the main thread only refills noise and watches."""
 
-    def __init__(self, cfg: Config) -> None:
+    def __init__(self, cfg: Config, paths: Paths) -> None:
         """Everything that takes time, so that a standby can take over at once; no shared memory yet."""
-        self.cfg = cfg
+        self.cfg, self.paths = cfg, paths
         try:
             self.trigger = scaled_trigger(cfg)
         except AudioFileError as exc:  # the noise matters more than the phrase
@@ -59,7 +60,9 @@ class AudioProcess:
     def activate(self) -> None:
         """Put this process's shared memory in place, with the gate and the ring on it."""
         block, width = self.cfg.audio.block, 1 + self.cfg.audio.channels
-        self.shared = SharedAudio.create(ring_slots(block), block, width, relay_samples(self.cfg))
+        self.shared = SharedAudio.create(
+            ring_slots(block), block, width, relay_samples(self.cfg), path=shm_path(self.paths)
+        )
         self.gate = build_gate(
             self.cfg, self.trigger, self.table, block, self.shared.gate, max_lease=int(MAX_LEASE_S * SAMPLE_RATE)
         )
@@ -142,9 +145,9 @@ class AudioProcess:
         )
 
 
-def main(input_device: str | None = None, output_device: str | None = None, standby: bool = False) -> int:
+def main(paths: Paths, input_device: str | None = None, output_device: str | None = None, standby: bool = False) -> int:
     """The body of `earmuff audio`: play until SIGTERM or SIGINT; with `standby`, first wait to take over."""
-    cfg, note = config_mod.load_or_last_good()
+    cfg, note = config_mod.load_or_last_good(paths)
     if note:
         log.error("config: %s", note)
     audio = dataclasses.replace(
@@ -154,12 +157,12 @@ def main(input_device: str | None = None, output_device: str | None = None, stan
     )
     cfg = dataclasses.replace(cfg, audio=audio)
     if not standby:
-        hold(lock_path(), "audio process")
+        hold(lock_path(paths), "audio process")
     try:  # threads started from here on (PortAudio's) inherit it
         os.setpriority(os.PRIO_PROCESS, 0, min(NICE, os.getpriority(os.PRIO_PROCESS, 0)))
     except OSError:
         pass  # not privileged: systemd's Nice= gives it, a foreground `earmuff run` runs without
-    proc = AudioProcess(cfg)
+    proc = AudioProcess(cfg, paths)
 
     def stop(*_: object) -> None:
         proc.stopping = True

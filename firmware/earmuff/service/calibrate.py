@@ -18,6 +18,7 @@ from earmuff.audio.noise import NoiseGenerator
 from earmuff.audio.room import Acoustics, Room
 from earmuff.audio.vad import level_dbfs
 from earmuff.config import SAMPLE_RATE, Config
+from earmuff.paths import Paths
 
 SECONDS = 12.0
 VOICE_MARGIN_DB = 8.0  # voice activity: this far above the room after cancellation (-72 dBFS in the default room)
@@ -92,10 +93,11 @@ def record_real(cfg: Config, seconds: float = SECONDS):
     return mic[:, 0].astype(np.float32), played
 
 
-def save(cal: Calibration) -> Path:
+def save(cal: Calibration, paths: Paths) -> Path:
     """Store the report as calibration.json and the chosen voice threshold in config.toml, each atomically."""
-    config_mod.edit([("window", "voice_threshold_dbfs", cal.voice_threshold_dbfs)])  # first: it may be refused
-    report = config_mod.state_dir() / "calibration.json"
+    # The config first: the edit may be refused.
+    config_mod.edit([("window", "voice_threshold_dbfs", cal.voice_threshold_dbfs)], paths.config)
+    report = paths.state / "calibration.json"
     config_mod.atomic_write(report, (json.dumps(asdict(cal), indent=2) + "\n").encode())
     return report
 

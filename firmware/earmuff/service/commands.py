@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 from earmuff import config as config_mod
 from earmuff.config import SAMPLE_RATE, ConfigError
-from earmuff.runtime.detector import Detector, WakeWordError
 from earmuff.runtime.state_machine import MAX_PAUSE_S
-from earmuff.wakeword.registry import background
+from earmuff.wake_name import WakeWordError
+from earmuff.wakeword.registry import background, store
 
 if TYPE_CHECKING:
     from earmuff.service.listener import Daemon
@@ -108,7 +108,7 @@ class Commands:
             "fault": daemon.problem(),
             "self_check": device.check.describe(),
             "config_note": daemon.config_note,
-            "training": background.describe(daemon.cfg.wake.wake_word),
+            "training": background.describe(daemon.paths, daemon.cfg.wake.wake_word),
         }
 
     def listen(self, req: dict[str, Any]) -> Reply:
@@ -154,10 +154,10 @@ class Commands:
         """Re-read the config; a bad one keeps the running one. The audio process keeps jamming throughout."""
         daemon = self.daemon
         with self.reload_lock:
-            path = config_mod.config_path()
+            path = daemon.paths.config
             try:
                 cfg = config_mod.load(path)
-                detector = Detector(cfg.wake.wake_word, cfg.wake)
+                detector = store.detector(daemon.paths, cfg.wake.wake_word, cfg.wake)
             except (ConfigError, WakeWordError, OSError) as exc:
                 log.error("reload: %s; kept the running config", exc)
                 return {"ok": False, "error": f"{exc}; kept the running config"}
@@ -170,7 +170,7 @@ class Commands:
                     "(systemctl restart earmuff, a gap of a fraction of a second)"
                 )
             if path.exists():
-                config_mod.atomic_write(config_mod.last_good_path(), path.read_bytes())
+                config_mod.atomic_write(daemon.paths.last_good, path.read_bytes())
             daemon.use(cfg, detector)
             log.info("reloaded %s; listening for %r%s", path, cfg.wake.wake_word, note)
             return {"ok": True, "message": f"reloaded {path}{note}"}

@@ -17,7 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from earmuff.config import Config, runtime_dir
+from earmuff.config import Config
+from earmuff.paths import Paths
 from earmuff.service.peers import peer, refusal
 
 log = logging.getLogger(__name__)
@@ -39,9 +40,9 @@ class NotRunning(ControlError):
     """No daemon listens on the control socket."""
 
 
-def socket_path(cfg: Config) -> Path:
+def socket_path(cfg: Config, paths: Paths) -> Path:
     """The configured socket, or control.sock in the runtime directory."""
-    return Path(cfg.control.socket) if cfg.control.socket else runtime_dir() / "control.sock"
+    return Path(cfg.control.socket) if cfg.control.socket else paths.runtime / "control.sock"
 
 
 def decode(data: bytes) -> dict[str, Any]:
@@ -232,12 +233,12 @@ def request(path: Path, command: str, timeout: float = 30.0, **fields: Any) -> d
         raise ControlError(f"the daemon on {path} sent no valid reply: {data[:200]!r}") from None
 
 
-def ask_reload() -> str:
+def ask_reload(paths: Paths) -> str:
     """Ask a running daemon to re-read the config (it switches wake word then); what happened, for the user."""
     from earmuff import config
 
     try:
-        reply = request(socket_path(config.load()), "reload", timeout=10.0)
+        reply = request(socket_path(config.load(paths.config), paths), "reload", timeout=10.0)
     except NotRunning:
         return "no earmuff is running here; it is used from the next start"
     except (ControlError, OSError) as exc:

@@ -14,6 +14,7 @@ import sys
 import time
 
 from earmuff import config as config_mod
+from earmuff.paths import Paths
 from earmuff.runtime.faults import FaultInjector
 from earmuff.runtime.shared import SharedAudio, held
 from earmuff.service.listener import Daemon
@@ -29,11 +30,12 @@ class AudioChild:
     """`earmuff run`'s audio processes, a playing one and a standby (or a standby beside one found running),
     each started again if it exits: what systemd does for earmuff.service and earmuff-standby.service."""
 
-    def __init__(self, input_device: str | None, output_device: str | None) -> None:
+    def __init__(self, paths: Paths, input_device: str | None, output_device: str | None) -> None:
+        self.lock = audio_lock_path(paths)
         self.args = [sys.executable, "-m", "earmuff", "audio", "--standby"]
         self.args += ["--input", input_device] if input_device is not None else []
         self.args += ["--output", output_device] if output_device is not None else []
-        self.adopted = held(audio_lock_path())
+        self.adopted = held(self.lock)
         if self.adopted:
             log.info("an audio process is already running; this listener attaches to it")
         self.procs = [self._start() for _ in range(1 if self.adopted else 2)]
@@ -70,7 +72,7 @@ class AudioChild:
         for proc in ours:
             proc.wait(10)
         deadline = time.monotonic() + 10
-        while held(audio_lock_path()) and time.monotonic() < deadline:
+        while held(self.lock) and time.monotonic() < deadline:
             time.sleep(0.05)
 
 
@@ -86,27 +88,32 @@ def _serve(daemon: Daemon) -> int:
     return code
 
 
-def _daemon(faults: FaultInjector | None) -> Daemon:
-    cfg, note = config_mod.load_or_last_good()
+def _daemon(paths: Paths, faults: FaultInjector | None) -> Daemon:
+    cfg, note = config_mod.load_or_last_good(paths)
     if note:
         log.error("config: %s", note)
-    return Daemon(cfg, note, faults)
+    return Daemon(cfg, paths, note, faults)
 
 
-def listen(faults: FaultInjector | None = None) -> int:
+def listen(paths: Paths, faults: FaultInjector | None = None) -> int:
     """The body of `earmuff listen` (earmuff-listener.service): a stop leaves the noise on."""
     os.nice(NICE)
-    code = _serve(_daemon(faults))
+    code = _serve(_daemon(paths, faults))
     logging.shutdown()
     sys.stderr.flush()
     os._exit(code)  # without the interpreter's slow teardown: a restart must not wait for it
 
 
-def run(input_device: str | None = None, output_device: str | None = None, faults: FaultInjector | None = None) -> int:
+def run(
+    paths: Paths,
+    input_device: str | None = None,
+    output_device: str | None = None,
+    faults: FaultInjector | None = None,
+) -> int:
     """The body of `earmuff run`: audio process and listener in the foreground; a stop stops both."""
-    daemon = _daemon(faults)
+    daemon = _daemon(paths, faults)
     daemon.hold_lock()  # before starting an audio process: a refused run starts nothing
-    daemon.child = AudioChild(input_device, output_device)
+    daemon.child = AudioChild(daemon.paths, input_device, output_device)
     os.nice(NICE)  # after starting the audio process, which keeps the priority it was started with
     try:
         code = _serve(daemon)

@@ -17,16 +17,16 @@ from typing import TYPE_CHECKING, Any
 
 from earmuff import config as config_mod
 from earmuff.config import Config
-from earmuff.runtime.detector import Detector
+from earmuff.paths import Paths
 from earmuff.runtime.device import Device, JamOnly, realtime_wait
 from earmuff.runtime.faults import FaultInjector
 from earmuff.runtime.self_check import calibrated
-from earmuff.runtime.shared import AttachError, SharedAudio, hold
+from earmuff.runtime.shared import AttachError, SharedAudio, hold, shm_path
 from earmuff.service.commands import Commands
 from earmuff.service.control import ControlServer, socket_path
 from earmuff.service.room_learning import RoomLearning
 from earmuff.service.sdnotify import Heartbeat, notify
-from earmuff.wakeword.registry import room_bank
+from earmuff.wakeword.registry import room_bank, store
 
 if TYPE_CHECKING:
     from earmuff.service.daemon import AudioChild
@@ -44,9 +44,9 @@ HUNG_S = 2.0  # the worker has not finished a block for this long while audio ar
 ATTACH_WAIT_S = 0.1
 
 
-def count_start() -> int:
+def count_start(paths: Paths) -> int:
     """Count this process start in the state directory; the number of earlier starts (0 if unknown)."""
-    path = config_mod.state_dir() / "starts"
+    path = paths.state / "starts"
     try:
         before = int(path.read_text()) if path.exists() else 0
         config_mod.atomic_write(path, f"{before + 1}\n".encode())
@@ -59,12 +59,14 @@ def count_start() -> int:
 class Daemon:
     """One listener: attached device, worker supervision, control socket, button and light."""
 
-    def __init__(self, cfg: Config, config_note: str | None = None, faults: FaultInjector | None = None) -> None:
-        self.cfg = cfg
+    def __init__(
+        self, cfg: Config, paths: Paths, config_note: str | None = None, faults: FaultInjector | None = None
+    ) -> None:
+        self.cfg, self.paths = cfg, paths
         self.faults = faults
         self.config_note = config_note
         self.started = time.monotonic()
-        self.previous_starts = count_start()
+        self.previous_starts = count_start(paths)
         self.worker_restarts = 0
         self.audio_restarts = 0
         self.fault: str | None = None
@@ -78,7 +80,7 @@ class Daemon:
         self.panel: Panel | None = None
         self.server: ControlServer | None = None
         self.last_status = ""
-        self.learning = RoomLearning()
+        self.learning = RoomLearning(paths)
         self.commands = Commands(self)
 
     def _device(self, cfg: Config, detector: Any) -> Device:
@@ -86,12 +88,12 @@ class Daemon:
         return Device(
             cfg,
             self._event,
+            detector,
             self.faults,
             max_block=block,
-            detector=detector,
-            room=room_bank.collector(cfg),
+            room=room_bank.collector(cfg, self.paths),
             audio=self.audio,
-            expected=calibrated(),
+            expected=calibrated(self.paths),
         )
 
     @staticmethod
@@ -103,7 +105,7 @@ class Daemon:
         told = False
         while not self.stop.is_set():
             try:
-                self.audio = SharedAudio.attach()
+                self.audio = SharedAudio.attach(shm_path(self.paths))
                 break
             except AttachError as exc:
                 if self.child is not None and (code := self.child.exited()) is not None:
@@ -123,7 +125,7 @@ class Daemon:
     def hold_lock(self) -> None:
         """Refuse to run beside another listener: Busy names it."""
         if self.lock is None:
-            self.lock = hold(config_mod.runtime_dir() / "listener.lock", "listener")
+            self.lock = hold(self.paths.runtime / "listener.lock", "listener")
 
     def start(self) -> None:
         """Attach to the audio process, then everything that may fail or take time."""
@@ -132,16 +134,18 @@ class Daemon:
         notify("READY=1\nSTATUS=jamming (loading the wake word)")
         threading.Thread(target=self._load_detector, name="earmuff-load", daemon=True).start()
         try:
-            self.server = ControlServer(socket_path(self.cfg), self.commands.handle, self.cfg.control.admin_group)
+            self.server = ControlServer(
+                socket_path(self.cfg, self.paths), self.commands.handle, self.cfg.control.admin_group
+            )
             self.server.start()
         except OSError as exc:
-            log.error("control socket %s: %s; running without it", socket_path(self.cfg), exc)
+            log.error("control socket %s: %s; running without it", socket_path(self.cfg, self.paths), exc)
         self._start_panel()
 
     def _load_detector(self) -> None:
         try:
-            self.detector = self.device.detector = Detector(self.cfg.wake.wake_word, self.cfg.wake)
-            self.device.room = room_bank.collector(self.cfg)  # the worker starts using it with the detector
+            self.detector = self.device.detector = store.detector(self.paths, self.cfg.wake.wake_word, self.cfg.wake)
+            self.device.room = room_bank.collector(self.cfg, self.paths)  # the worker starts using it with the detector
             self.wake_fault = None
             log.info("jamming; listening for %r", self.cfg.wake.wake_word)
         except Exception as exc:  # whatever it is, status and the light must say so: never a silent "jamming"

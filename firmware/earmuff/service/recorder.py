@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 
 from earmuff import config as config_mod
-from earmuff.config import SAMPLE_RATE
+from earmuff.config import SAMPLE_RATE, Config
+from earmuff.paths import Paths
 from earmuff.service.audio_backend import AudioDeviceError
 from earmuff.service.control import ControlError, NotRunning, request, socket_path
 
@@ -57,12 +58,12 @@ class Take:
 class LocalTakes:
     """With no daemon running: a device of our own, jamming as usual, its detector off."""
 
-    def __init__(self) -> None:
+    def __init__(self, cfg: Config) -> None:
         from earmuff.runtime.device import Device, JamOnly
 
-        self.cfg = config_mod.load()
+        self.cfg = cfg
         # Saying the name must not open the wake-word window: the noise stays on for every take.
-        self.device = Device(self.cfg, lambda *a, **k: None, max_block=self.cfg.audio.block, detector=JamOnly())
+        self.device = Device(cfg, lambda *a, **k: None, JamOnly(), max_block=cfg.audio.block)
         self.stream: Any = None  # a sounddevice stream
         self.end = 0  # the sample after the last take
 
@@ -118,13 +119,14 @@ class DaemonTakes:
         pass
 
 
-def open_takes() -> DaemonTakes | LocalTakes:
+def open_takes(paths: Paths) -> DaemonTakes | LocalTakes:
     """Record through the running daemon if there is one (a second stream would add unknown noise), else alone."""
-    path = socket_path(config_mod.load())
+    cfg = config_mod.load(paths.config)
+    path = socket_path(cfg, paths)
     try:
         request(path, "status", timeout=5.0)
     except NotRunning:
-        return LocalTakes()
+        return LocalTakes(cfg)
     return DaemonTakes(path)
 
 

@@ -20,8 +20,9 @@ from pathlib import Path
 from earmuff import config as config_mod
 from earmuff import memory
 from earmuff.config import SAMPLE_RATE, Config
-from earmuff.runtime.detector import WakeWordError
+from earmuff.paths import Paths
 from earmuff.runtime.device import Device
+from earmuff.wake_name import WakeWordError
 from earmuff.wakeword.registry import background, room_bank, store
 from earmuff.wakeword.train.phrase import folder_name
 
@@ -30,24 +31,24 @@ log = logging.getLogger(__name__)
 CHECK_EVERY_S = 60.0
 
 
-def trained_model_time(wake_word: str) -> float | None:
+def trained_model_time(paths: Paths, wake_word: str) -> float | None:
     """When the active wake word's model was trained here (epoch s); None for built-in or imported ones."""
     try:
-        trained = "language" in store.info(wake_word)  # imported models have no language
-        return (store.root() / folder_name(wake_word) / store.MODEL).stat().st_mtime if trained else None
+        trained = "language" in store.info(paths, wake_word)  # imported models have no language
+        return (store.root(paths) / folder_name(wake_word) / store.MODEL).stat().st_mtime if trained else None
     except (WakeWordError, OSError):
         return None
 
 
-def refit_stamp() -> Path:
+def refit_stamp(paths: Paths) -> Path:
     """The file holding when the service last started a refit (epoch s)."""
-    return config_mod.state_dir() / "last-refit"
+    return paths.state / "last-refit"
 
 
-def last_refit() -> float:
+def last_refit(paths: Paths) -> float:
     """When the last refit started, on the monotonic clock; -inf if never (or the file is unreadable)."""
     try:
-        at = float(refit_stamp().read_text())
+        at = float(refit_stamp(paths).read_text())
     except (OSError, ValueError):
         return float("-inf")
     return time.monotonic() - max(0.0, time.time() - at)  # a clock set back counts as "just now", not the future
@@ -56,9 +57,10 @@ def last_refit() -> float:
 class RoomLearning:
     """Called from the supervisor loop; owns the refit process."""
 
-    def __init__(self) -> None:
+    def __init__(self, paths: Paths) -> None:
+        self.paths = paths
         self.next_check = 0.0
-        self.last_refit = last_refit()  # on the monotonic clock the supervisor passes as `now`
+        self.last_refit = last_refit(paths)  # on the monotonic clock the supervisor passes as `now`
         self.process: subprocess.Popen | None = None
         self.told_memory = False
         self.failed = False  # the last refit ended with an error: wait for a quiet spell before the next
@@ -86,7 +88,7 @@ class RoomLearning:
             log.info(
                 "refitting %r (%s)",
                 cfg.wake.wake_word,
-                "the better model" if background.pending(cfg.wake.wake_word) else "on the room bank, idle",
+                "the better model" if background.pending(self.paths, cfg.wake.wake_word) else "on the room bank, idle",
             )
             self.process = subprocess.Popen(
                 ["nice", "-n", "19", sys.executable, "-m", "earmuff", "wakeword", "refit", "--quiet"],
@@ -98,9 +100,11 @@ class RoomLearning:
         """A refit starts at `now` (monotonic): remembered on disk, so the once-a-day limit holds across restarts."""
         self.last_refit = now
         try:
-            config_mod.atomic_write(refit_stamp(), f"{time.time() - (time.monotonic() - now)!r}\n".encode(), 0o640)
+            config_mod.atomic_write(
+                refit_stamp(self.paths), f"{time.time() - (time.monotonic() - now)!r}\n".encode(), 0o640
+            )
         except OSError as exc:
-            log.error("cannot record the refit time in %s: %s", refit_stamp(), exc)
+            log.error("cannot record the refit time in %s: %s", refit_stamp(self.paths), exc)
 
     def save(self, cfg: Config, device: Device) -> None:
         """Write the windows the device's collector has settled (also before a reload or a stop)."""
@@ -110,15 +114,16 @@ class RoomLearning:
             try:
                 device.room.write(cfg.wakeword.room_bank_max, cfg.wakeword.room_bank_max_days)
             except OSError as exc:  # a full disk loses some room windows, nothing else
-                log.error("room bank %s: %s", room_bank.folder(), exc)
+                log.error("room bank %s: %s", room_bank.folder(self.paths), exc)
 
     def forget(self, cfg: Config, device: Device) -> int:
         """Delete the bank, the windows the device still holds for it, and a refit that read it; how many went."""
         with self.lock:
             if device.room is not None:  # a fresh collector: the worker's next step drops the old one's windows
-                device.room = room_bank.collector(cfg)
+                device.room = room_bank.collector(cfg, self.paths)
             try:
-                return room_bank.forget()  # first: a refit past its training sees the stamp and installs nothing
+                # First: a refit past its training sees the stamp and installs nothing.
+                return room_bank.forget(self.paths)
             finally:
                 if self.training and self.process is not None:
                     self.process.terminate()
@@ -131,14 +136,14 @@ class RoomLearning:
         idle = quiet_s >= w.refit_idle_minutes * 60
         if device.state()[0] != "jamming":
             return False
-        if background.pending(cfg.wake.wake_word):
+        if background.pending(self.paths, cfg.wake.wake_word):
             if self.failed and not (idle and now - self.last_refit >= w.refit_idle_minutes * 60):
                 return False
         else:
             if now - self.last_refit < w.refit_hours * 3600 or not idle:
                 return False
-            since = trained_model_time(cfg.wake.wake_word)
-            if since is None or room_bank.count(room_bank.NEGATIVE, since) < w.refit_min_windows:
+            since = trained_model_time(self.paths, cfg.wake.wake_word)
+            if since is None or room_bank.count(self.paths, room_bank.NEGATIVE, since) < w.refit_min_windows:
                 return False
         free = memory.short_of_training()
         if free is not None:  # a Zero 2 W: the kernel would kill the refit anyway

@@ -7,9 +7,10 @@ import os
 import signal
 import threading
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from earmuff import config as config_mod
+from earmuff.paths import Paths
 from earmuff.runtime.shared import AttachError, Busy, SharedAudio, hold, shm_path
 from earmuff.service.sdnotify import Heartbeat, notify
 
@@ -21,16 +22,17 @@ log = logging.getLogger("earmuff.audio")
 HUNG_S = 1.0  # a playing process whose callback has not run for this long is ended by the standby
 
 
-def lock_path():
+def lock_path(paths: Paths) -> Path:
     """The lock that keeps a second audio process from starting."""
-    return config_mod.runtime_dir() / "audio.lock"
+    return paths.runtime / "audio.lock"
 
 
 class PlayingWatch:
     """The standby's eye on the playing process: one that has played and then stops for HUNG_S (frozen, not
     dead, so its lock is not freed) is killed, so that the standby can take over without waiting for systemd."""
 
-    def __init__(self) -> None:
+    def __init__(self, shm: Path) -> None:
+        self.shm = shm
         self.shared: SharedAudio | None = None
         self.beat = Heartbeat(HUNG_S, time.monotonic())
 
@@ -39,7 +41,7 @@ class PlayingWatch:
         now = time.monotonic()
         try:
             if self.shared is None or self.shared.replaced():
-                self.shared, self.beat = SharedAudio.attach(), Heartbeat(HUNG_S, now)
+                self.shared, self.beat = SharedAudio.attach(self.shm), Heartbeat(HUNG_S, now)
         except AttachError:
             self.shared = None
             return
@@ -61,7 +63,7 @@ def stand_by(proc: AudioProcess) -> bool:
     """Wait, prepared, until the playing audio process exits; True to take over (it crashed), False to stop
     (the owner stopped it: its shared memory is gone). Systemd's watchdog is fed meanwhile."""
     try:
-        hold(lock_path(), "audio process")
+        hold(lock_path(proc.paths), "audio process")
         return True  # nobody was playing: this one plays
     except Busy:
         pass
@@ -75,19 +77,19 @@ def stand_by(proc: AudioProcess) -> bool:
     taken = threading.Event()
 
     def take() -> None:
-        hold(lock_path(), "audio process", wait=True)
+        hold(lock_path(proc.paths), "audio process", wait=True)
         taken.set()
 
     threading.Thread(target=take, daemon=True).start()
     notify("READY=1\nSTATUS=standing by")
     log.info("standing by (pid %d) to take over if the playing audio process dies", os.getpid())
-    watch = PlayingWatch()
+    watch = PlayingWatch(shm_path(proc.paths))
     while not taken.wait(0.25):
         if proc.stopping:
             return False
         notify("WATCHDOG=1")
         watch.check()
-    if not shm_path().exists():
+    if not shm_path(proc.paths).exists():
         log.info("the playing audio process was stopped; stopping too")
         return False
     log.error("the playing audio process died; taking over")

@@ -14,10 +14,12 @@ from earmuff import memory
 from earmuff.audio.files import read_audio, write_wav
 from earmuff.audio.room import Room
 from earmuff.config import SAMPLE_RATE, Config
+from earmuff.paths import Paths
 from earmuff.runtime.device import Device
 from earmuff.runtime.faults import FaultInjector, path_gain
 from earmuff.runtime.self_check import Expected
 from earmuff.sim.scene import Scene, SceneError
+from earmuff.wakeword.registry import store
 from earmuff.wakeword.registry.room_bank import Collector
 
 
@@ -72,7 +74,14 @@ def simulate(
     faults = tuple(dataclasses.replace(f, at_s=f.at_s + warm / SAMPLE_RATE) for f in scene.faults)
     if scene.jam:
         device = Device(
-            cfg, timeline, FaultInjector(faults), max_block=block, seed=scene.seed, room=collector, expected=expected
+            cfg,
+            timeline,
+            store.detector(Paths.from_env(), cfg.wake.wake_word, cfg.wake),  # the sim is an entry point
+            FaultInjector(faults),
+            max_block=block,
+            seed=scene.seed,
+            room=collector,
+            expected=expected,
         )
         device.start_worker(lambda: time.sleep(0.0003))
     echo, mic, heard = np.zeros(n, np.float32), np.zeros(n, np.float32), np.zeros(n, np.float32)

@@ -9,7 +9,8 @@ import time
 from pathlib import Path
 
 from earmuff import config as config_mod
-from earmuff.runtime.detector import WakeWordError
+from earmuff.paths import Paths
+from earmuff.wake_name import WakeWordError, normalise
 from earmuff.wakeword.registry import background
 from earmuff.wakeword.train import scoring
 from earmuff.wakeword.train.voices import NEURAL
@@ -18,6 +19,7 @@ TRAINING_LOCK = ".training.lock"
 
 
 def retrain(
+    paths: Paths,
     phrase: str,
     lang: str,
     seed: int = 0,
@@ -42,7 +44,7 @@ def retrain(
     from earmuff.wakeword.registry import store
     from earmuff.wakeword.train import worker
 
-    lock = hold(store.root() / TRAINING_LOCK, "wake-word training")
+    lock = hold(store.root(paths) / TRAINING_LOCK, "wake-word training")
     try:
         free = memory.short_of_training()
         if free is not None and not quiet:
@@ -51,19 +53,19 @@ def retrain(
                 f"if it runs out, the training ends and nothing changes. {elsewhere(phrase)}",
                 file=sys.stderr,
             )
-        meta = worker.run(_retrain, phrase, lang, seed, quiet, select, recipe, rival, export)
+        meta = worker.run(_retrain, paths, phrase, lang, seed, quiet, select, recipe, rival, export)
         assert isinstance(meta, dict)
         return meta
     except KeyboardInterrupt:
         print(
-            f"\ninterrupted; nothing was installed and '{config_mod.load().wake.wake_word}' stays active",
+            f"\ninterrupted; nothing was installed and '{config_mod.load(paths.config).wake.wake_word}' stays active",
             file=sys.stderr,
         )
         raise
     except worker.OutOfMemory as exc:
         raise worker.OutOfMemory(
             f"training '{phrase}' ran out of memory: {exc}; nothing was installed and "
-            f"'{config_mod.load().wake.wake_word}' stays active. {elsewhere(phrase)}"
+            f"'{config_mod.load(paths.config).wake.wake_word}' stays active. {elsewhere(phrase)}"
         ) from None
     finally:
         os.close(lock)
@@ -78,18 +80,26 @@ def elsewhere(phrase: str) -> str:
 
 
 def _retrain(
-    phrase: str, lang: str, seed: int, quiet: bool, select: bool, recipe: str, rival: bool, export: Path | None
+    paths: Paths,
+    phrase: str,
+    lang: str,
+    seed: int,
+    quiet: bool,
+    select: bool,
+    recipe: str,
+    rival: bool,
+    export: Path | None,
 ) -> dict:
     """The body of `retrain`, in the child process."""
     from earmuff import memory
     from earmuff.wakeword.registry import room_bank, samples, store
     from earmuff.wakeword.registry.publish import publish
-    from earmuff.wakeword.train.phrase import check_language, check_phrase, normalise
+    from earmuff.wakeword.train.phrase import check_language, check_phrase
     from earmuff.wakeword.train.trainer import options_from, train
 
-    cfg = config_mod.load()
+    cfg = config_mod.load(paths.config)
     name, lang = check_phrase(phrase), check_language(lang)
-    owner = tuple(samples.load_all(name))
+    owner = tuple(samples.load_all(paths, name))
     room = cfg.wakeword.room_bank
     read_at = time.time()
     opts = options_from(
@@ -99,9 +109,9 @@ def _retrain(
         seed=seed,
         owner_clips=owner,
         quiet=quiet,
-        extra_negatives=room_bank.load(room_bank.NEGATIVE) if room else None,
-        extra_positives=room_bank.load(room_bank.positive_kind(name)) if room else None,
-        rival=installed_scores(name) if rival else None,
+        extra_negatives=room_bank.load(paths, room_bank.NEGATIVE) if room else None,
+        extra_positives=room_bank.load(paths, room_bank.positive_kind(name)) if room else None,
+        rival=installed_scores(paths, name) if rival else None,
     )
     if recipe == background.QUICK:
         opts = dataclasses.replace(
@@ -118,7 +128,7 @@ def _retrain(
     before = cfg.wake.wake_word
     result = train(opts, cfg)
     result.meta["recipe"] = recipe
-    if room and room_bank.forgotten_at() > read_at:
+    if room and room_bank.forgotten_at(paths) > read_at:
         raise WakeWordError(
             f"wake word '{name}': the room bank was forgotten while this training used it; "
             f"nothing was installed and '{before}' stays active"
@@ -132,8 +142,8 @@ def _retrain(
         return result.meta
     if rival and not better(result.meta["validation"]):
         return {**result.meta, "kept": True}
-    selected = select or normalise(store.active()) == name
-    publish(result, activate=selected)
+    selected = select or normalise(store.active(paths)) == name
+    publish(paths, result, activate=selected)
     return {**result.meta, "selected": selected}
 
 
@@ -143,10 +153,10 @@ def better(validation: dict) -> bool:
     return (new["recall"], -new["false_accepts"]) > (old["recall"], -old["false_accepts"])
 
 
-def installed_scores(name: str) -> scoring.Scores | None:
+def installed_scores(paths: Paths, name: str) -> scoring.Scores | None:
     """The window scores of the installed model of `name`, or None if it has no trained one."""
     from earmuff.wakeword.registry import store
     from earmuff.wakeword.train.phrase import folder_name
 
-    path = store.root() / folder_name(name) / store.MODEL
+    path = store.root(paths) / folder_name(name) / store.MODEL
     return scoring.of_file(path) if path.is_file() else None

@@ -11,37 +11,38 @@ from __future__ import annotations
 import json
 import os
 import time
+from pathlib import Path
 
 from earmuff.config import atomic_write
-from earmuff.runtime.detector import WakeWordError
+from earmuff.paths import Paths
+from earmuff.wake_name import WakeWordError, normalise
 from earmuff.wakeword.registry import store
-from earmuff.wakeword.train.phrase import normalise
 
 STATE = "background.json"
 QUICK, FULL = "quick", "full"
 
 
-def _path():
-    return store.root() / STATE
+def _path(paths: Paths) -> Path:
+    return store.root(paths) / STATE
 
 
-def read() -> dict:
+def read(paths: Paths) -> dict:
     """The state file, or {} when there is none or it cannot be read."""
     try:
-        return json.loads(_path().read_text())
+        return json.loads(_path(paths).read_text())
     except (OSError, ValueError):
         return {}
 
 
-def write(**fields) -> None:
+def write(paths: Paths, **fields) -> None:
     """Merge `fields` into the state file (atomically); errors are the caller's (a full disk ends the training)."""
-    atomic_write(_path(), (json.dumps({**read(), **fields, "updated": time.time()}) + "\n").encode(), 0o640)
+    atomic_write(_path(paths), (json.dumps({**read(paths), **fields, "updated": time.time()}) + "\n").encode(), 0o640)
 
 
-def started(phrase: str, model_created: str) -> None:
+def started(paths: Paths, phrase: str, model_created: str) -> None:
     """A better model for `phrase`, whose quick model was created at `model_created`, is being trained."""
     atomic_write(
-        _path(),
+        _path(paths),
         (
             json.dumps(
                 {
@@ -58,34 +59,34 @@ def started(phrase: str, model_created: str) -> None:
     )
 
 
-def progress(stage: str, done: int, total: int) -> None:
+def progress(paths: Paths, stage: str, done: int, total: int) -> None:
     """Called by the progress bars of a background training: its stage and how far (lost if the disk is full)."""
     try:
-        write(stage=stage, done=done, total=total)
+        write(paths, stage=stage, done=done, total=total)
     except OSError:
         pass
 
 
-def finished(outcome: str) -> None:
+def finished(paths: Paths, outcome: str) -> None:
     """The training ended: 'installed ...', 'kept the quick model ...' or 'failed ...'."""
-    write(outcome=outcome, pid=None)
+    write(paths, outcome=outcome, pid=None)
 
 
-def quick_model(phrase: str) -> str | None:
+def quick_model(paths: Paths, phrase: str) -> str | None:
     """The creation time of `phrase`'s installed model if it is a quick one, else None."""
     try:
-        meta = store.info(phrase)
+        meta = store.info(paths, phrase)
     except (WakeWordError, OSError):
         return None
     return meta.get("created") if meta.get("recipe") == QUICK else None
 
 
-def pending(phrase: str) -> bool:
+def pending(paths: Paths, phrase: str) -> bool:
     """`phrase` runs on a quick model that no background training has finished with (installed or kept)."""
-    created = quick_model(phrase)
+    created = quick_model(paths, phrase)
     if created is None:
         return False
-    s = read()
+    s = read(paths)
     done = (
         s.get("phrase") == normalise(phrase)
         and s.get("for") == created
@@ -94,11 +95,11 @@ def pending(phrase: str) -> bool:
     return not done
 
 
-def describe(phrase: str) -> str | None:
+def describe(paths: Paths, phrase: str) -> str | None:
     """One line on the background training of `phrase`, or None when there is nothing to say."""
-    s = read()
+    s = read(paths)
     if s.get("phrase") != normalise(phrase):
-        return "a better model is waiting to be trained" if pending(phrase) else None
+        return "a better model is waiting to be trained" if pending(paths, phrase) else None
     if s.get("outcome"):
         return f"better model: {s['outcome']}"
     alive = s.get("pid") and _alive(int(s["pid"]))

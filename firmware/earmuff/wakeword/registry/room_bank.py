@@ -1,7 +1,7 @@
 """The room bank: embedding windows of the household's own speech, kept to refit the wake word on.
 
 Never audio: only openWakeWord embedding windows (16 x 96, float16), in chunk files of mode 0600 under
-state_dir()/room-bank (0700), each written to a temporary name and renamed. Negatives are room talk that
+Paths.state/room-bank (0700), each written to a temporary name and renamed. Negatives are room talk that
 led to no command; positives are the windows that fired just before a command the owner went on to give.
 The oldest chunks go first once a kind holds more than its limit, and any older than `room_bank_max_days`.
 `earmuff wakeword forget-room` deletes it.
@@ -20,6 +20,7 @@ import numpy as np
 
 from earmuff import config as config_mod
 from earmuff.config import FRAME, SAMPLE_RATE
+from earmuff.paths import Paths
 from earmuff.wakeword.train.features import EMBED_DIM, WINDOW
 from earmuff.wakeword.train.phrase import folder_name
 
@@ -28,26 +29,26 @@ POSITIVE_LIMIT = 500
 SAMPLE_EVERY = 25  # frames: one ordinary window every 2 s, besides every near miss
 
 
-def folder() -> Path:
+def folder(paths: Paths) -> Path:
     """The bank's folder."""
-    return config_mod.state_dir() / "room-bank"
+    return paths.state / "room-bank"
 
 
-def _stamp() -> Path:
-    return config_mod.state_dir() / "room-bank-forgotten"
+def _stamp(paths: Paths) -> Path:
+    return paths.state / "room-bank-forgotten"
 
 
-def forgotten_at() -> float:
+def forgotten_at(paths: Paths) -> float:
     """When the whole bank was last forgotten (epoch s), 0 if never: a training that read it before must not install."""
     try:  # the time written, not the file's mtime: the kernel's coarse clock can date it before time.time()
-        return float(_stamp().read_text())
+        return float(_stamp(paths).read_text())
     except (FileNotFoundError, ValueError):
         return 0.0
 
 
-def _chunks(kind: str | None) -> list[Path]:
+def _chunks(paths: Paths, kind: str | None) -> list[Path]:
     """The chunk files of one kind, or of all kinds (None)."""
-    return sorted(folder().glob(f"{kind or '*'}-*.npy")) if folder().is_dir() else []
+    return sorted(folder(paths).glob(f"{kind or '*'}-*.npy")) if folder(paths).is_dir() else []
 
 
 def _written_at(chunk: Path) -> float:
@@ -58,11 +59,11 @@ def _written_at(chunk: Path) -> float:
         return 0.0
 
 
-def expire(max_days: float, now: float | None = None) -> int:
+def expire(paths: Paths, max_days: float, now: float | None = None) -> int:
     """Delete the chunks of every kind written more than `max_days` ago; return how many windows went."""
     cutoff = (time.time() if now is None else now) - max_days * 86400
     gone = 0
-    for chunk in _chunks(None):
+    for chunk in _chunks(paths, None):
         if _written_at(chunk) < cutoff:
             try:
                 gone += len(np.load(chunk, mmap_mode="r"))
@@ -72,9 +73,9 @@ def expire(max_days: float, now: float | None = None) -> int:
     return gone
 
 
-def _read(kind: str | None, since: float, mmap: bool) -> list[np.ndarray]:
+def _read(paths: Paths, kind: str | None, since: float, mmap: bool) -> list[np.ndarray]:
     parts = []
-    for chunk in _chunks(kind):
+    for chunk in _chunks(paths, kind):
         try:
             if chunk.stat().st_mtime > since:
                 parts.append(np.load(chunk, mmap_mode="r" if mmap else None))
@@ -83,28 +84,28 @@ def _read(kind: str | None, since: float, mmap: bool) -> list[np.ndarray]:
     return parts
 
 
-def load(kind: str = NEGATIVE, since: float = 0.0) -> np.ndarray:
+def load(paths: Paths, kind: str = NEGATIVE, since: float = 0.0) -> np.ndarray:
     """Windows of one kind (n, 16, 96) as stored (float16), oldest first, from chunks written after `since` (epoch s)."""
-    parts = _read(kind, since, mmap=True)
+    parts = _read(paths, kind, since, mmap=True)
     return np.concatenate(parts, dtype=np.float16) if parts else np.zeros((0, WINDOW, EMBED_DIM), np.float16)
 
 
-def count(kind: str | None = NEGATIVE, since: float = 0.0) -> int:
+def count(paths: Paths, kind: str | None = NEGATIVE, since: float = 0.0) -> int:
     """How many windows of one kind (None: all kinds) were written after `since`, without reading them."""
-    return sum(len(p) for p in _read(kind, since, mmap=True))
+    return sum(len(p) for p in _read(paths, kind, since, mmap=True))
 
 
-def add(windows: np.ndarray, limit: int, kind: str = NEGATIVE) -> int:
+def add(paths: Paths, windows: np.ndarray, limit: int, kind: str = NEGATIVE) -> int:
     """Write windows as a new chunk, drop the oldest chunks beyond `limit` windows; return the kind's size."""
     if windows.ndim != 3 or windows.shape[1:] != (WINDOW, EMBED_DIM):
         raise ValueError(f"room bank windows of shape {windows.shape}: expected (n, {WINDOW}, {EMBED_DIM})")
-    base = folder()
+    base = folder(paths)
     base.mkdir(mode=0o700, parents=True, exist_ok=True)
     data = io.BytesIO()
     np.save(data, windows.astype(np.float16))
     config_mod.atomic_write(base / f"{kind}-{time.time_ns():020d}.npy", data.getvalue(), 0o600)
     sizes = []
-    for chunk in _chunks(kind):
+    for chunk in _chunks(paths, kind):
         try:
             sizes.append((chunk, len(np.load(chunk, mmap_mode="r"))))
         except ValueError:  # unreadable: worth nothing, and would be skipped by load() forever
@@ -123,29 +124,29 @@ def positive_kind(wake_word: str) -> str:
     return "pos_" + folder_name(wake_word)
 
 
-def forget(kind: str | None = None) -> int:
+def forget(paths: Paths, kind: str | None = None) -> int:
     """Delete the bank, or only the windows of one kind; return how many windows went."""
     if kind is not None:
-        n = count(kind)
-        for chunk in _chunks(kind):
+        n = count(paths, kind)
+        for chunk in _chunks(paths, kind):
             chunk.unlink(missing_ok=True)
         return n
-    n = count(None)
-    config_mod.atomic_write(_stamp(), repr(time.time()).encode(), 0o600)
+    n = count(paths, None)
+    config_mod.atomic_write(_stamp(paths), repr(time.time()).encode(), 0o600)
     try:
-        if folder().exists():
-            shutil.rmtree(folder())
+        if folder(paths).exists():
+            shutil.rmtree(folder(paths))
     except OSError as exc:  # never a silent "forgot": say what is still there
         raise OSError(
-            f"room bank {folder()}: could not delete {folder() / (exc.filename or '')} ({exc.strerror}); "
+            f"room bank {folder(paths)}: could not delete {folder(paths) / (exc.filename or '')} ({exc.strerror}); "
             f"what could be deleted is gone, the rest is still there"
         ) from None
     return n
 
 
-def collector(cfg: config_mod.Config) -> Collector | None:
+def collector(cfg: config_mod.Config, paths: Paths) -> Collector | None:
     """A collector for the device, or None when the config turns the room bank off."""
-    return Collector(positive_kind(cfg.wake.wake_word)) if cfg.wakeword.room_bank else None
+    return Collector(paths, positive_kind(cfg.wake.wake_word)) if cfg.wakeword.room_bank else None
 
 
 class Collector:
@@ -156,7 +157,8 @@ class Collector:
     settled ones wait in `ready` (a thread-safe queue) until write(), which the supervisor calls.
     """
 
-    def __init__(self, positive_kind: str, min_score: float = 0.1, settle_s: float = 30.0) -> None:
+    def __init__(self, paths: Paths, positive_kind: str, min_score: float = 0.1, settle_s: float = 30.0) -> None:
+        self.paths = paths
         self.positive_kind, self.min_score = positive_kind, min_score
         self.settle = int(settle_s * SAMPLE_RATE)
         self.pending: list[tuple[int, np.ndarray, float]] = []
@@ -195,7 +197,7 @@ class Collector:
     def write(self, limit: int, max_days: float) -> dict[str, int]:
         """Move settled windows into the bank, deleting those older than `max_days` (supervisor thread);
         return how many of each kind were written."""
-        expire(max_days)
+        expire(self.paths, max_days)
         got: dict[str, list[np.ndarray]] = {NEGATIVE: [], self.positive_kind: []}
         while True:
             try:
@@ -205,5 +207,5 @@ class Collector:
             got[kind].append(w)
         for kind, ws in got.items():
             if ws:
-                add(np.stack(ws), limit if kind == NEGATIVE else POSITIVE_LIMIT, kind)
+                add(self.paths, np.stack(ws), limit if kind == NEGATIVE else POSITIVE_LIMIT, kind)
         return {k: len(v) for k, v in got.items()}

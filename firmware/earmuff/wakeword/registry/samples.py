@@ -12,7 +12,8 @@ import numpy as np
 from earmuff import config as config_mod
 from earmuff.audio.files import read_audio, wav_bytes
 from earmuff.config import SAMPLE_RATE
-from earmuff.runtime.detector import WakeWordError
+from earmuff.paths import Paths
+from earmuff.wake_name import WakeWordError
 from earmuff.wakeword.registry import store
 from earmuff.wakeword.registry.store import samples_dir
 
@@ -91,37 +92,37 @@ def expected_duration(phrase: str, lang: str) -> float:
     return len(speak(Utterance(phrase, "espeak-ng", lang, 160, 50))) / SAMPLE_RATE
 
 
-def save(phrase: str, x: np.ndarray) -> Path:
+def save(paths: Paths, phrase: str, x: np.ndarray) -> Path:
     """Keep an accepted take as a private 16 kHz WAV (temp file, fsync, rename); the newest `recordings_max` stay."""
-    folder = samples_dir(phrase)
+    folder = samples_dir(paths, phrase)
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     now = time.time_ns()  # names sort oldest first: the retention limit deletes from the front
     path = folder / f"take-{time.strftime('%Y%m%dT%H%M%S', time.localtime(now // 10**9))}-{now % 10**9:09d}.wav"
     config_mod.atomic_write(path, wav_bytes(x), 0o600)  # created private: the recording is never world-readable
-    for old in _takes(phrase)[: -config_mod.load().wakeword.recordings_max]:
+    for old in _takes(paths, phrase)[: -config_mod.load(paths.config).wakeword.recordings_max]:
         old.unlink()
     store.fsync(folder)
     return path
 
 
-def _takes(phrase: str) -> list[Path]:
-    return sorted(samples_dir(phrase).glob("take-*.wav"))
+def _takes(paths: Paths, phrase: str) -> list[Path]:
+    return sorted(samples_dir(paths, phrase).glob("take-*.wav"))
 
 
-def count(phrase: str) -> int:
+def count(paths: Paths, phrase: str) -> int:
     """How many takes of a wake word are kept."""
-    return len(_takes(phrase))
+    return len(_takes(paths, phrase))
 
 
-def load_all(phrase: str) -> list[np.ndarray]:
+def load_all(paths: Paths, phrase: str) -> list[np.ndarray]:
     """All accepted takes of a wake word."""
-    return [read_audio(p) for p in _takes(phrase)]
+    return [read_audio(p) for p in _takes(paths, phrase)]
 
 
-def forget(phrase: str) -> int:
+def forget(paths: Paths, phrase: str) -> int:
     """Delete the owner's takes of a wake word; return how many there were."""
-    folder = samples_dir(phrase)
-    n = count(phrase)
+    folder = samples_dir(paths, phrase)
+    n = count(paths, phrase)
     if folder.exists():
         shutil.rmtree(folder)  # a failure is an error the CLI reports, never a silent "deleted"
     return n

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 
-from earmuff.wakeword.train.phrase import normalise
+from earmuff.wake_name import normalise
 from earmuff.wakeword.train.words import WORDS
 
 MIN_SYLLABLES = 3

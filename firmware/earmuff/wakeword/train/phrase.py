@@ -7,7 +7,7 @@ import re
 import subprocess
 import unicodedata
 
-from earmuff.runtime.detector import WakeWordError, normalise  # noqa: F401 (a wake word's name, used from here)
+from earmuff.wake_name import WakeWordError, normalise
 
 MAX_CHARS = 40
 MAX_WORDS = 5

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from earmuff.runtime.detector import WakeWordError
+from earmuff.wake_name import WakeWordError
 
 PR_SET_PDEATHSIG = 1
 
