@@ -62,8 +62,7 @@ class Daemon:
     def __init__(
         self, cfg: Config, paths: Paths, config_note: str | None = None, faults: FaultInjector | None = None
     ) -> None:
-        self.cfg, self.paths = cfg, paths
-        self.faults = faults
+        self.cfg, self.paths, self.faults = cfg, paths, faults
         self.config_note = config_note
         self.started = time.monotonic()
         self.previous_starts = count_start(paths)
@@ -133,13 +132,12 @@ class Daemon:
         self.attach()
         notify("READY=1\nSTATUS=jamming (loading the wake word)")
         threading.Thread(target=self._load_detector, name="earmuff-load", daemon=True).start()
+        sock = socket_path(self.cfg, self.paths)
         try:
-            self.server = ControlServer(
-                socket_path(self.cfg, self.paths), self.commands.handle, self.cfg.control.admin_group
-            )
+            self.server = ControlServer(sock, self.commands.handle, self.cfg.control.admin_group)
             self.server.start()
         except OSError as exc:
-            log.error("control socket %s: %s; running without it", socket_path(self.cfg, self.paths), exc)
+            log.error("control socket %s: %s; running without it", sock, exc)
         self._start_panel()
 
     def _load_detector(self) -> None:
