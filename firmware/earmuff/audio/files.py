@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from earmuff.audio.dsp import resample_poly
 from earmuff.config import SAMPLE_RATE
 from earmuff.paths import user_name
 
@@ -62,9 +63,7 @@ def check_readable(path: Path, what: str, expected: str) -> None:
 
 
 def resample(x: np.ndarray, rate: int, to: int = SAMPLE_RATE) -> np.ndarray:
-    """`x` at `rate` Hz resampled to `to` Hz (polyphase; scipy reduces the ratio itself), as float32."""
-    from scipy.signal import resample_poly
-
+    """`x` at `rate` Hz resampled to `to` Hz (polyphase, scipy's filter; the ratio is reduced), as float32."""
     return (resample_poly(x, to, rate) if rate != to else x).astype(np.float32)
 
 

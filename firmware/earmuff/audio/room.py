@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
-from scipy.signal import fftconvolve
 
+from earmuff.audio.dsp import fftconvolve
 from earmuff.config import MIC_FULL_SCALE_DB_SPL, SAMPLE_RATE, _range
 
 SPEED_OF_SOUND = 343.0

@@ -6,10 +6,15 @@ import errno
 import json
 from pathlib import Path
 
+import numpy as np
+
 from earmuff.paths import Paths
 from earmuff.wake_name import WakeWordError
 from earmuff.wakeword.registry import store
 from earmuff.wakeword.registry.export import to_onnx
+from earmuff.wakeword.train import scoring
+from earmuff.wakeword.train.classifier import Mlp
+from earmuff.wakeword.train.features import EMBED_DIM, WINDOW
 from earmuff.wakeword.train.trainer import TrainResult
 
 
@@ -21,7 +26,7 @@ def publish(paths: Paths, result: TrainResult, activate: bool = True) -> Path:
     try:
         to_onnx(result.model, version / store.MODEL, name)
         (version / store.SIDECAR).write_text(json.dumps(result.meta, indent=2) + "\n")
-        store.check_model(version / store.MODEL)
+        check_export(version / store.MODEL, result.model)
         link = store.install(paths, version, name)
     except OSError as exc:
         store.discard(version)
@@ -42,6 +47,21 @@ def publish(paths: Paths, result: TrainResult, activate: bool = True) -> Path:
             f"wake word '{name}': installed, but config.toml could not be updated ({_why(exc)}); "
             f'the previous wake word stays active; `earmuff wakeword use "{name}"` later'
         ) from exc
+
+
+def check_export(path: Path, model: Mlp) -> None:
+    """Raise WakeWordError unless the written file scores windows as the trained network does.
+
+    onnxruntime alone, as the detector runs it: loading openWakeWord here would import scipy and scikit-learn
+    (80 MB resident) into the training process at its end (docs/benchmarks.md, issue 21).
+    """
+    windows = np.random.default_rng(0).standard_normal((4, WINDOW, EMBED_DIM)).astype(np.float32)
+    try:
+        got = scoring.of_file(path)(windows)
+    except Exception as exc:  # onnxruntime's own errors: a file it cannot load or run
+        raise WakeWordError(f"model file {path}: onnxruntime cannot run it ({exc})") from exc
+    if not np.allclose(got, model.scores(windows), atol=1e-4):
+        raise WakeWordError(f"model file {path}: scores {got} differ from the trained network's")
 
 
 def _why(exc: OSError) -> str:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.fft import next_fast_len
-from scipy.signal import fftconvolve
 
+from earmuff.audio.dsp import fast_len, fftconvolve
 from earmuff.audio.files import resample
 from earmuff.audio.room import Acoustics, Room, active_rms, room_response
 from earmuff.config import SAMPLE_RATE, Config
@@ -36,7 +35,7 @@ def jamming_residual(cfg: Config, seconds: float, seed: int = 0) -> np.ndarray:
 
 def colored_noise(n: int, rng: np.random.Generator) -> np.ndarray:
     """White, pink or brown noise with unit RMS."""
-    m = next_fast_len(n, real=True)  # an FFT at a length with a large prime factor needs far more memory
+    m = fast_len(n)  # an FFT at a length with a large prime factor needs far more memory
     spectrum = np.fft.rfft(rng.standard_normal(m))
     f = np.maximum(np.fft.rfftfreq(m, 1 / SAMPLE_RATE), 20.0)
     spectrum /= f ** (rng.choice([0.0, 0.5, 1.0]))
