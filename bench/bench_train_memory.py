@@ -1,6 +1,7 @@
 """Benchmark: a wake-word training inside a cgroup v1 memory cap and CPU quota, as on a Raspberry Pi Zero 2 W.
 
     nice .venv/bin/python bench/bench_train_memory.py [--cap-mb 300] [--cpus 2] [--stages] [-- set "hey bramble"]
+    nice .venv/bin/python bench/bench_train_memory.py --home DIR --full-room-bank --stages -- wakeword refit
 
 Runs `earmuff <command>` (default `wakeword set "hey bramble"`) with a private EARMUFF_HOME in a fresh memory
 cgroup capped at --cap-mb (memory.limit_in_bytes; this machine has no swap) and a CPU cgroup with a quota of
@@ -9,13 +10,15 @@ every process in it plus the page cache they filled, which the kernel drops unde
 summed proportional resident memory of the process tree (Pss of /proc/PID/smaps_rollup, sampled every 50 ms), the CPU time of the whole
 cgroup (cpuacct.usage), wall time, the exit code and whether the kernel killed anything. With --stages, the peak
 summed Pss within each progress-bar stage. Needs root and cgroup v1 (memory, cpu, cpuacct mounted).
-A `refit` first needs a trained word in the home: pass --home DIR with --keep from an earlier `set` run.
+A `refit` first needs a trained word in the home: pass --home DIR with --keep from an earlier `set` run;
+--full-room-bank first fills that home's room bank to its configured maximum (outside the cgroup, not measured).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -54,6 +57,40 @@ def tree_pss_kb(pid: int) -> int:
     return total
 
 
+def fill_room_bank(home: Path, seed: int = 7) -> tuple[int, int]:
+    """Fill `home`'s room bank as a device would after long use: room talk to `room_bank_max` windows and the
+    active name to the positive limit, from synthesized speech (espeak-ng, flite) in the jammed virtual room.
+
+    Talk is windows of continuous streams of sentences, every other 80 ms step (the device keeps one every 2 s of
+    voice and every near miss: denser here, the same kind of windows); the name is one window per saying, the word
+    ending 0.25-0.45 s before it, as in training. Returns the numbers of room-talk and name windows banked.
+    """
+    import numpy as np
+
+    os.environ["EARMUFF_HOME"] = str(home)
+    from earmuff import config
+    from earmuff.wakeword.registry import room_bank
+    from earmuff.wakeword.train import augment, features, phrase, synth, words
+    from earmuff.wakeword.train.windows import POS_WINDOWS, positive_windows
+
+    cfg = config.load()
+    name, limit = cfg.wake.wake_word, cfg.wakeword.room_bank_max
+    rng, nrng = random.Random(seed), np.random.default_rng(seed)
+    fams = synth.families("en-us", ("espeak-ng", "flite"), phrase.languages())
+    residual = augment.jamming_residual(cfg, 60.0, seed)
+    positive = room_bank.positive_kind(name)
+    while (have := room_bank.count(positive)) < room_bank.POSITIVE_LIMIT:
+        clips = synth.speak_all(synth.plan(name, "en-us", min(100, room_bank.POSITIVE_LIMIT - have), rng, fams))
+        wins = positive_windows([c for c in clips if len(c)], 1, nrng, residual, lambda n: None)
+        room_bank.add(wins[POS_WINDOWS // 2 :: POS_WINDOWS], room_bank.POSITIVE_LIMIT, positive)
+    while (have := room_bank.count()) < limit:
+        texts = words.sentences(40, rng, avoid=tuple(name.split()))
+        clips = synth.speak_all([synth.plan(t, "en-us", 1, rng, fams)[0] for t in texts])
+        frames = features.embed(augment.stream([c for c in clips if len(c)], nrng, residual))
+        room_bank.add(features.windows(frames, stride=2)[: limit - have], limit)
+    return room_bank.count(), room_bank.count(positive)
+
+
 def make_cgroups(name: str, cap_mb: int, cpus: float) -> dict[str, Path]:
     """Fresh memory, cpu and cpuacct cgroups called `name`, capped; returns their folders."""
     groups = {k: ROOT / k / name for k in ("memory", "cpu", "cpuacct")}
@@ -82,9 +119,13 @@ def main() -> int:
     ap.add_argument("--home", help="EARMUFF_HOME to use (default: a fresh temporary one)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary home (to refit in it later)")
     ap.add_argument("--stages", action="store_true", help="peak summed Pss per progress-bar stage")
+    ap.add_argument("--full-room-bank", action="store_true", help="fill the home's room bank first (for a refit)")
     ap.add_argument("command", nargs="*", default=["wakeword", "set", "hey bramble"])
     args = ap.parse_args()
     home = Path(args.home) if args.home else Path(tempfile.mkdtemp(prefix="earmuff-bench-"))
+    if args.full_room_bank:
+        talk, mine = fill_room_bank(home)
+        print(f"room bank filled: {talk} windows of room talk, {mine} of the name", file=sys.stderr)
     groups = make_cgroups(f"earmuff-bench-{os.getpid()}", args.cap_mb, args.cpus)
     env = {**os.environ, "EARMUFF_HOME": str(home), "PYTHONUNBUFFERED": "1"}
 
