@@ -67,28 +67,29 @@ def fill_room_bank(home: Path, seed: int = 7) -> tuple[int, int]:
     """
     import numpy as np
 
-    os.environ["EARMUFF_HOME"] = str(home)
     from earmuff import config
+    from earmuff.paths import Paths
     from earmuff.wakeword.registry import room_bank
     from earmuff.wakeword.train import augment, features, phrase, synth, words
     from earmuff.wakeword.train.windows import POS_WINDOWS, positive_windows
 
-    cfg = config.load()
+    paths = Paths.from_env({"EARMUFF_HOME": str(home)})
+    cfg = config.load(paths.config)
     name, limit = cfg.wake.wake_word, cfg.wakeword.room_bank_max
     rng, nrng = random.Random(seed), np.random.default_rng(seed)
     fams = synth.families("en-us", ("espeak-ng", "flite"), phrase.languages())
     residual = augment.jamming_residual(cfg, 60.0, seed)
     positive = room_bank.positive_kind(name)
-    while (have := room_bank.count(positive)) < room_bank.POSITIVE_LIMIT:
+    while (have := room_bank.count(paths, positive)) < room_bank.POSITIVE_LIMIT:
         clips = synth.speak_all(synth.plan(name, "en-us", min(100, room_bank.POSITIVE_LIMIT - have), rng, fams))
         wins = positive_windows([c for c in clips if len(c)], 1, nrng, residual, lambda n: None)
-        room_bank.add(wins[POS_WINDOWS // 2 :: POS_WINDOWS], room_bank.POSITIVE_LIMIT, positive)
-    while (have := room_bank.count()) < limit:
+        room_bank.add(paths, wins[POS_WINDOWS // 2 :: POS_WINDOWS], room_bank.POSITIVE_LIMIT, positive)
+    while (have := room_bank.count(paths)) < limit:
         texts = words.sentences(40, rng, avoid=tuple(name.split()))
         clips = synth.speak_all([synth.plan(t, "en-us", 1, rng, fams)[0] for t in texts])
         frames = features.embed(augment.stream([c for c in clips if len(c)], nrng, residual))
-        room_bank.add(features.windows(frames, stride=2)[: limit - have], limit)
-    return room_bank.count(), room_bank.count(positive)
+        room_bank.add(paths, features.windows(frames, stride=2)[: limit - have], limit)
+    return room_bank.count(paths), room_bank.count(paths, positive)
 
 
 def make_cgroups(name: str, cap_mb: int, cpus: float) -> dict[str, Path]:
