@@ -100,10 +100,11 @@ def reactions(env: dict, folder: Path, home: Path, runs: int) -> tuple[list[floa
     spans = quiet_spans(rec.stop())
     stops, backs = [], []
     for paused, resumed in zip(marks[::2], marks[1::2]):
-        # The pause's own span: the longest overlapping it (an underrun may leave short ones around it).
-        a, b = max(((a, b) for a, b in spans if paused < b and a < resumed + 1.0), key=lambda s: s[1] - s[0])
-        stops.append(a - paused)
-        backs.append(b - resumed)
+        mine = [(a, b) for a, b in spans if paused < b and a < resumed + 1.0]
+        if mine:  # the pause's own span: the longest (an underrun may leave short ones around it)
+            a, b = max(mine, key=lambda s: s[1] - s[0])
+            stops.append(a - paused)
+            backs.append(b - resumed)
     return stops, backs
 
 
@@ -264,7 +265,8 @@ def main() -> None:
             f"In-process pipeline (bench_core.py, one thread, 30 s of audio as fast as it goes): {inproc:.4f}.",
             "",
             f"`earmuff pause` to the noise gone from the sink: {fmt(stops)}; `earmuff resume` to the noise back: "
-            f"{fmt(backs)} (the listener's next frame, the gate's next block, the sound card's buffers both ways).",
+            f"{fmt(backs)} (the listener's next frame, the gate's next block, the sound card's buffers both ways; a",
+            "pause that left no quiet span, on a loaded machine, is not counted).",
             "",
             f"Process start (`earmuff audio --standby`, none running) to the first noise block on the sink: {fmt(starts)}.",
             f"SIGKILL of the only audio process, started again 0.1 s later: silence on the sink {fmt(plain)}.",
