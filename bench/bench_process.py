@@ -5,7 +5,8 @@ each of their threads, read from /proc, in a quiet room and with people talking 
 sink beside the noise, so the microphone hears it); beside it the in-process pipeline figure of
 bench_core.py. Then process start to the first noise block on the sink, and the gap after a SIGKILL of the
 audio process restarted 0.1 s later (earmuff.service's RestartSec=100ms), alone and with a standby waiting to
-take over (earmuff-standby.service), all at the unit's Nice=-10.
+take over (earmuff-standby.service), all at the unit's Nice=-10. And how fast the gate answers through the real
+stream: `earmuff pause` and `resume` on the control socket to the noise stopping and coming back on the sink.
 
 Usage: .venv/bin/python bench/bench_process.py [--quick] [--seconds S]
 Writes the section process of docs/benchmarks.md.
@@ -29,6 +30,7 @@ from earmuff.audio.files import read_audio, write_wav
 from earmuff.config import SAMPLE_RATE
 from earmuff.paths import Paths
 from earmuff.runtime.shared import SharedAudio, shm_path
+from earmuff.service.control import request
 
 TICK = os.sysconf("SC_CLK_TCK")
 SENTENCES = [
@@ -51,8 +53,11 @@ def device_pids(root: int) -> list[int]:
     while todo:
         pid = todo.pop()
         pids.append(pid)
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            todo += [int(c) for c in (task / "children").read_text().split()]
+        try:
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except FileNotFoundError:  # a short-lived child, gone already
+            pids.remove(pid)
     return pids
 
 
@@ -60,11 +65,11 @@ def threads(pids: list[int]) -> dict[tuple[int, int, str], float]:
     """CPU seconds so far of every thread, keyed by (pid, tid, name)."""
     out = {}
     for pid in pids:
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            try:
+        try:
+            for task in Path(f"/proc/{pid}/task").iterdir():
                 out[(pid, int(task.name), (task / "comm").read_text().strip())] = cpu_s(task / "stat")
-            except (FileNotFoundError, ProcessLookupError):
-                pass
+        except (FileNotFoundError, ProcessLookupError):  # a thread or a short-lived child ended meanwhile
+            pass
     return out
 
 
@@ -79,6 +84,29 @@ def measure(pids: list[int], seconds: float) -> tuple[float, dict[str, float], d
         name: sum(v for (p, _, _), v in per_thread.items() if names[p] == name) for name in set(names.values())
     }
     return sum(per_thread.values()), per_process, per_thread
+
+
+def reactions(env: dict, folder: Path, home: Path, runs: int) -> tuple[list[float], list[float]]:
+    """Seconds from `pause` to the noise gone from the sink, and from `resume` to it back (the ramps included):
+    the listener's next frame, the gate's next block and the sound card's buffers, both ways."""
+    rec = SinkRecorder(env, folder / "reaction.raw")
+    time.sleep(1.0)
+    marks = []
+    for _ in range(runs):
+        for command in ("pause", "resume"):
+            marks.append(rec.now())
+            reply = request(home / "control.sock", command, minutes=1)
+            assert reply["ok"], reply
+            time.sleep(2.0)
+    spans = quiet_spans(rec.stop())
+    stops, backs = [], []
+    for paused, resumed in zip(marks[::2], marks[1::2]):
+        mine = [(a, b) for a, b in spans if paused < b and a < resumed + 1.0]
+        if mine:  # the pause's own span: the longest (an underrun may leave short ones around it)
+            a, b = max(mine, key=lambda s: s[1] - s[0])
+            stops.append(a - paused)
+            backs.append(b - resumed)
+    return stops, backs
 
 
 def talk_file(folder: Path) -> Path:
@@ -208,6 +236,7 @@ def main() -> None:
                         f"{'audio' if pid != run.pid else 'listener'}/{name} {v:.3f}" for (pid, _, name), v in top
                     )
                 )
+            stops, backs = reactions(env, folder, home, 3 if args.quick else 5)  # [pause] max_per_hour is 6
         finally:
             run.send_signal(signal.SIGTERM)
             run.wait(30)
@@ -237,6 +266,10 @@ def main() -> None:
             "Busiest threads (CPU s per s): " + "; ".join(threads_text),
             "",
             f"In-process pipeline (bench_core.py, one thread, 30 s of audio as fast as it goes): {inproc:.4f}.",
+            "",
+            f"`earmuff pause` to the noise gone from the sink: {fmt(stops)}; `earmuff resume` to the noise back: "
+            f"{fmt(backs)} (the listener's next frame, the gate's next block, the sound card's buffers both ways; a",
+            "pause that left no quiet span, on a loaded machine, is not counted).",
             "",
             f"Process start (`earmuff audio --standby`, none running) to the first noise block on the sink: {fmt(starts)}.",
             f"SIGKILL of the only audio process, started again 0.1 s later: silence on the sink {fmt(plain)}.",

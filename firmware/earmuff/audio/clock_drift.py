@@ -68,19 +68,20 @@ class ClockDrift:
 def interpolate(x: np.ndarray, pos: np.ndarray) -> np.ndarray:
     """Rows of `x` (samples x channels) at fractional positions, by 4-point Lagrange interpolation; 0 outside."""
     i = np.floor(pos).astype(np.int64)
-    f = pos - i
-    weights = np.stack(
-        [
-            -f * (f - 1) * (f - 2) / 6,
-            (f + 1) * (f - 1) * (f - 2) / 2,
-            -(f + 1) * f * (f - 2) / 2,
-            (f + 1) * f * (f - 1) / 6,
-        ],
-        axis=1,
+    f = (pos - i)[:, np.newaxis]
+    if len(i) and i.min() >= 1 and i.max() + 2 < len(x):  # all four neighbours inside: plain gathers
+        rows = [x[i + k] for k in range(-1, 3)]
+    else:
+        rows = [
+            x[np.clip(i + k, 0, len(x) - 1)] * ((i + k >= 0) & (i + k < len(x)))[:, np.newaxis] for k in range(-1, 3)
+        ]
+    g, h = f + 1, f - 1
+    return (
+        -f * h * (f - 2) / 6 * rows[0]
+        + g * h * (f - 2) / 2 * rows[1]
+        - g * f * (f - 2) / 2 * rows[2]
+        + g * f * h / 6 * rows[3]
     )
-    idx = i[:, np.newaxis] + np.arange(-1, 3)
-    weights *= (idx >= 0) & (idx < len(x))
-    return np.einsum("nk,nkc->nc", weights, x[np.clip(idx, 0, len(x) - 1)])
 
 
 def gcc_phat_lag(mic: np.ndarray, ref: np.ndarray) -> float | None:

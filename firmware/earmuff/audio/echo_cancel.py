@@ -135,7 +135,12 @@ class BlockFrequencyDomainCanceller:
         bins = self.block + 1
         # One filter per output channel: each speaker reaches the microphone by its own path.
         self._W = np.zeros((channels, self.partitions, bins), np.complex128)
-        self._X = np.zeros((channels, self.partitions, bins), np.complex128)
+        # The reference's spectra, newest first, in a ring written twice (at i and i + partitions), so that the
+        # newest `partitions` of them are always one slice, `_X`, without shifting them all each block.
+        self._ring = np.zeros((channels, 2 * self.partitions, bins), np.complex128)
+        self._head = 0
+        self._X = self._ring[:, : self.partitions]
+        self._grad = np.zeros_like(self._W)
         self._x_prev = np.zeros((self.block, channels))
         self._ref_power = np.zeros(bins)
         self._err_scale = np.zeros(bins)
@@ -145,6 +150,7 @@ class BlockFrequencyDomainCanceller:
         self._mic_fifo = np.zeros(0, np.float32)
         self._ref_fifo = np.zeros((0, channels), np.float32)
         self._out_fifo = np.zeros(self.block, np.float32)  # the fixed one-block latency
+        self._turn = 0  # the partition constrained besides the first in the last adaptation
         self._frozen = False
         self._meter = _ReductionMeter(sample_rate=sample_rate)
 
@@ -178,9 +184,11 @@ class BlockFrequencyDomainCanceller:
         n = self.block
         d = d32.astype(np.float64)
         x = x32.astype(np.float64)
-        self._X[:, 1:] = self._X[:, :-1]
-        self._X[:, 0] = np.fft.rfft(np.concatenate((self._x_prev, x)), axis=0).T
-        self._x_prev = x
+        x0 = np.fft.rfft(np.concatenate((self._x_prev, x)), axis=0).T
+        p, self._x_prev = self.partitions, x
+        self._head = (self._head - 1) % p
+        self._ring[:, self._head] = self._ring[:, self._head + p] = x0
+        self._X = self._ring[:, self._head : self._head + p]
         y = np.fft.irfft(np.einsum("cpk,cpk->k", self._W, self._X), 2 * n)[n:]
         e = d - y
         if not self._frozen and np.any(x):  # nothing to learn from silence; keeps the error scale honest
@@ -216,10 +224,17 @@ class BlockFrequencyDomainCanceller:
         self._ref_power = self._a_pow * self._ref_power + (1 - self._a_pow) * power
         floor = 1e-3 * float(np.mean(self._ref_power)) + 1e-10
         mu = self.step / (self._ref_power + floor)
-        grad = np.fft.irfft(np.conj(self._X) * (mu * E), 2 * n, axis=-1)
+        grad = np.conjugate(self._X, out=self._grad)
+        grad *= mu * E
         grad *= self._proportions()[..., np.newaxis]
-        grad[..., n:] = 0.0  # gradient constraint: keeps each partition a linear (not circular) filter
-        self._W += np.fft.rfft(grad, axis=-1)
+        self._W += grad
+        # The constraint keeps a partition a linear (not circular) filter. As in SpeexDSP's MDF (AUMDF), it is
+        # applied to the first partition every block and to one other in turn: the FFTs of 2 partitions, not all.
+        self._turn = self._turn % (self.partitions - 1) + 1 if self.partitions > 1 else 0
+        parts = [0, self._turn] if self._turn else [0]
+        w = np.fft.irfft(self._W[:, parts], 2 * n, axis=-1)
+        w[..., n:] = 0.0
+        self._W[:, parts] = np.fft.rfft(w, axis=-1)
 
     def _proportions(self) -> np.ndarray:
         """Share of the step per partition, following its weight (MDF's proportionate update)."""

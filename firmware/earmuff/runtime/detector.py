@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from earmuff.config import SAMPLE_RATE, WakeConfig
+from earmuff.config import FRAME, SAMPLE_RATE, WakeConfig
 from earmuff.wake_name import WakeWordError
 
 if TYPE_CHECKING:
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-RAW_BUFFER = SAMPLE_RATE  # samples of raw audio openWakeWord keeps (it reads the last 1280 + 480)
+RAW_BUFFER = FRAME + 480  # raw samples openWakeWord keeps: the melspectrogram of a frame reads the last 1280 + 480
 
 
 def pretrained_dir() -> Path:
@@ -54,7 +54,7 @@ class Detector:
 
     def process(self, frame: np.ndarray, end_sample: int) -> Detection | None:
         """Score one frame of 1280 float samples ending at `end_sample`; return a detection or None."""
-        import numpy as np  # here, not at the top: the command line imports this module for its names only
+        import numpy as np  # here, not at the top: the registry (so the command line) imports this module to score nothing
 
         pcm = np.clip(frame * 32768.0, -32768, 32767).astype(np.int16)
         self.last_score = score = float(self.model.predict(pcm)[self.key])
@@ -103,6 +103,7 @@ def _load(path: Path):
         np.random.set_state(state)
         shutil.rmtree(private.parent, ignore_errors=True)
     # openWakeWord copies its whole raw-audio buffer (10 s of Python floats) into a list on every 80 ms frame
-    # and uses its last 1,760 samples: a 1 s buffer gives the same features for a fraction of the CPU.
+    # and uses its last 1,760 samples: a buffer of just those gives the same features (`process` feeds whole
+    # frames) for a fraction of the CPU.
     model.preprocessor.raw_data_buffer = collections.deque(maxlen=RAW_BUFFER)
     return model

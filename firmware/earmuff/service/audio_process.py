@@ -37,6 +37,11 @@ STALE_S = 1.0  # no audio callback for this long: stop feeding the watchdog
 EXIT_STALE_S = 3.0  # ... and for this long: exit, so that Restart= starts a fresh process
 LISTENER_GONE_S = 2.0  # no level lease renewed for this long: the light shows a fault
 NICE = -10  # as earmuff.service's Nice=: ahead of everything else on a busy machine, where allowed
+# Blocks per PortAudio callback. Each callback costs the same whatever its length (the sound server's
+# plugin, the callback's own Python), so the stream's period is several gate blocks: the gate still renders,
+# takes its lease and ramps its level block by block, and the listener still gets blocks; only the sound
+# card's buffer, and so every reaction heard in the room, grows by the longer period (docs/benchmarks.md).
+PERIOD_BLOCKS = 2
 
 
 class AudioProcess:
@@ -52,6 +57,7 @@ class AudioProcess:
             self.trigger = np.zeros(1, np.float32)
         self.noise, self.table = make_noise(cfg, seed=os.getpid())
         self._row = np.zeros((cfg.audio.block, 1 + cfg.audio.channels), np.float32)
+        self.stream_cfg = dataclasses.replace(cfg.audio, block=cfg.audio.block * PERIOD_BLOCKS)
         self.stopping = False
         self.stream: Any = None  # a sounddevice stream
         self.reopens = 0
@@ -69,8 +75,10 @@ class AudioProcess:
         self.ring = BlockRing(0, 0, 0, self.shared.ring)
 
     def callback(self, mic: np.ndarray, out: np.ndarray, late: bool = False) -> None:
-        """Render `out` and hand `mic` plus what was played to the listener: copies only."""
-        play_block(self.gate, self.ring, self._row, mic, out, late)
+        """Render `out` block by block and hand `mic` plus what was played to the listener: copies only."""
+        block = self.cfg.audio.block
+        for i in range(0, len(out), block):
+            play_block(self.gate, self.ring, self._row, mic[i : i + block], out[i : i + block], late and i == 0)
 
     def choose_devices(self) -> None:
         """Find the configured devices before the shared memory exists: a listener must never attach to a
@@ -88,11 +96,11 @@ class AudioProcess:
         from earmuff.service.audio_backend import AudioDeviceError, choose, rescan, start_stream
 
         try:
-            self.stream = start_stream(self.cfg.audio, self.choice, self.callback)
+            self.stream = start_stream(self.stream_cfg, self.choice, self.callback)
         except AudioDeviceError:  # listed while another process held the devices: list again
             rescan()
             self.choice = choose(self.cfg.audio)
-            self.stream = start_stream(self.cfg.audio, self.choice, self.callback)
+            self.stream = start_stream(self.stream_cfg, self.choice, self.callback)
         beat = Heartbeat(STALE_S, time.monotonic())
         listener = Heartbeat(LISTENER_GONE_S, time.monotonic())
         ready, fed = False, 0.0
@@ -129,7 +137,7 @@ class AudioProcess:
         except Exception as exc:  # closing a broken stream may fail; a new one is what matters
             log.error("closing the stopped stream: %s", exc)
         try:
-            self.stream = start_stream(self.cfg.audio, self.choice, self.callback)
+            self.stream = start_stream(self.stream_cfg, self.choice, self.callback)
         except AudioDeviceError as exc:
             log.error("%s; trying again", exc)  # the heartbeat stays stale: run() exits after EXIT_STALE_S
 
