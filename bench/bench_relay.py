@@ -241,7 +241,8 @@ def bench_trigger() -> None:
         "| noise played before (in the cup) | trigger RMS (in the cup) | oww | mww |\n|---|---|---|---|\n"
         + "\n".join(rows)
         + "\n\n"
-        f"Default `[window] trigger_level_dbfs` = {cfg.window.trigger_level_dbfs:g} (the relayed command plays at the same level).\n"
+        f"Default `[window] trigger_level_dbfs` = {cfg.window.trigger_level_dbfs:g}, and `relay_level_dbfs` (the relayed command) "
+        f"= {cfg.window.relay_level_dbfs:g}.\n"
     )
     write_section("relay-trigger", body, command_line())
     print(body)

@@ -70,15 +70,8 @@ class NoiseGate(LeaseWriter):
         self.step = 1.0 / ramp
         self.arrays = arrays or GateArrays.private()
         self.max_lease = max_lease  # a lease reaching further ahead than this is corrupt, not a lease
-        self.read = (
-            0,
-            0,
-            0,
-            0,
-            0.0,
-            0,
-            0,
-        )  # the last whole lease: until, window, speak, level until, level, relay, more
+        # The last whole lease read: until, window, speak, level until, level, relay, more.
+        self.read = (0, 0, 0, 0, 0.0, 0, 0)
         self.counter = int(self.arrays.state[0])  # samples rendered so far: the device's clock
         self.gain = 1.0  # on/off ramp position
         self.level = 1.0  # adaptive level, relative to the table's; moves towards level_target
