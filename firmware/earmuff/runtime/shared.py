@@ -2,12 +2,12 @@
 
 Layout (native int64 unless said, in this order): header [magic+version, audio pid, slots, max block, width,
 listener pid, relay capacity, spare]; the gate's lease [seq, open until, window, speak, level until, relay,
-more] and level (float64, dBFS), both written by the listener; the gate's state [counter, is open, window, events
-written, xruns, gain x 1000, relayed] and events (256 x [sample, code, window]), written by the audio process; the ring's head
-[written, taken, dropped] and per slot [block number], [first sample], [length], then the rows (float32,
-slots x max block x (1 + channels): microphone, then what was played); the command to relay (float32,
-relay capacity samples), written by the listener while it records the command and before each lease that lets
-the gate play further into it, cleared as it is played.
+more] and level (float64, dBFS), both written by the listener; the gate's state [counter, is open, window,
+events written, xruns, gain x 1000, relayed] and events (256 x [sample, code, window]), written by the audio
+process; the ring's head [written, taken, dropped] and per slot [block number], [first sample], [length], then
+the rows (float32, slots x max block x (1 + channels): microphone, then what was played); the command to relay
+(float32, relay capacity samples), written by the listener while it records the command and before each lease
+that lets the gate play further into it, cleared as it is played.
 
 Each audio process start writes a new file and renames it into place, so a listener never maps a half-made
 one, and a listener notices a restarted audio process by the file's inode changing. numpy and stdlib only.
