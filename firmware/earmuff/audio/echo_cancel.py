@@ -1,10 +1,8 @@
 """Removes earmuff's own masking noise from its microphone signal (acoustic echo cancellation).
 
-The reference is the exact block of samples earmuff played. Signals are 16 kHz mono float32 in [-1, 1].
-
-Latency: BlockFrequencyDomainCanceller buffers to its internal block, so its output lags the
-input by exactly `block` samples (256 samples = 16 ms by default), whatever block length the
-caller uses; `process` always returns len(mic) samples.
+The reference is the exact block earmuff played; signals are 16 kHz mono float32 in [-1, 1]. The canceller buffers
+to its internal block: its output lags the input by exactly `block` samples (16 ms by default), whatever the caller's
+block length; `process` always returns len(mic) samples.
 """
 
 from __future__ import annotations
@@ -47,9 +45,7 @@ class _ReductionMeter:
     @property
     def db(self) -> float:
         """Current estimate in dB (0 before any signal)."""
-        if self._p_in <= 0.0:
-            return 0.0
-        return 10.0 * float(np.log10(self._p_in / max(self._p_out, 1e-20)))
+        return 10.0 * float(np.log10(self._p_in / max(self._p_out, 1e-20))) if self._p_in > 0.0 else 0.0
 
 
 def _power(x: np.ndarray) -> float:
@@ -61,8 +57,7 @@ def _power(x: np.ndarray) -> float:
 def _pair(mic: np.ndarray, played: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Return mic (1-D) and played (samples x channels) as float32 of equal length, or raise ValueError."""
     m, p = np.asarray(mic, dtype=np.float32), np.asarray(played, dtype=np.float32)
-    if p.ndim == 1:
-        p = p[:, np.newaxis]
+    p = p[:, np.newaxis] if p.ndim == 1 else p
     if m.ndim != 1 or p.ndim != 2 or len(m) != len(p):
         raise ValueError(f"mic must be 1-D and played 1-D or 2-D of equal length, got {m.shape} and {p.shape}")
     return m, p
@@ -164,8 +159,7 @@ class BlockFrequencyDomainCanceller:
         outs = [self._out_fifo]
         for i in range(full):
             outs.append(self._run_block(self._mic_fifo[i * n : (i + 1) * n], self._ref_fifo[i * n : (i + 1) * n]))
-        self._mic_fifo = self._mic_fifo[full * n :]
-        self._ref_fifo = self._ref_fifo[full * n :]
+        self._mic_fifo, self._ref_fifo = self._mic_fifo[full * n :], self._ref_fifo[full * n :]
         out = np.concatenate(outs)
         self._out_fifo = out[len(mic) :]
         return out[: len(mic)]
