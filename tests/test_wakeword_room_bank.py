@@ -117,7 +117,7 @@ def test_refit_waits_for_a_trained_model_quiet_enough_new_room_talk_and_memory(e
     learning.last_refit = -60.0  # refitted a minute ago
     assert not learning.due(cfg, device, now=0.0)
     learning.last_refit = float("-inf")
-    monkeypatch.setattr(memory, "available_mb", lambda: memory.TRAINING_MB - 50.0)  # less than a training needs
+    monkeypatch.setattr(memory, "available_mb", lambda: memory.REFIT_MB - 50.0)  # less than a refit needs
     assert not learning.due(cfg, device, now=0.0) and learning.told_memory
     monkeypatch.setattr(memory, "available_mb", lambda: 2000.0)
     assert learning.due(cfg, device, now=0.0) and not learning.told_memory

@@ -145,11 +145,11 @@ class RoomLearning:
             since = trained_model_time(self.paths, cfg.wake.wake_word)
             if since is None or room_bank.count(self.paths, room_bank.NEGATIVE, since) < w.refit_min_windows:
                 return False
-        free = memory.short_of_training()
+        free = memory.short_of_training(memory.REFIT_MB)
         if free is not None:  # a Zero 2 W: the kernel would kill the refit anyway
             if not self.told_memory:
                 log.warning(
-                    "room refit skipped: %.0f MB of memory available, it needs about %d MB", free, memory.TRAINING_MB
+                    "room refit skipped: %.0f MB of memory available, it needs about %d MB", free, memory.REFIT_MB
                 )
                 self.told_memory = True
             return False
