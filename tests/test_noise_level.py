@@ -39,7 +39,7 @@ def test_level_rules():
 
 
 @pytest.fixture(scope="module")
-def talk_scene(tmp_path_factory, paths):
+def talk_scene(tmp_path_factory):
     folder = tmp_path_factory.mktemp("level")
     synth(
         folder / "talk.wav",
@@ -52,7 +52,7 @@ def talk_scene(tmp_path_factory, paths):
     )
     (folder / "on.toml").write_text("duration_s = 24.0\nseed = 4\n" + body)
     (folder / "off.toml").write_text("duration_s = 24.0\nseed = 4\n[device]\njam = false\n" + body)
-    cfg = config.load(paths.config)
+    cfg = config.Config()  # the defaults: a module's scenes share no test's EARMUFF_HOME
     return simulate(load_scene(folder / "on.toml"), cfg), simulate(load_scene(folder / "off.toml"), cfg), cfg
 
 

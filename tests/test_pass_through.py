@@ -17,7 +17,7 @@ NAME_AT, COMMAND_AT = 2.0, 4.9
 
 
 @pytest.fixture(scope="module")
-def owner_scene(tmp_path_factory, paths):
+def owner_scene(tmp_path_factory):
     """The owner at 1 m says 'hey jarvis', pauses, then a command."""
     folder = tmp_path_factory.mktemp("owner")
     name = synth(folder / "name.wav", "hey jarvis", "flite", "kal16")
@@ -28,7 +28,7 @@ def owner_scene(tmp_path_factory, paths):
     )
     (folder / "on.toml").write_text('duration_s = 12.0\nseed = 5\nwake_word = "hey jarvis"\n' + body)
     (folder / "off.toml").write_text("duration_s = 12.0\nseed = 5\n[device]\njam = false\n" + body)
-    cfg = config.load(paths.config)
+    cfg = config.Config()  # the defaults: a module's scenes share no test's EARMUFF_HOME
     cfg = dataclasses.replace(cfg, window=dataclasses.replace(cfg.window, relay=False))
     on = simulate(load_scene(folder / "on.toml"), cfg)
     off = simulate(load_scene(folder / "off.toml"), cfg)

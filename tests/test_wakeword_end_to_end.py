@@ -30,10 +30,11 @@ PHRASE = "hey bramble"
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory, paths):
+def trained(tmp_path_factory):
     home = tmp_path_factory.mktemp("home")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("EARMUFF_HOME", str(home))
+        paths = Paths.from_env()
         # The default counts. One round of 200 sayings and 250 negatives fired on the held-out voice's sentences
         # at seeds 5 and 6 of 3-6 without the neural voice in training, and at 3, 5 and 6 with it; two rounds,
         # and three of 200 each (the default), pass at seed 3.
