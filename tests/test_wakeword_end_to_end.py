@@ -99,7 +99,7 @@ ROOM_TALK = [  # 6 s apart: a false accept among them opens a window that closes
 OWNER_AT = 37.0  # the owner says the name here, and a command 2.6 s later
 
 
-def test_device_learns_the_room_and_the_refit_keeps_the_owner(trained, tmp_path, monkeypatch, paths):
+def test_device_learns_the_room_and_the_refit_keeps_the_owner(trained, tmp_path, monkeypatch):
     """The running device banks its room's talk and the owner's name; when the room is quiet, the daemon's
     RoomLearning starts `earmuff wakeword refit`, which trains on them.
 
@@ -110,6 +110,7 @@ def test_device_learns_the_room_and_the_refit_keeps_the_owner(trained, tmp_path,
     mine = tmp_path / "home"
     shutil.copytree(home, mine, symlinks=True)
     monkeypatch.setenv("EARMUFF_HOME", str(mine))
+    paths = Paths.from_env()  # the copy's, not the test's own home
     model = store.root(paths) / "hey_bramble" / store.MODEL
     owner = [(PHRASE, "slt", 1.5, 63.0, OWNER_AT), ("what time is it", "slt", 1.5, 63.0, OWNER_AT + 2.6)]
     collector = room_bank.Collector(paths, room_bank.positive_kind(PHRASE), settle_s=3.0)

@@ -6,7 +6,6 @@ import pytest
 from audiolib import synth
 from earmuff.audio.files import read_audio
 from earmuff.config import FRAME, WakeConfig
-from earmuff.paths import Paths
 from earmuff.runtime.detector import Detector
 from earmuff.wakeword.registry.export import to_onnx
 from earmuff.wakeword.train import classifier, features
@@ -108,13 +107,12 @@ def test_fit_leaves_its_input_alone_and_scores_in_blocks_like_all_at_once(monkey
     assert model.logits(x.astype(np.float16)).shape == (400,)  # the room bank is kept as float16
 
 
-def test_two_rounds_average_two_independent_trainings(tmp_path, monkeypatch, capsys, paths):
+def test_two_rounds_average_two_independent_trainings(capsys, paths):
     from earmuff import config
     from earmuff.wakeword.train.trainer import ROUND_SEED_STEP, TrainOptions, train
 
-    monkeypatch.setenv("EARMUFF_HOME", str(tmp_path))
     small = dict(positives=20, copies=1, negative_sentences=20, hidden_units=4)
-    both = train(TrainOptions(phrase="hey bramble", rounds=2, seed=0, **small), config.load(Paths.from_env().config))
+    both = train(TrainOptions(phrase="hey bramble", rounds=2, seed=0, **small), config.load(paths.config))
     bars = capsys.readouterr().err  # a bar per stage and round, the fit's counting each network, and the time left
     for stage in ("synthesize (1/2)", "room noise (1/2)", "features (1/2)", "fit (1/2)", "fit (2/2)"):
         assert f"{stage:<12} [{'#' * 24}] done in" in bars, bars
