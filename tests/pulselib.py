@@ -14,8 +14,11 @@ import numpy as np
 def start(run: Path) -> tuple[subprocess.Popen, dict]:
     """Start it in folder `run`; the daemon and the environment that points PortAudio and parec at it."""
     run.mkdir(parents=True, exist_ok=True)
+    # norewinds: a sink that rewinds (when a client's period or a new stream asks it to) has already passed the
+    # rewound audio to its monitor, which then holds blocks twice or out of order. The monitor is both the
+    # recording the tests judge and the microphone the listener hears; a loudspeaker plays each sample once.
     (run / "default.pa").write_text(
-        "load-module module-null-sink sink_name=jam rate=16000 channels=2\n"
+        "load-module module-null-sink sink_name=jam rate=16000 channels=2 norewinds=1\n"
         "set-default-sink jam\nset-default-source jam.monitor\n"
         f"load-module module-native-protocol-unix auth-anonymous=1 socket={run}/pulse.sock\n"
     )

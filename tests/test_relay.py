@@ -17,6 +17,7 @@ from earmuff.audio.vad import level_dbfs
 from earmuff.config import SAMPLE_RATE, Config, WindowConfig
 from earmuff.runtime.noise_gate import NoiseGate, NoiseTable
 from earmuff.runtime.relay import Recorder
+from earmuff.runtime.ring import BlockRing
 from earmuff.runtime.shared import GateView, SharedAudio, shm_path
 from earmuff.service.control import request
 from earmuff.sim.scene import load_scene
@@ -188,11 +189,16 @@ def test_the_real_processes_relay_over_shared_memory_and_forget_it(pulse, earmuf
         daemonlib.wait_ready(earmuff_home)
         rec = SinkRecorder(pulse, tmp_path / "rec.raw")
         time.sleep(1.0)
-        for _ in range(3):  # a loaded machine's sound server may drop blocks of the name: say it again
+        ring = BlockRing(0, 0, 0, SharedAudio.attach(shm_path(paths)).ring)
+        plays = 0
+        while plays < 3:  # a loaded machine's sound server may drop blocks of the name: say it again
+            plays += 1
             subprocess.run(["paplay", "-d", "jam", str(tmp_path / "play.wav")], env=pulse, check=True)
             spoken_end = rec.now()
-            while rec.now() < spoken_end + 3.0 and not request(sock, "status")["detections"]:
-                time.sleep(0.1)  # a worker behind on a loaded machine decides late
+            # A worker behind on a loaded machine decides late: say the name again only once it has heard all
+            # of it and 3 s more, never while it records a command.
+            while not request(sock, "status")["detections"] and (rec.now() < spoken_end + 3.0 or ring.pending() > 2):
+                time.sleep(0.1)
             if request(sock, "status")["detections"]:
                 break
         # The relay ends when the listener says so, however slow the machine: wait for it, with a guard against a
@@ -214,7 +220,7 @@ def test_the_real_processes_relay_over_shared_memory_and_forget_it(pulse, earmuf
     finally:
         daemonlib.stop(proc)
     log = log.read_text()
-    assert status["last_relay"]["cut"] is False and status["detections"] == 1, status
+    assert status["last_relay"]["cut"] is False and status["detections"] == 1, (status, plays)
     assert "relay_recorded" in log and "relay_end" in log, log
     spans = daemonlib.without_underruns(quiet_spans(x), log)
     assert spans and spans[0][0] > spoken_end + 1.0, spans  # the noise stayed on while the owner spoke and was recorded
@@ -224,8 +230,9 @@ def test_the_real_processes_relay_over_shared_memory_and_forget_it(pulse, earmuf
     split = int((speech_span(name)[1] + 0.1) * SAMPLE_RATE)
     spoken = read_audio(said).astype(np.float64)
     command = best_correlation(spoken[split:], window)[0]
-    assert command > 0.5  # the command, clean, in the window ...
-    assert best_correlation(spoken[:split], window)[0] < command / 2  # ... and not the owner's wake name
+    assert command > 0.5, (command, status, plays, spans)  # the command, clean, in the window ...
+    name_in_window = best_correlation(spoken[:split], window)[0]
+    assert name_in_window < command / 2, (name_in_window, command, status, plays, spans)  # ... not the wake name
 
 
 @pytest.mark.sim
