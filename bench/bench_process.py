@@ -225,10 +225,11 @@ def main() -> None:
                     )
                     time.sleep(2.0)
                 total, per_process, per_thread = measure(pids, seconds)
+                echo = request(home / "control.sock", "status")["echo_reduction_db"]
                 if player is not None:
                     os.killpg(player.pid, signal.SIGTERM)  # the loop and its paplay, by their own group
                     player.wait(10)
-                rows.append((room, total, per_process))
+                rows.append((room, total, per_process, echo))
                 top = sorted(per_thread.items(), key=lambda kv: -kv[1])[:8]
                 threads_text.append(
                     f"{room}: "
@@ -246,9 +247,12 @@ def main() -> None:
     from bench_core import pipeline_rtf
 
     inproc = pipeline_rtf("fdaf", seconds=30.0)
-    lines = ["| room | all processes | listener | audio process |", "|---|---|---|---|"]
-    for room, total, per in rows:
-        lines.append(f"| {room} | {total:.3f} | {per['listener']:.3f} | {per['audio process']:.3f} |")
+    lines = [
+        "| room | all processes | listener | audio process | echo reduction (dB) |",
+        "|---|---|---|---|---|",
+    ]
+    for room, total, per, echo in rows:
+        lines.append(f"| {room} | {total:.3f} | {per['listener']:.3f} | {per['audio process']:.3f} | {echo:.1f} |")
     fmt = lambda xs: (
         f"median {statistics.median(xs) * 1000:.0f} ms (range {min(xs) * 1000:.0f}-{max(xs) * 1000:.0f} ms, {len(xs)} runs)"
     )
@@ -260,6 +264,8 @@ def main() -> None:
             "/proc), so everything the device costs: PortAudio's threads, onnxruntime's, the worker, the supervisor.",
             "People talking: 8 synthetic sentences at -30 dBFS played into the sink in a loop beside the noise.",
             f"Goal: <= 0.05 for all processes together. Load average during the run: {load[0]:.1f}.",
+            "Echo reduction: what `earmuff status` reported at the end of the room's measurement (the canceller's",
+            "running figure over about the last second; with people talking it counts their voices as residual).",
             "",
             *lines,
             "",

@@ -2,7 +2,8 @@
 
 When the speakers and the microphone run on different clocks, the echo slides against the played
 samples by a few samples a minute; an adaptive echo filter then chases a moving target and cancels
-far less. This stretches the reference by the measured drift so that the echo path stands still.
+far less. This stretches the reference by the measured drift so that the echo path stands still, and delays it
+by the sound card's bulk delay, so that the canceller's filter spans the echo path instead of the card's buffers.
 """
 
 from __future__ import annotations
@@ -12,7 +13,11 @@ import numpy as np
 from earmuff.config import SAMPLE_RATE
 
 WINDOW = EVERY = SAMPLE_RATE  # measure the lag over one second of audio, every second
-MAX_LAG = 1024  # the bulk delay of a sound card and the path inside the shield stay below 64 ms
+MAX_LAG = 8000  # lags are searched within +-0.5 s: a sound card's buffers (3 periods of 40 ms measured) and more
+# Where the echo should start in the delayed reference: the canceller's filter (128 ms) then spans the first 96 ms
+# of the echo path. The bulk delay moves only when the echo starts more than this far from there, so an echo within
+# the first 64 ms (a card with short buffers) is left where it is.
+TARGET_LAG = 512
 FIT_POINTS = 40  # the drift is the slope of the last 40 s of lag measurements
 
 
@@ -29,6 +34,7 @@ class ClockDrift:
         self.collected = 0  # samples since the last measurement
         self.seen = 0
         self.lags: list[tuple[int, float]] = []  # (sample, lag against the unstretched reference)
+        self.bulk = 0  # samples the reference is delayed by, besides the stretch
 
     def align(self, mic: np.ndarray, played: np.ndarray) -> np.ndarray:
         """Return the reference resampled onto the microphone's clock (same shape as `played`)."""
@@ -58,11 +64,15 @@ class ClockDrift:
         lag = gcc_phat_lag(mic_s, ref_s)
         if lag is None:  # the reference was silent (a window open) or the echo was not clear
             return
-        # Undo the stretch applied so far: the raw lag grows by exactly the drift, sample after sample.
+        # Undo the stretch and the bulk delay applied so far: the raw lag grows by exactly the drift.
         self.lags = self.lags[-(FIT_POINTS - 1) :] + [(self.seen, lag + self.seen - self.pos)]
         if len(self.lags) >= 3:
             t, raw = np.array(self.lags).T
             self.ppm = float(np.polyfit(t, raw, 1)[0] * 1e6)
+        bulk = max(0, int(round(lag + self.bulk)) - TARGET_LAG)
+        if abs(bulk - self.bulk) > TARGET_LAG:  # reading the reference that much earlier keeps the record above exact
+            self.pos -= bulk - self.bulk
+            self.bulk = bulk
 
 
 def interpolate(x: np.ndarray, pos: np.ndarray) -> np.ndarray:
@@ -85,16 +95,19 @@ def interpolate(x: np.ndarray, pos: np.ndarray) -> np.ndarray:
 
 
 def gcc_phat_lag(mic: np.ndarray, ref: np.ndarray) -> float | None:
-    """Delay of `mic` behind `ref` in fractional samples, or None without a clear peak."""
+    """Delay of `mic` behind `ref` in fractional samples (negative: ahead, within MAX_LAG), or None without a clear
+    peak."""
     if np.mean(ref**2) < 1e-8 or np.mean(mic**2) < 1e-12:
         return None
     size = 2 * len(mic)
     cross = np.fft.rfft(mic, size) * np.conj(np.fft.rfft(ref, size))
     corr = np.fft.irfft(cross / (np.abs(cross) + 1e-12), size)
-    window = corr[: MAX_LAG + 2]
-    k = int(np.argmax(window[1 : MAX_LAG + 1])) + 1
+    reach = min(MAX_LAG, len(mic) - 2)
+    window = np.roll(corr, reach + 1)[: 2 * reach + 3]  # lags -reach-1 .. reach+1
+    k = int(np.argmax(window[1:-1])) + 1
     if window[k] <= 6 * np.std(corr):
         return None
     a, b, c = window[k - 1], window[k], window[k + 1]
     curvature = a - 2 * b + c
-    return float(k + 0.5 * (a - c) / curvature) if curvature < 0 else float(k)
+    k_lag = k - reach - 1
+    return float(k_lag + 0.5 * (a - c) / curvature) if curvature < 0 else float(k_lag)

@@ -17,8 +17,7 @@ from typing import Protocol, cast
 
 import numpy as np
 
-from earmuff.audio.clock_drift import ClockDrift
-from earmuff.audio.echo_cancel import make_canceller
+from earmuff.audio.echo_path import EchoPath
 from earmuff.audio.files import AudioFileError, trigger_audio
 from earmuff.audio.noise import NoiseGenerator
 from earmuff.config import FRAME, SAMPLE_RATE, Config
@@ -81,8 +80,7 @@ class Device(FrameStep):
         super().__init__(cfg, events, faults or FaultInjector(), detector, room, gate, check, trigger_len)
         self._row = np.zeros((max_block, 1 + channels), np.float32)  # the callback's: it copies, never allocates
         # The worker's own, besides the frame step's:
-        self.canceller = make_canceller(cfg.audio.echo_cancel, channels=channels)
-        self.clock_drift = ClockDrift(channels) if cfg.audio.echo_cancel != "none" else None
+        self.echo = EchoPath(cfg.audio.echo_cancel, channels)
         self.frame = np.zeros(FRAME, np.float32)
         self.frame_fill = 0
         self.events_read = gate.events_written  # an attached listener reports from now on
@@ -150,8 +148,7 @@ class Device(FrameStep):
     def _process(self, start: int, rows: np.ndarray) -> None:
         """Echo-cancel contiguous rows (mic, played...) from sample `start` and step frame by frame."""
         self.faults.check("worker", start, self.events)
-        played = self.clock_drift.align(rows[:, 0], rows[:, 1:]) if self.clock_drift else rows[:, 1:]
-        clean = self.canceller.process(rows[:, 0], played)
+        clean = self.echo.process(rows[:, 0], rows[:, 1:])
         if self.listen_tap:
             self.listen_tap(start, clean)
         pos = 0

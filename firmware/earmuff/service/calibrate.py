@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from earmuff import config as config_mod
-from earmuff.audio.clock_drift import ClockDrift, gcc_phat_lag
-from earmuff.audio.echo_cancel import make_canceller
+from earmuff.audio.clock_drift import gcc_phat_lag
+from earmuff.audio.echo_path import EchoPath
 from earmuff.audio.noise import NoiseGenerator
 from earmuff.audio.room import Acoustics, Room
 from earmuff.audio.vad import level_dbfs
@@ -48,18 +48,15 @@ def measure(mic: np.ndarray, played: np.ndarray) -> Calibration:
         raise RuntimeError(
             "calibration: the microphone does not hear earmuff's own speakers; check the wiring and the seal"
         )
-    drift, canceller = ClockDrift(played.shape[1]), make_canceller("fdaf", channels=played.shape[1])
+    echo = EchoPath("fdaf", played.shape[1])
     out = np.concatenate(
-        [
-            canceller.process(mic[i : i + 1280], drift.align(mic[i : i + 1280], played[i : i + 1280]))
-            for i in range(0, len(mic) - 1279, 1280)
-        ]
+        [echo.process(mic[i : i + 1280], played[i : i + 1280]) for i in range(0, len(mic) - 1279, 1280)]
     )
     tail = slice(len(out) - 4 * SAMPLE_RATE, len(out))
     floor = level_dbfs(out[tail])
     return Calibration(
         delay_ms=round(float(np.median(lags)) / SAMPLE_RATE * 1000, 3),
-        drift_ppm=round(drift.ppm, 1),
+        drift_ppm=round(echo.drift.ppm, 1) if echo.drift else 0.0,
         coupling_db=round(level_dbfs(mic[tail]) - level_dbfs(played[tail]), 1),
         echo_reduction_db=round(level_dbfs(mic[tail]) - floor, 1),
         floor_dbfs=round(floor, 1),

@@ -102,6 +102,7 @@ class Commands:
             "uptime_s": round(time.monotonic() - daemon.started, 1),
             "detections": counters["detections"],
             "late_frames": counters["xruns"] + counters["dropped_blocks"],
+            "echo_reduction_db": round(device.echo.canceller.echo_reduction_db, 1),  # of its own noise, last second
             "detector_errors": counters["detector_errors"],
             "last_relay": device.last_relay,  # {"seconds", "cut"}: a cut command says so here and in the log
             "restarts": daemon.previous_starts + daemon.worker_restarts + daemon.audio_restarts,
