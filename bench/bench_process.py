@@ -225,7 +225,8 @@ def main() -> None:
                     )
                     time.sleep(2.0)
                 total, per_process, per_thread = measure(pids, seconds)
-                echo = request(home / "control.sock", "status")["echo_reduction_db"]
+                status = request(home / "control.sock", "status")
+                echo = status["echo_reduction_db"], status["echo_delay_ms"]
                 if player is not None:
                     os.killpg(player.pid, signal.SIGTERM)  # the loop and its paplay, by their own group
                     player.wait(10)
@@ -248,11 +249,13 @@ def main() -> None:
 
     inproc = pipeline_rtf("fdaf", seconds=30.0)
     lines = [
-        "| room | all processes | listener | audio process | echo reduction (dB) |",
-        "|---|---|---|---|---|",
+        "| room | all processes | listener | audio process | echo reduction (dB) | echo delay (ms) |",
+        "|---|---|---|---|---|---|",
     ]
-    for room, total, per, echo in rows:
-        lines.append(f"| {room} | {total:.3f} | {per['listener']:.3f} | {per['audio process']:.3f} | {echo:.1f} |")
+    for room, total, per, (echo, delay) in rows:
+        lines.append(
+            f"| {room} | {total:.3f} | {per['listener']:.3f} | {per['audio process']:.3f} | {echo:.1f} | {delay} |"
+        )
     fmt = lambda xs: (
         f"median {statistics.median(xs) * 1000:.0f} ms (range {min(xs) * 1000:.0f}-{max(xs) * 1000:.0f} ms, {len(xs)} runs)"
     )
@@ -264,8 +267,9 @@ def main() -> None:
             "/proc), so everything the device costs: PortAudio's threads, onnxruntime's, the worker, the supervisor.",
             "People talking: 8 synthetic sentences at -30 dBFS played into the sink in a loop beside the noise.",
             f"Goal: <= 0.05 for all processes together. Load average during the run: {load[0]:.1f}.",
-            "Echo reduction: what `earmuff status` reported at the end of the room's measurement (the canceller's",
-            "running figure over about the last second; with people talking it counts their voices as residual).",
+            "Echo reduction and delay: what `earmuff status` reported at the end of the room's measurement (the",
+            "canceller's running figure over about the last second, which counts people talking as residual; the",
+            "delay of the echo behind what was played, the sound server's buffers included).",
             "",
             *lines,
             "",

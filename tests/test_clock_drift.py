@@ -81,6 +81,7 @@ def test_a_sound_cards_bulk_delay_is_measured_and_taken_off_the_reference():
     echo = EchoPath("fdaf", 2)
     assert through_delayed_path(echo, 1920) > 35.0
     assert echo.drift is not None and abs(echo.drift.bulk + TARGET_LAG - 1920) <= 1 and abs(echo.drift.ppm) < 1.0
+    assert abs(echo.drift.delay - 1920) < 1.0
     short = EchoPath("fdaf", 2)
     assert through_delayed_path(short, 600) > 35.0 and short.drift is not None and short.drift.bulk == 0
 

@@ -175,6 +175,10 @@ def test_real_daemon_dead_mic_and_turned_down_mixer_are_faults(pulse, earmuff_ho
         assert status["self_check"].startswith("ok (own noise at the microphone") and status["state"] == "jamming", (
             status
         )
+        # Its own noise taken out of what it hears, behind the sound server's buffers (120 ms here; 46 dB measured
+        # 8 s after the start). The old lag search's false drifts came and went: 21-35 dB in runs of this test.
+        status = wait_status(earmuff_home, lambda s: s["echo_reduction_db"] >= 35.0, timeout=60.0)
+        assert status["echo_reduction_db"] >= 35.0 and status["echo_delay_ms"] is not None, status
         rec = SinkRecorder(pulse, tmp_path / "rec.raw")
         status = wait_status(earmuff_home, lambda s: s["fault"] is not None, each=lambda: mute_capture(pulse, True))
         assert status["fault"] == "the microphone is dead (it records silence or a constant)", status

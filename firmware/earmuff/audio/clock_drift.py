@@ -35,6 +35,7 @@ class ClockDrift:
         self.seen = 0
         self.lags: list[tuple[int, float]] = []  # (sample, lag against the unstretched reference)
         self.bulk = 0  # samples the reference is delayed by, besides the stretch
+        self.delay = 0.0  # the echo's delay behind what was played, last measured (samples)
 
     def align(self, mic: np.ndarray, played: np.ndarray) -> np.ndarray:
         """Return the reference resampled onto the microphone's clock (same shape as `played`)."""
@@ -69,7 +70,8 @@ class ClockDrift:
         if len(self.lags) >= 3:
             t, raw = np.array(self.lags).T
             self.ppm = float(np.polyfit(t, raw, 1)[0] * 1e6)
-        bulk = max(0, int(round(lag + self.bulk)) - TARGET_LAG)
+        self.delay = lag + self.bulk
+        bulk = max(0, int(round(self.delay)) - TARGET_LAG)
         if abs(bulk - self.bulk) > TARGET_LAG:  # reading the reference that much earlier keeps the record above exact
             self.pos -= bulk - self.bulk
             self.bulk = bulk

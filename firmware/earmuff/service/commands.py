@@ -103,6 +103,7 @@ class Commands:
             "detections": counters["detections"],
             "late_frames": counters["xruns"] + counters["dropped_blocks"],
             "echo_reduction_db": round(device.echo.canceller.echo_reduction_db, 1),  # of its own noise, last second
+            "echo_delay_ms": round(device.echo.drift.delay / SAMPLE_RATE * 1000) if device.echo.drift else None,
             "detector_errors": counters["detector_errors"],
             "last_relay": device.last_relay,  # {"seconds", "cut"}: a cut command says so here and in the log
             "restarts": daemon.previous_starts + daemon.worker_restarts + daemon.audio_restarts,
