@@ -218,7 +218,7 @@ def bench_trigger() -> None:
     for noise_dbfs in (cfg.noise.quiet_level_dbfs, cfg.noise.level_dbfs):
         noise = NoiseGenerator(2, noise_dbfs, cfg.noise.modulation_depth, 1, cfg.noise.kind).generate(3 * SAMPLE_RATE)
         cup = db_gain(ac.cup_coupling_db_spl - 120.0)  # what a 0 dBFS output gives at the mic, as the virtual room
-        for level in (-45.0, -35.0, -30.0, -25.0):
+        for level in (-45.0, -35.0, -30.0, -25.0, -20.0):
             x = np.concatenate(
                 [
                     cup * (noise[:, 0] + 0.1 * noise[:, 1]),
