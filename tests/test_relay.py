@@ -1,6 +1,5 @@
-"""Relay: the wake name and a command in one breath; once the command begins earmuff stops the noise, plays "Alexa"
-and then the command into the smart speaker's microphone as a delay line while it is still being said, and
-forgets it."""
+"""Relay: the wake name and a command in one breath; earmuff records it under the noise, then plays "Alexa" and
+the command into the smart speaker's microphone, and forgets it."""
 
 import dataclasses
 import logging
@@ -58,9 +57,7 @@ def one_breath(tmp_path_factory):
     said = synth(folder / "said.wav", "hey jarvis, what is the weather tomorrow", "flite", "kal16")
     other = synth(folder / "other.wav", "hey jarvis, turn off the kitchen lights", "flite", "kal16")
     name = synth(folder / "name.wav", "hey jarvis", "flite", "kal16")
-    # 1 m at 65 dB SPL: said closer and louder, the owner's live voice still reaches the smart speaker's microphone
-    # loud enough under "Alexa" for openWakeWord to miss it (docs/benchmarks.md, relay: 0.5 m at 70 dB).
-    return run(folder, [(said, AT)], distance=1.0, level=65.0), said, other, name
+    return run(folder, [(said, AT)]), said, other, name
 
 
 @pytest.mark.sim
@@ -69,21 +66,17 @@ def test_the_command_said_in_one_breath_is_relayed_after_the_trigger_and_matches
     names = [e["event"] for e in result.events]
     assert names == [
         "wake_detected",
+        "relay_recorded",
         "jam_off",
         "trigger_start",
         "trigger_end",
         "relay_start",
-        "relay_recorded",
         "relay_end",
         "jam_on",
     ], result.events
     assert at(result.events, "jam_on")["reason"] == "quiet"
     speech_end = AT + speech_span(said)[1]
-    # Jammed through the name; the window opens as the command begins, and the relay plays it behind the owner
-    # by the delay line's lag: it ends once the owner's speech has, not the quiet time after it.
-    opened, start = at(result.events, "jam_off")["t"], at(result.events, "relay_start")["t"]
-    assert AT + speech_span(name)[1] < opened < speech_end
-    assert speech_end < at(result.events, "relay_end")["t"] < speech_end + (start - opened) + 0.8
+    assert at(result.events, "jam_off")["t"] > speech_end  # jammed while the owner spoke: the recording is relayed
     assert_fail_closed(result, max_window_s=20.0)
     # What the smart speaker's microphone got during the relay is the owner's command ...
     start, end = at(result.events, "relay_start")["t"], at(result.events, "relay_end")["t"]
@@ -97,21 +90,6 @@ def test_the_command_said_in_one_breath_is_relayed_after_the_trigger_and_matches
     scores = frame_scores(result.echo_mic, "alexa")
     trig = at(result.events, "trigger_start")["t"]
     assert max_in(scores, trig, trig + 2.0) > 0.5 and max_in(scores, 0, trig) < 0.5
-
-
-@pytest.mark.sim
-def test_the_relay_does_not_feed_back_into_its_own_recording(one_breath):
-    """earmuff's microphone hears the relay it plays; the echo canceller, whose reference is what was played, removes
-    it: after the owner has finished, what the recorder hears is far below the relay's echo, and the command ends."""
-    result, said = one_breath[:2]
-    speech_end = AT + speech_span(said)[1]
-    end = at(result.events, "relay_end")["t"]
-    span = slice(int((speech_end + 0.3) * SAMPLE_RATE), int(end * SAMPLE_RATE))  # only the relay plays here
-    assert span.stop - span.start > SAMPLE_RATE // 2
-    echo = np.mean(result.device_mic[span].astype(np.float64) ** 2)
-    heard = np.mean(result.heard[span].astype(np.float64) ** 2)
-    assert 10 * np.log10(echo / heard) > 20.0, (echo, heard)
-    assert result.device.last_relay["seconds"] < speech_span(said)[1] - speech_span(one_breath[3])[1] + 0.3
 
 
 @pytest.mark.sim
@@ -173,20 +151,17 @@ def test_shared_memory_holds_the_clip_only_until_it_is_played(earmuff_home, path
     )
     listener = GateView(SharedAudio.attach(shm_path(paths)).gate)
     command = np.sin(np.arange(8000) / 7.0).astype(np.float32) * 0.3
-    listener.arrays.clip[:3000] = command[:3000]  # the listener records the command into the clip as it comes
+    listener.arrays.clip[: len(command)] = command
     out = np.zeros((320, 2), np.float32)
     gate.render(out)  # jamming: nothing of the clip is played, and it waits in memory
     assert np.all(out > 0.05) and np.any(np.fromfile(audio.path, np.float32)[-16000:])
-    listener.grant(gate.counter + 20000, window=1, relay=3000, more=True)
+    listener.grant(gate.counter + 20000, window=1, relay=len(command))
     played = []
-    for i in range(50):
+    for _ in range(50):
         gate.render(out)
         played.append(out[:, 0].copy())
-        if i == 10:
-            listener.arrays.clip[3000 : len(command)] = command[3000:]
-        listener.grant(gate.counter + 6000, window=1, relay=3000 if i < 10 else len(command), more=i < 20)
+        listener.grant(gate.counter + 6000, window=1, relay=len(command))
     played = np.concatenate(played)
-    assert listener.relayed == len(command)
     begin = 320 + 800 + 4000  # pre-roll, trigger, gap
     assert np.allclose(played[begin : begin + len(command)], command, atol=1e-6)  # relayed exactly, noise off
     on_disk = np.fromfile(audio.path, np.float32)[-16000:]  # the file in the runtime directory (tmpfs on the Pi)
@@ -248,8 +223,7 @@ def test_the_real_processes_relay_over_shared_memory_and_forget_it(pulse, earmuf
     assert status["last_relay"]["cut"] is False and status["detections"] == 1, (status, plays)
     assert "relay_recorded" in log and "relay_end" in log, log
     spans = daemonlib.without_underruns(quiet_spans(x), log)
-    name_end = spoken_end - (len(read_audio(said)) / SAMPLE_RATE - speech_span(name)[1])  # paplay ended with `said`
-    assert spans and spans[0][0] > name_end, spans  # the noise stayed on through the wake name
+    assert spans and spans[0][0] > spoken_end + 1.0, spans  # the noise stayed on while the owner spoke and was recorded
     assert spans[-1][1] - spans[0][0] < 20.0, spans  # one window (quiet before the trigger, between it and the
     # command, after the command), no longer than the cap
     window = x[int(spans[0][0] * SAMPLE_RATE) : int(spans[-1][1] * SAMPLE_RATE), 0].astype(np.float64)
@@ -277,11 +251,11 @@ def test_a_residual_that_rises_during_the_command_still_ends_it_before_the_cap()
                 rec.start(now)
             if rec.active:
                 outcome = rec.step(now, level_dbfs(frame), threshold)
-            if outcome in ("pass", "end"):
+            if outcome:
                 break
-        if outcome in ("pass", "end"):
+        if outcome:
             break
-    assert outcome == "end" and not rec.cut
+    assert outcome == "relay" and not rec.cut
     assert rec.length < 5 * SAMPLE_RATE  # 1.2 s of voice, then the quiet time twice at most
 
 
@@ -293,7 +267,7 @@ def test_a_worker_stalled_mid_relay_brings_the_noise_back_and_the_rest_is_erased
     scene = tmp_path / "scene.toml"
     scene.write_text(
         f'duration_s = 16.0\nseed = 4\nwake_word = "hey jarvis"\n[[source]]\nfile = "{said}"\n'
-        f"start_s = {AT}\ndistance_m = 1.0\nlevel_db_spl = 65.0\n" + fault
+        f"start_s = {AT}\ndistance_m = 0.5\nlevel_db_spl = 70.0\n" + fault
     )
     result = simulate(load_scene(scene), RELAY)
     jam_on = at(result.events, "jam_on")
@@ -301,39 +275,3 @@ def test_a_worker_stalled_mid_relay_brings_the_noise_back_and_the_rest_is_erased
     assert at(result.events, "relay_end")["t"] == pytest.approx(jam_on["t"], abs=0.02)  # cut short with the window
     assert_fail_closed(result, max_window_s=20.0)
     assert not np.any(result.device.gate.arrays.clip)
-
-
-@pytest.mark.unit
-def test_the_recorder_feeds_the_clip_as_it_records_up_to_the_last_voice_and_no_further():
-    rng = np.random.default_rng(2)
-    rec = Recorder(cap=8 * SAMPLE_RATE, quiet=int(1.5 * SAMPLE_RATE))
-    clip = np.zeros(8 * SAMPLE_RATE, np.float32)
-    quiet, voice = 10 ** (-85 / 20), 10 ** (-40 / 20)
-    said = []  # (amplitude, frames): the name, a pause, the command with a short pause in it, then silence
-    plan = [(quiet, 60), (voice, 8), (quiet, 4), (voice, 10), (quiet, 3), (voice, 6), (quiet, 30)]
-    now, grants, outcomes, final = 0, [], [], None
-    for amplitude, count in plan:
-        for _ in range(count):
-            frame = (amplitude * rng.standard_normal(1280)).astype(np.float32)
-            said.append(frame)
-            now += 1280
-            rec.hear(frame, level_dbfs(frame))
-            if not rec.active and final is None and len(said) == 70:  # detected 2 frames into the pause
-                rec.start(now)
-            elif rec.active:
-                outcome = rec.step(now, level_dbfs(frame), -72.0)
-                outcomes.append(outcome)
-                if outcome == "end":
-                    final = rec.finish(clip, -25.0)
-                    assert not np.any(rec.buf) and not np.any(rec.history) and not rec.active  # forgotten
-                elif outcomes.count("open"):
-                    grants.append(rec.feed(clip, -25.0))
-    assert outcomes[:3] == [None, None, "open"] and outcomes.count("end") == 1  # voice follows: the relay opens
-    assert grants == sorted(grants) and grants[-1] > final  # the gate may play further and further as it is said ...
-    command = np.concatenate(said[72:91])  # ... of the command from its start, levelled; it ends at the last voice
-    begin = 72 * 1280 - 800  # the frame that began it, and the margin before it
-    assert final == (91 * 1280 + 800) - begin
-    gain = clip[800 : 800 + 1280].std() / said[72].std()
-    np.testing.assert_allclose(clip[800 : 800 + len(command)], command * gain, rtol=1e-4, atol=1e-7)
-    assert 20 * np.log10(active_rms(clip[:final])) == pytest.approx(-25.0, abs=1.0)
-    assert not np.any(clip[final:])  # what followed the last voice is in the clip no more
