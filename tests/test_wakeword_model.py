@@ -107,6 +107,27 @@ def test_fit_leaves_its_input_alone_and_scores_in_blocks_like_all_at_once(monkey
     assert model.logits(x.astype(np.float16)).shape == (400,)  # the room bank is kept as float16
 
 
+def test_input_noise_makes_the_networks_scores_steadier_when_a_window_is_disturbed(monkeypatch):
+    rng = np.random.default_rng(0)
+    x, y = separable(1200, rng)
+    disturbed = x[800:] + rng.normal(0, 0.5, x[800:].shape).astype(np.float32)
+
+    def moved(model):  # how far the score moves, against the spread of the scores
+        s = model.logits(x[800:])
+        return float(np.mean(np.abs(model.logits(disturbed) - s)) / np.std(s))
+
+    assert classifier.INPUT_NOISE > 0  # the recipe's own amount
+    noisy = classifier.fit(x[:800], y[:800], np.ones(800), hidden=16, members=1)
+    assert np.mean((noisy.scores(x[800:]) >= 0.5) == y[800:]) > 0.97  # it still learns
+    monkeypatch.setattr(classifier, "INPUT_NOISE", 0.0)
+    clean = classifier.fit(x[:800], y[:800], np.ones(800), hidden=16, members=1)
+    assert moved(noisy) < 0.93 * moved(clean), (moved(noisy), moved(clean))
+    # The noise has its own seeded draws: the same fit again is the same network.
+    monkeypatch.undo()
+    again = classifier.fit(x[:800], y[:800], np.ones(800), hidden=16, members=1)
+    np.testing.assert_array_equal(again.w1, noisy.w1)
+
+
 def test_two_rounds_average_two_independent_trainings(capsys, paths):
     from earmuff import config
     from earmuff.wakeword.train.trainer import ROUND_SEED_STEP, TrainOptions, train
