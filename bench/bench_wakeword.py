@@ -6,7 +6,8 @@
 their audio) so that re-running a training variant costs only the training; keep DIR outside the repository.
 With the training embeddings cached, the reported training time leaves out whatever was found there (a variant
 that only changes the fit reports about 60 s less than it costs); --cache-eval-only caches the evaluation only.
-Recipe experiments: --set rounds.HARD_NEGATIVES=4000, --set classifier.MEMBERS=1, --opt negative_sentences=600.
+Recipe experiments: --set rounds.HARD_NEGATIVES=4000, --set classifier.MEMBERS=1, --opt negative_sentences=600,
+--set classifier.INPUT_NOISE=0.0 (the recipe before the noise on the classifier's inputs).
 
 Positives: dev-split recordings of real people saying "computer" / "jarvis", 1-3 m away at 55-65 dB SPL.
 Negatives: the other dev-split keywords, plus synthetic conversations (>= 1 hour unless --quick), played

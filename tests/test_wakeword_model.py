@@ -52,9 +52,13 @@ def test_count_events_and_threshold_choice():
     assert classifier.pick_threshold([scores], 24 / 3600, 0.0) == 0.91
 
 
-def test_exported_onnx_scores_like_numpy_inside_the_detector(tmp_path):
+def test_exported_onnx_scores_like_numpy_inside_the_detector(tmp_path, monkeypatch):
     rng = np.random.default_rng(2)
     x, y = separable(600, rng)
+    # Without input noise this toy model is sure of itself on real speech, so that its score compares features
+    # (fitted with the noise, its score on this speech sits where the sigmoid is steep: 0.21 from batch features,
+    # 0.97 from streaming ones).
+    monkeypatch.setattr(classifier, "INPUT_NOISE", 0.0)
     model = classifier.fit(x, y, np.ones(len(y)), hidden=8)
     path = tmp_path / "m.onnx"
     to_onnx(model, path, "test word")
@@ -105,6 +109,27 @@ def test_fit_leaves_its_input_alone_and_scores_in_blocks_like_all_at_once(monkey
     monkeypatch.setattr(classifier, "BLOCK", 7)
     np.testing.assert_allclose(model.logits(x), whole, rtol=1e-5, atol=1e-5)
     assert model.logits(x.astype(np.float16)).shape == (400,)  # the room bank is kept as float16
+
+
+def test_input_noise_makes_the_networks_scores_steadier_when_a_window_is_disturbed(monkeypatch):
+    rng = np.random.default_rng(0)
+    x, y = separable(1200, rng)
+    disturbed = x[800:] + rng.normal(0, 0.5, x[800:].shape).astype(np.float32)
+
+    def moved(model):  # how far the score moves, against the spread of the scores
+        s = model.logits(x[800:])
+        return float(np.mean(np.abs(model.logits(disturbed) - s)) / np.std(s))
+
+    assert classifier.INPUT_NOISE > 0  # the recipe's own amount
+    noisy = classifier.fit(x[:800], y[:800], np.ones(800), hidden=16, members=1)
+    assert np.mean((noisy.scores(x[800:]) >= 0.5) == y[800:]) > 0.97  # it still learns
+    monkeypatch.setattr(classifier, "INPUT_NOISE", 0.0)
+    clean = classifier.fit(x[:800], y[:800], np.ones(800), hidden=16, members=1)
+    assert moved(noisy) < 0.93 * moved(clean), (moved(noisy), moved(clean))
+    # The noise has its own seeded draws: the same fit again is the same network.
+    monkeypatch.undo()
+    again = classifier.fit(x[:800], y[:800], np.ones(800), hidden=16, members=1)
+    np.testing.assert_array_equal(again.w1, noisy.w1)
 
 
 def test_two_rounds_average_two_independent_trainings(capsys, paths):
