@@ -230,7 +230,7 @@ def main() -> None:
                     time.sleep(2.0)
                 total, per_process, per_thread = measure(pids, seconds)
                 status = request(home / "control.sock", "status")
-                echo = status["echo_reduction_db"], status["echo_delay_ms"]
+                echo = status["echo_reduction_db"], status["echo_delay_ms"], status["detections"]
                 if player is not None:
                     os.killpg(player.pid, signal.SIGTERM)  # the loop and its paplay, by their own group
                     player.wait(10)
@@ -253,12 +253,12 @@ def main() -> None:
 
     inproc = pipeline_rtf("fdaf", seconds=30.0)
     lines = [
-        "| room | all processes | listener | audio process | echo reduction (dB) | echo delay (ms) |",
-        "|---|---|---|---|---|---|",
+        "| room | all processes | listener | audio process | echo reduction (dB) | echo delay (ms) | detections so far |",
+        "|---|---|---|---|---|---|---|",
     ]
-    for room, total, per, (echo, delay) in rows:
+    for room, total, per, (echo, delay, heard) in rows:
         lines.append(
-            f"| {room} | {total:.3f} | {per['listener']:.3f} | {per['audio process']:.3f} | {echo:.1f} | {delay} |"
+            f"| {room} | {total:.3f} | {per['listener']:.3f} | {per['audio process']:.3f} | {echo:.1f} | {delay} | {heard} |"
         )
     fmt = lambda xs: (
         f"median {statistics.median(xs) * 1000:.0f} ms (range {min(xs) * 1000:.0f}-{max(xs) * 1000:.0f} ms, {len(xs)} runs)"
@@ -274,7 +274,8 @@ def main() -> None:
             f"Goal: <= 0.05 for all processes together. Load average during the run: {load[0]:.1f}.",
             "Echo reduction and delay: what `earmuff status` reported at the end of the room's measurement (the",
             "canceller's running figure over about the last second, which counts people talking as residual; the",
-            "delay of the echo behind what was played, the sound server's buffers included).",
+            "delay of the echo behind what was played, the sound server's buffers included). Detections: the wake",
+            "word heard so far (none is said: each is a false accept, and its window stops the noise and the canceller).",
             "",
             *lines,
             "",
