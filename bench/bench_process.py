@@ -74,6 +74,14 @@ def threads(pids: list[int]) -> dict[tuple[int, int, str], float]:
     return out
 
 
+def pss_mb(pid: int) -> float:
+    """Proportional set size of a process (its share of shared pages), MB."""
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no Pss for process {pid}")
+
+
 def measure(pids: list[int], seconds: float) -> tuple[float, dict[str, float], dict]:
     """CPU s per audio s of all processes, per process, and per thread, over `seconds` of real time."""
     before, t0 = threads(pids), time.monotonic()
@@ -234,7 +242,8 @@ def main() -> None:
                 if player is not None:
                     os.killpg(player.pid, signal.SIGTERM)  # the loop and its paplay, by their own group
                     player.wait(10)
-                rows.append((room, total, per_process, echo))
+                memory = pss_mb(pids[0]), sum(pss_mb(p) for p in pids[1:])
+                rows.append((room, total, per_process, echo, memory))
                 top = sorted(per_thread.items(), key=lambda kv: -kv[1])[:8]
                 threads_text.append(
                     f"{room}: "
@@ -253,12 +262,14 @@ def main() -> None:
 
     inproc = pipeline_rtf("fdaf", seconds=30.0)
     lines = [
-        "| room | all processes | listener | audio process | echo reduction (dB) | echo delay (ms) | detections so far |",
-        "|---|---|---|---|---|---|---|",
+        "| room | all processes | listener | audio process | echo reduction (dB) | echo delay (ms) | detections so far "
+        "| listener Pss (MB) | audio processes Pss (MB) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
-    for room, total, per, (echo, delay, heard) in rows:
+    for room, total, per, (echo, delay, heard), (listener_mb, audio_mb) in rows:
         lines.append(
-            f"| {room} | {total:.3f} | {per['listener']:.3f} | {per['audio process']:.3f} | {echo:.1f} | {delay} | {heard} |"
+            f"| {room} | {total:.3f} | {per['listener']:.3f} | {per['audio process']:.3f} | {echo:.1f} | {delay} | {heard} "
+            f"| {listener_mb:.0f} | {audio_mb:.0f} |"
         )
     fmt = lambda xs: (
         f"median {statistics.median(xs) * 1000:.0f} ms (range {min(xs) * 1000:.0f}-{max(xs) * 1000:.0f} ms, {len(xs)} runs)"
@@ -276,6 +287,8 @@ def main() -> None:
             "canceller's running figure over about the last second, which counts people talking as residual; the",
             "delay of the echo behind what was played, the sound server's buffers included). Detections: the wake",
             "word heard so far (none is said: each is a false accept, and its window stops the noise and the canceller).",
+            "Memory: proportional set size at the end of the room's measurement (/proc/PID/smaps_rollup), the audio",
+            "process and its standby together.",
             "",
             *lines,
             "",
