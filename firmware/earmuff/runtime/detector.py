@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,9 +12,6 @@ from earmuff.wake_name import WakeWordError
 
 if TYPE_CHECKING:
     import numpy as np
-
-log = logging.getLogger(__name__)
-
 
 RAW_BUFFER = FRAME + 480  # raw samples a frame's melspectrogram reads: the new 1280 and the 480 before them
 MEL_WINDOW = 76  # melspectrogram frames per embedding
@@ -45,8 +42,8 @@ class Features:
         import numpy as np
 
         folder = pretrained_dir()
-        self.mel = _tflite((folder / "melspectrogram.tflite").read_bytes(), [1, RAW_BUFFER])
-        self.embed = _tflite((folder / "embedding_model.tflite").read_bytes(), None)
+        self.mel = _tflite((folder / "melspectrogram.tflite").read_bytes(), [1, RAW_BUFFER])[0]
+        self.embed = _tflite((folder / "embedding_model.tflite").read_bytes(), None)[0]
         self.raw = np.zeros(RAW_BUFFER, np.float32)
         self.mels = np.zeros((MEL_WINDOW, 32), np.float32)
         self.window = np.zeros((WINDOW, 96), np.float32)
@@ -72,7 +69,7 @@ class Detector:
         self.name = name if name is not None else str(path)  # what detections report: the wake word's name
         self.path = path
         self.cfg = cfg
-        self.score, self.input_shape = _classifier(path)
+        self.score, self.input_shape = load_model(path)
         self.features = Features()
         self.above = 0
         self.quiet_until = 0
@@ -96,8 +93,8 @@ class Detector:
         return self.features.window.copy()
 
 
-def _tflite(model: bytes, input_shape: list[int] | None):
-    """A one-thread TFLite interpreter as a function of its one input."""
+def _tflite(model: bytes, input_shape: list[int] | None) -> tuple[Callable[[np.ndarray], np.ndarray], list[int]]:
+    """A one-thread TFLite interpreter as a function of its one input, and that input's shape."""
     import tflite_runtime.interpreter as tflite
 
     interpreter = tflite.Interpreter(model_content=model, num_threads=1)
@@ -111,11 +108,10 @@ def _tflite(model: bytes, input_shape: list[int] | None):
         interpreter.invoke()
         return interpreter.get_tensor(out)
 
-    run.input_shape = interpreter.get_input_details()[0]["shape"].tolist()  # type: ignore[attr-defined]
-    return run
+    return run, interpreter.get_input_details()[0]["shape"].tolist()
 
 
-def _classifier(path: Path):
+def load_model(path: Path) -> tuple[Callable[[np.ndarray], float], list]:
     """The wake word's model (openWakeWord's format: [1, 16, 96] in, a score in 0..1 out) and its input shape.
 
     Read into memory: a runtime that maps the file would die (SIGBUS) if the file were rewritten later.
@@ -125,8 +121,8 @@ def _classifier(path: Path):
     try:
         model = path.read_bytes()
         if path.suffix == ".tflite":
-            run = _tflite(model, None)
-            return (lambda w: float(run(w).flat[0])), run.input_shape  # type: ignore[attr-defined]
+            run, shape = _tflite(model, None)
+            return (lambda w: float(run(w).flat[0])), shape
         import onnxruntime as ort
 
         options = ort.SessionOptions()
