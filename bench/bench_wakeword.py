@@ -42,7 +42,7 @@ HOP = 1280
 _RESIDUAL: dict = {}
 
 
-def render(talkers, seconds, seed, cfg):
+def render(talkers, seconds, seed, cfg, jam=True):
     """What the detector hears: talkers through the room, plus earmuff's own noise left after echo cancellation.
 
     The talkers' path is the room model's (direct sound, reverberation, level at 1 m). The jamming residual is
@@ -68,7 +68,8 @@ def render(talkers, seconds, seed, cfg):
         i = int(start * sr)
         wet = wet[: max(0, n - i)]
         out[i : i + len(wet)] += wet
-    out += np.tile(residual, n // len(residual) + 1)[:n]
+    if jam:
+        out += np.tile(residual, n // len(residual) + 1)[:n]
     out += rng.standard_normal(n) * db_gain(ac.mic_noise_db_spl - 120.0)
     return out.astype(np.float32)
 
@@ -210,7 +211,8 @@ def eval_data(args, dev, cfg, rng, hours, keywords):
 
     from earmuff.wakeword.train import features
 
-    cache = Path(args.cache) / f"eval2_{'quick' if args.quick else f'{hours:g}h'}.pkl" if args.cache else None
+    name = f"eval2_{'quick' if args.quick else f'{hours:g}h'}{'' if args.jam else '_unjammed'}.pkl"
+    cache = Path(args.cache) / name if args.cache else None
     data = pickle.loads(cache.read_bytes()) if cache is not None and cache.exists() else {}
     missing = [w for w in keywords if w not in data]
     if not missing:
@@ -223,7 +225,7 @@ def eval_data(args, dev, cfg, rng, hours, keywords):
     else:
         t0 = time.perf_counter()
         talk, talk_s, talk_spans = conversation(hours, 1, ("computer", "jarvis", "alexa"))
-        talk_frames = features.embed(render(talk, talk_s, 21, cfg))
+        talk_frames = features.embed(render(talk, talk_s, 21, cfg, args.jam))
         print(
             f"conversation: {talk_s / 3600:.2f} h rendered and embedded in {time.perf_counter() - t0:.0f} s",
             file=sys.stderr,
@@ -236,7 +238,11 @@ def eval_data(args, dev, cfg, rng, hours, keywords):
             test = test[:40]
         talkers, spans, secs = place_clips(test, rng)
         direct_db = [level - 20 * np.log10(dist) for _, _, dist, level in talkers]  # direct sound at the mic
-        pos = {"frames": features.embed(render(talkers, secs, 31, cfg)), "spans": spans, "direct_db": direct_db}
+        pos = {
+            "frames": features.embed(render(talkers, secs, 31, cfg, args.jam)),
+            "spans": spans,
+            "direct_db": direct_db,
+        }
         others = [f for kw in all_kw if kw != folder for f in sorted(glob.glob(str(dev / kw / "*.flac")))]
         if args.quick:
             others = others[::5]
@@ -245,7 +251,7 @@ def eval_data(args, dev, cfg, rng, hours, keywords):
         negs = [
             {
                 "name": "other keywords",
-                "frames": features.embed(render(talkers, secs, 41, cfg)),
+                "frames": features.embed(render(talkers, secs, 41, cfg, args.jam)),
                 "seconds": secs,
                 "labels": labels,
             },
@@ -301,6 +307,12 @@ def main() -> int:
         default=[],
         metavar="NAME=VALUE",
         help="override a TrainOptions field, e.g. negative_sentences=600 (experiments)",
+    )
+    ap.add_argument(
+        "--unjammed",
+        dest="jam",
+        action="store_false",
+        help="evaluate without earmuff's own jamming residual (the room and the microphone's noise only)",
     )
     ap.add_argument("--json", default="/tmp/bench_wakeword_results.json")
     ap.add_argument("--no-plot", action="store_true")
