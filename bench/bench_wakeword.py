@@ -14,7 +14,7 @@ model trained on far more speech reaches in the same room.
 Positives: dev-split recordings of real people saying "computer" / "jarvis", 1-3 m away at 55-65 dB SPL.
 Negatives: the other dev-split keywords, plus synthetic conversations (>= 1 hour unless --quick), played
 as long continuous streams. Talkers go through the room model (distance, reverberation, level); on top comes
-earmuff's own jamming residual, rendered by the device's Room/NoiseGenerator/echo canceller (see render()).
+earmuff's own jamming residual, rendered by the virtual room and the device's NoiseGenerator and echo path (see render()).
 Writes the table for docs/benchmarks.md to stdout and a plot to docs/img/wakeword_recall_vs_fa.png.
 """
 
@@ -46,8 +46,9 @@ def render(talkers, seconds, seed, cfg, jam=True):
     """What the detector hears: talkers through the room, plus earmuff's own noise left after echo cancellation.
 
     The talkers' path is the room model's (direct sound, reverberation, level at 1 m). The jamming residual is
-    rendered once (60 s) by the same Room, NoiseGenerator and echo canceller the device runs, and looped: the
-    full block-by-block simulation costs ~10x more CPU, too much for hours of audio on a shared machine.
+    rendered once (60 s) by the virtual room and the NoiseGenerator and echo path (drift corrector and canceller)
+    the device runs, and looped: the full block-by-block simulation costs ~10x more CPU, too much for hours of
+    audio on a shared machine.
     """
     from scipy.signal import fftconvolve
 
