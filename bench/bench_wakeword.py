@@ -8,11 +8,13 @@ With the training embeddings cached, the reported training time leaves out whate
 that only changes the fit reports about 60 s less than it costs); --cache-eval-only caches the evaluation only.
 Recipe experiments: --set rounds.HARD_NEGATIVES=4000, --set classifier.MEMBERS=1, --opt negative_sentences=600,
 --set classifier.INPUT_NOISE=0.0 (the recipe before the noise on the classifier's inputs).
+--words alexa --model alexa scores openWakeWord's own alexa model instead of training one: a reference for what a
+model trained on far more speech reaches in the same room.
 
 Positives: dev-split recordings of real people saying "computer" / "jarvis", 1-3 m away at 55-65 dB SPL.
 Negatives: the other dev-split keywords, plus synthetic conversations (>= 1 hour unless --quick), played
 as long continuous streams. Talkers go through the room model (distance, reverberation, level); on top comes
-earmuff's own jamming residual, rendered by the device's Room/NoiseGenerator/echo canceller (see render()).
+earmuff's own jamming residual, rendered by the virtual room and the device's NoiseGenerator and echo path (see render()).
 Writes the table for docs/benchmarks.md to stdout and a plot to docs/img/wakeword_recall_vs_fa.png.
 """
 
@@ -40,12 +42,13 @@ HOP = 1280
 _RESIDUAL: dict = {}
 
 
-def render(talkers, seconds, seed, cfg):
+def render(talkers, seconds, seed, cfg, jam=True):
     """What the detector hears: talkers through the room, plus earmuff's own noise left after echo cancellation.
 
     The talkers' path is the room model's (direct sound, reverberation, level at 1 m). The jamming residual is
-    rendered once (60 s) by the same Room, NoiseGenerator and echo canceller the device runs, and looped: the
-    full block-by-block simulation costs ~10x more CPU, too much for hours of audio on a shared machine.
+    rendered once (60 s) by the virtual room and the NoiseGenerator and echo path (drift corrector and canceller)
+    the device runs, and looped: the full block-by-block simulation costs ~10x more CPU, too much for hours of
+    audio on a shared machine.
     """
     from scipy.signal import fftconvolve
 
@@ -66,7 +69,8 @@ def render(talkers, seconds, seed, cfg):
         i = int(start * sr)
         wet = wet[: max(0, n - i)]
         out[i : i + len(wet)] += wet
-    out += np.tile(residual, n // len(residual) + 1)[:n]
+    if jam:
+        out += np.tile(residual, n // len(residual) + 1)[:n]
     out += rng.standard_normal(n) * db_gain(ac.mic_noise_db_spl - 120.0)
     return out.astype(np.float32)
 
@@ -203,31 +207,43 @@ def apply_settings(pairs):
 
 
 def eval_data(args, dev, cfg, rng, hours, keywords):
-    """Embedded evaluation streams per keyword, from --cache if there (built and saved there otherwise)."""
+    """Embedded evaluation streams per keyword, from --cache if there (words missing there are built and added)."""
     import pickle
 
     from earmuff.wakeword.train import features
 
-    cache = Path(args.cache) / f"eval2_{'quick' if args.quick else f'{hours:g}h'}.pkl" if args.cache else None
-    if cache is not None and cache.exists():
-        return pickle.loads(cache.read_bytes())
+    name = f"eval2_{'quick' if args.quick else f'{hours:g}h'}{'' if args.jam else '_unjammed'}.pkl"
+    cache = Path(args.cache) / name if args.cache else None
+    data = pickle.loads(cache.read_bytes()) if cache is not None and cache.exists() else {}
+    missing = [w for w in keywords if w not in data]
+    if not missing:
+        return data
     all_kw = sorted(p.name for p in dev.iterdir() if p.is_dir())
-    t0 = time.perf_counter()
-    talk, talk_s, talk_spans = conversation(hours, 1, ("computer", "jarvis"))
-    talk_frames = features.embed(render(talk, talk_s, 21, cfg))
-    print(
-        f"conversation: {talk_s / 3600:.2f} h rendered and embedded in {time.perf_counter() - t0:.0f} s",
-        file=sys.stderr,
-    )
-    data = {}
-    for word, folder in keywords.items():
+    if data:  # the same conversation as the cached words
+        talk_frames, talk_s, talk_spans = (
+            next(iter(data.values()))["negs"][1][k] for k in ("frames", "seconds", "labels")
+        )
+    else:
+        t0 = time.perf_counter()
+        talk, talk_s, talk_spans = conversation(hours, 1, ("computer", "jarvis", "alexa"))
+        talk_frames = features.embed(render(talk, talk_s, 21, cfg, args.jam))
+        print(
+            f"conversation: {talk_s / 3600:.2f} h rendered and embedded in {time.perf_counter() - t0:.0f} s",
+            file=sys.stderr,
+        )
+    for word in missing:
+        folder = keywords[word]
         files = sorted(glob.glob(str(dev / folder / "*.flac")))
         enrol, test = files[:5], files[5:]
         if args.quick:
             test = test[:40]
         talkers, spans, secs = place_clips(test, rng)
         direct_db = [level - 20 * np.log10(dist) for _, _, dist, level in talkers]  # direct sound at the mic
-        pos = {"frames": features.embed(render(talkers, secs, 31, cfg)), "spans": spans, "direct_db": direct_db}
+        pos = {
+            "frames": features.embed(render(talkers, secs, 31, cfg, args.jam)),
+            "spans": spans,
+            "direct_db": direct_db,
+        }
         others = [f for kw in all_kw if kw != folder for f in sorted(glob.glob(str(dev / kw / "*.flac")))]
         if args.quick:
             others = others[::5]
@@ -236,7 +252,7 @@ def eval_data(args, dev, cfg, rng, hours, keywords):
         negs = [
             {
                 "name": "other keywords",
-                "frames": features.embed(render(talkers, secs, 41, cfg)),
+                "frames": features.embed(render(talkers, secs, 41, cfg, args.jam)),
                 "seconds": secs,
                 "labels": labels,
             },
@@ -249,13 +265,33 @@ def eval_data(args, dev, cfg, rng, hours, keywords):
     return data
 
 
+class FileModel:
+    """An openWakeWord model file (ours or one trained elsewhere, such as the pretrained alexa.tflite) as logits."""
+
+    def __init__(self, path: Path) -> None:
+        from earmuff.runtime.detector import load_model
+
+        self.score = load_model(path)[0]
+
+    def logits(self, windows: np.ndarray) -> np.ndarray:
+        p = np.array([self.score(w[None]) for w in windows.astype(np.float32)])
+        p = np.clip(p, 1e-7, 1 - 1e-7)
+        return np.log(p / (1 - p))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--corpus", default=os.environ.get("EARMUFF_CORPUS", "../shared/corpus"))
     ap.add_argument("--quick", action="store_true", help="fewer clips and 10 min of conversation (a smoke run)")
     ap.add_argument("--hours", type=float, default=1.0, help="synthetic conversation for false accepts")
     ap.add_argument("--labels", default="typed,typed+5", help="which models: typed (text only), typed+5 (5 takes)")
-    ap.add_argument("--words", default="computer,jarvis", help="which wake words to train")
+    ap.add_argument("--words", default="computer,jarvis", help="which wake words to train (dev-split keywords)")
+    ap.add_argument(
+        "--model",
+        default=None,
+        help="score this wake word (a built-in name or a model file, as wake_word in config.toml) for --words "
+        "instead of training one; e.g. alexa: what openWakeWord's model, trained on far more speech, reaches here",
+    )
     ap.add_argument("--seed", type=int, default=0, help="training seed")
     ap.add_argument("--cache", default=None, help="folder (outside the repo) for embedded evaluation streams")
     ap.add_argument("--cache-eval-only", action="store_true", help="with --cache: do not cache training embeddings")
@@ -273,6 +309,12 @@ def main() -> int:
         metavar="NAME=VALUE",
         help="override a TrainOptions field, e.g. negative_sentences=600 (experiments)",
     )
+    ap.add_argument(
+        "--unjammed",
+        dest="jam",
+        action="store_false",
+        help="evaluate without earmuff's own jamming residual (the room and the microphone's noise only)",
+    )
     ap.add_argument("--json", default="/tmp/bench_wakeword_results.json")
     ap.add_argument("--no-plot", action="store_true")
     ap.add_argument("--plot", default=str(REPO / "docs/img/wakeword_recall_vs_fa.png"))
@@ -287,6 +329,7 @@ def main() -> int:
     from earmuff import config
     from earmuff.audio.files import read_audio
     from earmuff.paths import Paths
+    from earmuff.wakeword.registry import store
     from earmuff.wakeword.train import features
     from earmuff.wakeword.train import trainer as train_mod
     from earmuff.wakeword.train.trainer import options_from, train
@@ -299,22 +342,27 @@ def main() -> int:
     results, timing = {}, {}
     keywords = {w: w for w in args.words.split(",")}
     t0 = time.perf_counter()
-    data = eval_data(args, dev, cfg, rng, hours, {"computer": "computer", "jarvis": "jarvis"})
+    data = eval_data(args, dev, cfg, rng, hours, {"computer": "computer", "jarvis": "jarvis", **keywords})
     timing["eval_streams_s"] = round(time.perf_counter() - t0, 1)
     if args.cache and not args.cache_eval_only:
         features.embed = _memo(features.embed, Path(args.cache) / "emb")
         features.embed_batch = _memo(features.embed_batch, Path(args.cache) / "emb")
-    for label in args.labels.split(","):
+    for label in ["file"] if args.model else args.labels.split(","):
         for word in keywords:
             d = data[word]
             pos, negs, n_pos, n_other = d["pos"], d["negs"], d["n_pos"], d["n_other"]
             owner = tuple(read_audio(f) for f in d["enrol"]) if label == "typed+5" else ()
             t1 = time.perf_counter()
-            opts = options_from(cfg, word, "en-us", owner_clips=owner, quiet=True, seed=args.seed)
-            opts = dataclasses.replace(opts, **{k: ast.literal_eval(v) for k, v in (o.split("=", 1) for o in args.opt)})
-            res = train(opts, cfg)
+            if args.model:
+                res = None
+                model = FileModel(store.resolve(Paths.from_env(), args.model))
+            else:
+                opts = options_from(cfg, word, "en-us", owner_clips=owner, quiet=True, seed=args.seed)
+                changes = {k: ast.literal_eval(v) for k, v in (o.split("=", 1) for o in args.opt)}
+                res = train(dataclasses.replace(opts, **changes), cfg)
+                model = res.model
             took = time.perf_counter() - t1
-            curve, neg_h, best, neg_scores = evaluate(res.model, pos, negs)
+            curve, neg_h, best, neg_scores = evaluate(model, pos, negs)
             op = next(c for c in curve if abs(c[4]) < 1e-9)
             budget, budget2 = at_budget(curve, 0.5), at_budget(curve, 2.0)
             strict = budget[4] if budget[4] is not None else float(GRID_LOGITS[-1])
@@ -322,17 +370,25 @@ def main() -> int:
                 f"logit {t:g}": false_accept_sources(neg_scores, negs, t)
                 for t in sorted({0.0, budget2[4] or 0.0, strict})
             }
+            trained = (
+                {}
+                if res is None
+                else {
+                    "stage_s": res.meta["timings"],
+                    "validation": res.meta["validation"],
+                    "samples": {k: v for k, v in res.meta["samples"].items() if k != "sound_alikes"},
+                }
+            )
             results[f"{word} {label}"] = {
                 "train_s": round(took, 1),
-                "stage_s": res.meta["timings"],
+                "model": args.model or "trained",
+                **trained,
                 "positives": n_pos,
                 "other_keyword_clips": n_other,
                 "negative_hours": round(neg_h, 3),
                 "operating_point": op,
                 "best_at_0.5_fa_per_h": budget,
                 "best_at_2_fa_per_h": budget2,
-                "validation": res.meta["validation"],
-                "samples": {k: v for k, v in res.meta["samples"].items() if k != "sound_alikes"},
                 "false_accepts": sources,
                 "curve": curve,
                 "recall_by_direct_level": {

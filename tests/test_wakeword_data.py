@@ -207,7 +207,9 @@ def test_jamming_residual_is_what_the_canceller_leaves(paths):
     level = 10 * np.log10(np.mean(r**2))
     cfg = config.load(paths.config)
     noise_at_mic = cfg.noise.level_dbfs + (85.0 - 120.0)  # device_mic_coupling 85 dB SPL, 0 dBFS = 120
-    assert -85 < level < noise_at_mic - 10, level  # far below the noise at the mic, far above silence
+    # The device's path (drift undone) leaves about 30 dB less than the noise at the mic; without the drift
+    # corrector the canceller left 16 dB less, and that louder residual was what training and the benchmark heard.
+    assert -90 < level < noise_at_mic - 22, level
 
 
 def test_augmented_windows_have_the_word_where_asked_and_at_room_levels(paths):

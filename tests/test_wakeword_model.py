@@ -70,7 +70,7 @@ def test_exported_onnx_scores_like_numpy_inside_the_detector(tmp_path, monkeypat
         det.process(audio[i : i + FRAME], i + FRAME)
         scores.append(det.last_score)
     # the detector streams its own features; compare its last score with ours on the same window
-    feats = det.model.preprocessor.get_features(16)
+    feats = det.window()[None]
     assert scores[-1] == pytest.approx(float(model.scores(feats)[0]), abs=1e-4)
     ours = model.scores(features.windows(features.embed(audio)))
     assert abs(ours[-1] - scores[-1]) < 0.05  # batch and streaming features nearly agree

