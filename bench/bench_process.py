@@ -204,13 +204,20 @@ def startup(env: dict, folder: Path, runs: int) -> tuple[list[float], list[float
     return starts, gaps(plain), gaps(spare)
 
 
+def kind(wake_word: str) -> str:
+    """What --wake-word names: a "pretrained" wake word, a model "file", or a "phrase" to train first."""
+    if wake_word in PRETRAINED:
+        return "pretrained"
+    return "file" if Path(wake_word).suffix in (".onnx", ".tflite") else "phrase"
+
+
 def describe(wake_word: str) -> str:
     """The wake word measured, for the table's heading."""
-    if wake_word in PRETRAINED:
-        return f"{wake_word}, openWakeWord's pretrained model"
-    if Path(wake_word).suffix in (".onnx", ".tflite"):
-        return f"the model file {Path(wake_word).name}"
-    return f"{wake_word}, the quick model `earmuff wakeword set` trained here first"
+    return {
+        "pretrained": f"{wake_word}, openWakeWord's pretrained model",
+        "file": f"the model file {Path(wake_word).name}",
+        "phrase": f"{wake_word}, the quick model `earmuff wakeword set` trained here first",
+    }[kind(wake_word)]
 
 
 def main() -> None:
@@ -230,11 +237,11 @@ def main() -> None:
     daemon, env = pulselib.start(folder / "pulse")
     home = folder / "home"
     home.mkdir(exist_ok=True)
-    if args.wake_word in PRETRAINED or Path(args.wake_word or "").suffix in (".onnx", ".tflite"):
-        word = args.wake_word if args.wake_word in PRETRAINED else str(Path(args.wake_word).resolve())
-        (home / "config.toml").write_text(f"[wake]\nwake_word = {json.dumps(word)}\n")
-    elif args.wake_word:  # what an owner's device runs: a name of theirs, trained here first
+    if args.wake_word and kind(args.wake_word) == "phrase":  # what an owner's device runs: a name of theirs
         subprocess.run([sys.executable, "-m", "earmuff", "wakeword", "set", args.wake_word], env=env, check=True)
+    elif args.wake_word:
+        word = str(Path(args.wake_word).resolve()) if kind(args.wake_word) == "file" else args.wake_word
+        (home / "config.toml").write_text(f"[wake]\nwake_word = {json.dumps(word)}\n")
     env = dict(env, EARMUFF_HOME=str(home))
     os.environ["EARMUFF_HOME"] = str(home)  # this process reads the audio process's shared memory there too
     rows, threads_text = [], []
