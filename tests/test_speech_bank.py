@@ -27,11 +27,16 @@ def test_frames_survive_saving_within_a_tenth_of_their_spread(tmp_path):
     speech_bank.save(tmp_path / "bank.npz", streams)
     bank = speech_bank.load(tmp_path / "bank.npz")
     np.testing.assert_allclose(
-        np.concatenate(bank.fit + bank.held),
+        np.concatenate([*bank.fit, *bank.held]),
         np.concatenate(streams[0::2] + streams[1::2]),
         atol=0.1 * float(np.concatenate(streams).astype(np.float32).std()),
     )
     assert bank.held_hours == pytest.approx(sum(len(s) for s in streams[1::2]) * 0.08 / 3600)
+    first = np.zeros((20, features.EMBED_DIM), np.float16)
+    joined = bank.held.after([first])  # a training's own held-back streams, then the bank's
+    assert len(joined) == 3 and joined[0] is first and joined[-1].shape == streams[3].shape
+    with pytest.raises(IndexError):
+        joined[3]
 
 
 @pytest.mark.parametrize("content", [None, b"not a numpy archive"])

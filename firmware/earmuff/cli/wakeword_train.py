@@ -46,8 +46,8 @@ def quality(meta: dict) -> str:
     )
     if (v["false_accepts_per_hour"] or 0) > v.get("target_per_hour", float("inf")):
         said += (
-            f" That is more than the {v['target_per_hour']}/h aimed at, without losing more than a fifth of the "
-            "sayings: this name sounds like everyday speech; a longer or rarer one does better."
+            f" That is above the {v['target_per_hour']}/h aimed at: a stricter threshold would lose more than a "
+            "fifth of the sayings. If it wakes when nobody said the name, a longer or rarer name does better."
         )
     return said + " Real voices score lower: add 5 of your own with `earmuff wakeword record` or `add-samples`."
 

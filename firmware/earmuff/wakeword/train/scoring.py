@@ -6,7 +6,7 @@ The device itself scores frame by frame through openWakeWord (`runtime.detector`
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +46,7 @@ def best_in_take(model: Scores, take: np.ndarray) -> float:
 
 
 def held_back(
-    model: Scores, streams: list[np.ndarray], hours: float, sayings: np.ndarray, target_per_hour: float
+    model: Scores, streams: Sequence[np.ndarray], hours: float, sayings: np.ndarray, target_per_hour: float
 ) -> tuple[float, float, int]:
     """Threshold picked on held-back negative `streams` (embedding frames), but no stricter than one that keeps
     KEEP_SAYINGS of the held-back `sayings` (n, windows of each, 16, 96); the recall and false accepts at it."""

@@ -11,8 +11,10 @@ and decides the threshold with the training's own held-back streams.
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import overload
 
 import numpy as np
 
@@ -26,13 +28,45 @@ class SpeechBankError(WakeWordError):
     """The shipped speech bank is missing or unreadable."""
 
 
+class Streams(Sequence[np.ndarray]):
+    """Streams of embedding frames kept at 8 bits (a training holds them throughout), each read as float16;
+    `first` are streams of float frames that come before them."""
+
+    def __init__(self, q: list[np.ndarray], lo: np.ndarray, scale: np.ndarray, first: Sequence[np.ndarray] = ()):
+        self._q, self._lo, self._scale, self._first = q, lo, scale, list(first)
+
+    def __len__(self) -> int:
+        return len(self._first) + len(self._q)
+
+    @overload
+    def __getitem__(self, i: int) -> np.ndarray: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[np.ndarray]: ...
+    def __getitem__(self, i: int | slice) -> np.ndarray | Sequence[np.ndarray]:
+        if isinstance(i, slice):
+            return [self[k] for k in range(len(self))[i]]
+        if not -len(self) <= i < len(self):
+            raise IndexError(i)
+        i %= len(self)
+        if i < len(self._first):
+            return self._first[i]
+        return (self._q[i - len(self._first)] * self._scale + self._lo).astype(np.float16)
+
+    def after(self, first: Sequence[np.ndarray]) -> Streams:
+        """These streams with `first` before them."""
+        return Streams(self._q, self._lo, self._scale, first)
+
+
 @dataclass(frozen=True)
 class SpeechBank:
-    """Streams of embedding frames (float16): `fit` for hard negatives, `held` for the threshold."""
+    """Streams of embedding frames: `fit` for hard negatives, `held` (`held_hours` long) for the threshold."""
 
-    fit: list[np.ndarray]
-    held: list[np.ndarray]
+    fit: Streams
+    held: Streams
     held_hours: float
+
+
+NONE = SpeechBank(Streams([], np.zeros(0), np.ones(0)), Streams([], np.zeros(0), np.ones(0)), 0.0)
 
 
 def default_path() -> Path:
@@ -68,14 +102,13 @@ def load(path: Path) -> SpeechBank:
     try:
         with np.load(path) as z:
             lo, scale = z["lo"], z["scale"]
-            streams = [(z[k] * scale + lo).astype(np.float16) for k in sorted(z.files) if k[1:].isdigit()]
+            q = [z[k] for k in sorted(z.files) if k[1:].isdigit()]
     except (OSError, KeyError, ValueError) as e:
         raise SpeechBankError(
             f"speech bank {path}: cannot be read ({e}); expected the file scripts/make_speech_bank.py writes, "
             "shipped in models/ (reinstall with scripts/install.sh, or set speech_bank = false in [wakeword])"
         ) from e
-    if not streams or streams[0].ndim != 2 or streams[0].shape[1] != features.EMBED_DIM:
+    if not q or any(s.ndim != 2 or s.shape[1] != features.EMBED_DIM for s in q) or lo.shape != (features.EMBED_DIM,):
         raise SpeechBankError(f"speech bank {path}: no streams of {features.EMBED_DIM}-value embedding frames in it")
-    held = streams[1::2]
-    hours = sum(len(s) for s in held) * features.HOP / SAMPLE_RATE / 3600
-    return SpeechBank(streams[0::2], held, hours)
+    hours = sum(len(s) for s in q[1::2]) * features.HOP / SAMPLE_RATE / 3600
+    return SpeechBank(Streams(q[0::2], lo, scale), Streams(q[1::2], lo, scale), hours)

@@ -78,7 +78,7 @@ def train(opts: TrainOptions, cfg: Config) -> TrainResult:
     started = time.monotonic()
     name = phrase_mod.check_phrase(opts.phrase)
     lang = phrase_mod.check_language(opts.lang)
-    bank = speech_bank.load(speech_bank.default_path()) if opts.speech_bank else speech_bank.SpeechBank([], [], 0.0)
+    bank = speech_bank.load(speech_bank.default_path()) if opts.speech_bank else speech_bank.NONE
     inputs = _inputs(opts, name, lang, bank, None if opts.quiet else (lambda line: print(line, file=sys.stderr)))
     rounds = []
     for r in range(opts.rounds):
@@ -88,7 +88,7 @@ def train(opts: TrainOptions, cfg: Config) -> TrainResult:
             left = (time.monotonic() - started) / (r + 1) * (opts.rounds - r - 1)
             print(f"round {r + 1} of {opts.rounds} done; about {clock(left)} left in all", file=sys.stderr)
     raw = classifier.merge([r.model for r in rounds])
-    val_frames = [f for r in rounds for f in r.val_frames] + bank.held
+    val_frames = bank.held.after([f for r in rounds for f in r.val_frames])
     val_hours = sum(r.val_hours for r in rounds) + bank.held_hours
     x_val_pos = np.concatenate([r.val_pos for r in rounds])
     counts = {k: sum(r.counts[k] for r in rounds) for k in rounds[0].counts}
