@@ -39,7 +39,7 @@ def test_frames_survive_saving_within_a_tenth_of_their_spread(tmp_path):
         joined[3]
 
 
-@pytest.mark.parametrize("content", [None, b"not a numpy archive"])
+@pytest.mark.parametrize("content", [None, b"not a numpy archive", b"PK\x03\x04 a zip cut short"])
 def test_a_missing_or_broken_bank_names_the_file_and_the_fix(tmp_path, content):
     path = tmp_path / "speech_bank.npz"
     if content is not None:

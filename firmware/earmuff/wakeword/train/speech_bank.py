@@ -11,6 +11,8 @@ and decides the threshold with the training's own held-back streams.
 from __future__ import annotations
 
 import io
+import zipfile
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,7 +105,7 @@ def load(path: Path) -> SpeechBank:
         with np.load(path) as z:
             lo, scale = z["lo"], z["scale"]
             q = [z[k] for k in sorted(z.files) if k[1:].isdigit()]
-    except (OSError, KeyError, ValueError) as e:
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as e:
         raise SpeechBankError(
             f"speech bank {path}: cannot be read ({e}); expected the file scripts/make_speech_bank.py writes, "
             "shipped in models/ (reinstall with scripts/install.sh, or set speech_bank = false in [wakeword])"
