@@ -80,9 +80,9 @@ def test_bad_options_are_named():
     assert r.returncode == 2 and "--purge only goes with --uninstall" in r.stderr
 
 
-def test_an_installed_package_finds_the_trigger_phrases(tmp_path):
+def test_an_installed_package_finds_the_trigger_phrases_and_the_speech_bank(tmp_path):
     """Installed as install.sh does it (the package in a venv's site-packages, models/ copied beside the venv), far
-    from any checkout: earmuff still has the phrase it says into the smart speaker."""
+    from any checkout: earmuff still has the phrase it says into the smart speaker and the speech it trains against."""
     root = SCRIPT.parents[1]
     venv = tmp_path / "opt" / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
@@ -90,10 +90,13 @@ def test_an_installed_package_finds_the_trigger_phrases(tmp_path):
     shutil.copytree(root / "models", tmp_path / "opt" / "models")
     deps = [p for p in sys.path if p.endswith("site-packages")]  # numpy and the rest, from the test's venv
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path / "site"), *deps]))
-    code = "from earmuff.audio.files import models_dir, trigger_audio; print(models_dir(), len(trigger_audio('alexa')))"
+    code = (
+        "from earmuff.audio.files import models_dir, trigger_audio; from earmuff.wakeword.train import speech_bank; "
+        "print(models_dir(), len(trigger_audio('alexa')), speech_bank.load(speech_bank.default_path()).held_hours)"
+    )
     r = subprocess.run(
         [str(venv / "bin" / "python"), "-P", "-c", code], capture_output=True, text=True, env=env, cwd="/"
     )
     assert r.returncode == 0, r.stderr
-    where, samples = r.stdout.split()
-    assert where == str(tmp_path / "opt" / "models") and int(samples) > 8000, r.stdout
+    where, samples, hours = r.stdout.split()
+    assert where == str(tmp_path / "opt" / "models") and int(samples) > 8000 and float(hours) > 1.0, r.stdout

@@ -165,3 +165,22 @@ def test_a_training_that_used_a_room_bank_forgotten_meanwhile_installs_nothing(m
     assert main(["wakeword", "set", "hey bramble"]) == 2
     assert "the room bank was forgotten while this training used it; nothing was installed" in capsys.readouterr().err
     assert store.names(paths) == [] and config.load(paths.config).wake.wake_word == "hey jarvis"
+
+
+@pytest.mark.parametrize("false_accepts, above", [(0, False), (1, False), (3, True)])
+def test_set_says_when_the_threshold_could_not_meet_the_false_accepts_aimed_at(false_accepts, above):
+    from earmuff.cli.wakeword_train import quality
+
+    hours = 1.6
+    v = {
+        "recall": 0.8,
+        "positive_utterances": 40,
+        "false_accepts": false_accepts,
+        "negative_hours": hours,
+        "recorded_speech_hours": 1.54,
+        "false_accepts_per_hour": round(false_accepts / hours, 2),
+        "target_per_hour": 0.65,
+    }
+    said = quality({"threshold": 0.9895, "validation": v})
+    assert "92 min of it recorded people" in said and "threshold 0.9895" in said
+    assert ("above the 0.65/h aimed at" in said) == above

@@ -64,9 +64,11 @@ def run_scene(folder, model, lines, seed, room=None):
 def test_sidecar_reports_what_was_measured(trained):
     _, meta, _ = trained
     assert meta["phrase"] == PHRASE and meta["language"] == "en-us"
-    assert 0.5 <= meta["threshold"] <= 0.99 and meta["calibrated_to_0_5"]
+    assert 0.5 <= meta["threshold"] < 1.0 and meta["calibrated_to_0_5"]
     v = meta["validation"]
-    assert v["positive_utterances"] > 20 and v["negative_hours"] > 0
+    assert v["positive_utterances"] > 20 and v["negative_hours"] > v["recorded_speech_hours"] > 1.0
+    # The threshold meets the target on held-back talk and recorded people, or keeps 4 sayings in 5 if it cannot.
+    assert v["false_accepts_per_hour"] <= v["target_per_hour"] or v["recall"] >= 0.8 - 1 / v["positive_utterances"]
     # On held-back synthetic voices in the jamming residual, at the installed threshold. 0.6, not 0.7, since the
     # classifier's input noise (classifier.INPUT_NOISE), with which it scored 0.683 here: at that threshold the
     # noise trades some recall for far fewer false accepts on real people, and at <= 0.5 false accepts per hour

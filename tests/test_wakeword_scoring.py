@@ -58,3 +58,17 @@ def test_held_back_recall_counts_a_saying_once_any_of_its_windows_fires():
     assert recall >= float(np.mean(model.scores(words[:20]) >= threshold)) > 0.8
     assert scoring.held_back(model.scores, streams, hours, without, 100.0)[1] < 0.2
     assert scoring.held_back(model.scores, streams, hours, with_name[:0], 100.0)[1] == 0.0  # none held back
+
+
+def test_talk_that_sounds_like_the_name_never_costs_more_than_a_fifth_of_the_sayings():
+    model, x, y = fitted(4)
+    words = x[y == 1][:40]
+    sayings = words[:, None]  # one window each
+    rng = np.random.default_rng(5)
+    talk = rng.normal(0, 1, (400, 96)).astype(np.float32)
+    talk[:, :32] += 1.0  # every window of it carries the "word": no threshold keeps it quiet
+    hours = 400 * 0.08 / 3600
+    threshold, recall, false_accepts = scoring.held_back(model.scores, [talk], hours, sayings, 0.5)
+    assert recall >= scoring.KEEP_SAYINGS and false_accepts > 0.5 * hours
+    strict = classifier.pick_threshold([scoring.of_frames(model.scores, talk)], hours, 0.5)
+    assert threshold < strict and np.mean(model.scores(words) >= strict) < scoring.KEEP_SAYINGS

@@ -123,6 +123,8 @@ class WakeWordTrainingConfig:
     # Voice families that say the training audio (where installed; models/README.md has their licences).
     # "mbrola": its voices may not be sold or built into a sold product; remove it here for such a product.
     voices: tuple[str, ...] = field(default=DEFAULT_VOICES, metadata=_choices(*VOICE_FAMILIES))
+    # Recorded people's speech shipped in models/speech_bank.npz (CC-BY-SA-3.0): hard negatives, and the threshold.
+    speech_bank: bool = True
     # `set` installs a quick model (quick_rounds, no neural voices); the service then trains the full one at low
     # priority and switches to it if it scores better on held-back synthetic data. false: `set` trains the full one.
     background: bool = True

@@ -11,7 +11,7 @@ from earmuff.wakeword.train.features import EMBED_DIM, WINDOW
 
 ALPHA = 1e-3  # L2 penalty
 MAX_ITER = 40  # epochs
-MAX_LOGIT = 4.6  # the strictest threshold pick_threshold may choose, as a logit (4.6: 0.99)
+MAX_LOGIT = 9.0  # the strictest threshold pick_threshold may choose, as a logit (9: 0.9999)
 BLOCK = 1024  # windows handled at once where a whole training set would need a copy
 BATCH, LEARNING_RATE, TOL, NO_CHANGE = 256, 1e-3, 1e-5, 6  # mini-batch Adam; stop after NO_CHANGE epochs without gain
 MEMBERS = 3  # networks fitted with consecutive seeds whose logits are averaged (merged into one wider network)

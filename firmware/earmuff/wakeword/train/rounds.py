@@ -14,6 +14,7 @@ from earmuff.wakeword.train import augment, classifier, features, synth, words
 from earmuff.wakeword.train import phrase as phrase_mod
 from earmuff.wakeword.train import windows as windows_mod
 from earmuff.wakeword.train.progress import Progress
+from earmuff.wakeword.train.speech_bank import Streams
 
 if TYPE_CHECKING:
     from earmuff.wakeword.train.trainer import TrainOptions
@@ -45,6 +46,7 @@ class Inputs:
     families: dict[str, list[str]]
     room_negatives: np.ndarray
     room_positives: np.ndarray
+    bank_fit: Streams  # the speech bank's fitting half (embedding frames of recorded people)
 
 
 def one_round(opts: TrainOptions, cfg: Config, inputs: Inputs, seed: int, label: str) -> Round:
@@ -173,8 +175,9 @@ def _fit(
     n_neg = len(x_neg)
     del x_neg, parts
     raw = classifier.fit(x[:n], y, weight, opts.hidden_units, seed, tick=tick)
-    # Second pass on the negatives the first model found hardest (every window, not every other one).
-    hard = windows_mod.hardest(raw, fit_frames, extra, HARD_NEGATIVES)
+    # Second pass on the negatives the first model found hardest (every window, not every other one), recorded
+    # people's speech (the speech bank's fitting half) among them.
+    hard = windows_mod.hardest(raw, inputs.bank_fit.after(fit_frames), extra, HARD_NEGATIVES)
     if len(hard):
         x[n : n + len(hard)] = hard
         y = np.r_[y, np.zeros(len(hard), int)]

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from earmuff.config import Config, WakeWordTrainingConfig
-from earmuff.wakeword.train import classifier, features, pronounce, scoring, synth
+from earmuff.wakeword.train import classifier, features, pronounce, scoring, speech_bank, synth
 from earmuff.wakeword.train import phrase as phrase_mod
 from earmuff.wakeword.train import rounds as rounds_mod
 from earmuff.wakeword.train.progress import clock
@@ -53,8 +53,10 @@ def options_from(cfg: Config, phrase: str, lang: str, **kw) -> TrainOptions:
     return TrainOptions(phrase=phrase, lang=lang, **recipe, **kw)
 
 
-def _inputs(opts: TrainOptions, name: str, lang: str, say: Callable[[str], None] | None) -> rounds_mod.Inputs:
-    """The sound-alikes, the voice families that say the name right, and the room bank's windows."""
+def _inputs(
+    opts: TrainOptions, name: str, lang: str, bank: speech_bank.SpeechBank, say: Callable[[str], None] | None
+) -> rounds_mod.Inputs:
+    """The sound-alikes, the voice families that say the name right, the room bank's and the speech bank's frames."""
     alikes = phrase_mod.sound_alikes(name, lang)
     fams = synth.families(lang, opts.voices, phrase_mod.languages(), opts.exclude_voices, say)
     misread = pronounce.mispronouncing(name, lang, list(fams), say)
@@ -68,7 +70,7 @@ def _inputs(opts: TrainOptions, name: str, lang: str, say: Callable[[str], None]
     extra = opts.extra_negatives if opts.extra_negatives is not None else none
     room_pos = opts.extra_positives if opts.extra_positives is not None else none
     room_pos = room_pos if len(room_pos) >= ROOM_POSITIVE_MIN else none
-    return rounds_mod.Inputs(name, lang, alikes, fams, extra, room_pos)
+    return rounds_mod.Inputs(name, lang, alikes, fams, extra, room_pos, bank.fit)
 
 
 def train(opts: TrainOptions, cfg: Config) -> TrainResult:
@@ -76,7 +78,8 @@ def train(opts: TrainOptions, cfg: Config) -> TrainResult:
     started = time.monotonic()
     name = phrase_mod.check_phrase(opts.phrase)
     lang = phrase_mod.check_language(opts.lang)
-    inputs = _inputs(opts, name, lang, None if opts.quiet else (lambda line: print(line, file=sys.stderr)))
+    bank = speech_bank.load(speech_bank.default_path()) if opts.speech_bank else speech_bank.NONE
+    inputs = _inputs(opts, name, lang, bank, None if opts.quiet else (lambda line: print(line, file=sys.stderr)))
     rounds = []
     for r in range(opts.rounds):
         label = f" ({r + 1}/{opts.rounds})" if opts.rounds > 1 else ""
@@ -85,8 +88,8 @@ def train(opts: TrainOptions, cfg: Config) -> TrainResult:
             left = (time.monotonic() - started) / (r + 1) * (opts.rounds - r - 1)
             print(f"round {r + 1} of {opts.rounds} done; about {clock(left)} left in all", file=sys.stderr)
     raw = classifier.merge([r.model for r in rounds])
-    val_frames = [f for r in rounds for f in r.val_frames]
-    val_hours = sum(r.val_hours for r in rounds)
+    val_frames = bank.held.after([f for r in rounds for f in r.val_frames])
+    val_hours = sum(r.val_hours for r in rounds) + bank.held_hours
     x_val_pos = np.concatenate([r.val_pos for r in rounds])
     counts = {k: sum(r.counts[k] for r in rounds) for k in rounds[0].counts}
     target = opts.target_false_accepts_per_hour
@@ -96,8 +99,11 @@ def train(opts: TrainOptions, cfg: Config) -> TrainResult:
         "positive_utterances": counts["validation_utterances"],
         "false_accepts": fa,
         "negative_hours": round(val_hours, 4),
+        "recorded_speech_hours": round(bank.held_hours, 4),
         "false_accepts_per_hour": round(fa / val_hours, 2) if val_hours else None,
-        "note": "synthetic voices and speech held back from fitting; real voices will score lower",
+        "target_per_hour": target,
+        "note": "synthetic sayings, and synthetic talk and recorded people's speech, held back from fitting; "
+        "real voices will score lower",
     }
     if opts.rival is not None:  # the same figures for the installed model, its threshold picked on the same streams
         r_threshold, r_recall, r_fa = scoring.held_back(opts.rival, val_frames, val_hours, x_val_pos, target)

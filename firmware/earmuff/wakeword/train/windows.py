@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -47,7 +47,7 @@ def negative_streams(
     ]
 
 
-def hardest(model: classifier.Mlp, frames: list[np.ndarray], extra: np.ndarray, count: int) -> np.ndarray:
+def hardest(model: classifier.Mlp, frames: Sequence[np.ndarray], extra: np.ndarray, count: int) -> np.ndarray:
     """The `count` negative windows (every window of each stream, then the bank's) scoring highest, above 0.05."""
     scores = [model.scores(features.windows(f)) for f in frames] + ([model.scores(extra)] if len(extra) else [])
     flat = np.concatenate(scores)
@@ -55,7 +55,9 @@ def hardest(model: classifier.Mlp, frames: list[np.ndarray], extra: np.ndarray, 
     top = top[flat[top] > 0.05]
     offsets = np.cumsum([0] + [len(s) for s in scores])
     group = np.searchsorted(offsets, top, side="right") - 1
-    out = [
-        frames[g][k : k + features.WINDOW] if g < len(frames) else extra[k] for g, k in zip(group, top - offsets[group])
-    ]
-    return np.stack(out) if out else np.zeros((0, features.WINDOW, features.EMBED_DIM), np.float32)
+    out = np.zeros((len(top), features.WINDOW, features.EMBED_DIM), np.float16)  # as the training set holds them
+    for g in np.unique(group):  # each stream read once (the speech bank's are made float16 on reading)
+        rows = np.flatnonzero(group == g)
+        starts = top[rows] - offsets[g]
+        out[rows] = frames[g][starts[:, None] + np.arange(features.WINDOW)] if g < len(frames) else extra[starts]
+    return out
