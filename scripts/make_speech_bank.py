@@ -46,10 +46,9 @@ def main() -> int:
     streams = speech_bank.build(clips, Config(), seed=0)
     speech_bank.save(args.out, streams)
     bank = speech_bank.load(args.out)
-    frames = sum(len(s) for s in streams)
     print(
-        f"{args.out.name}: {len(clips)} prompts, {len(streams)} streams, {frames * 0.08 / 3600:.2f} h "
-        f"({bank.held_hours:.2f} h held back for the threshold), "
+        f"{args.out.name}: {len(clips)} prompts, {len(streams)} streams, "
+        f"{bank.held_hours:.2f} h of them held back for the threshold, "
         f"sha256 {hashlib.sha256(args.out.read_bytes()).hexdigest()}",
         file=sys.stderr,
     )
