@@ -87,7 +87,7 @@ def one_day(cfg, word, owner, day, owner_spans, pos, negs) -> dict:
             "en-us",
             owner_clips=owner,
             quiet=True,
-            extra_negatives=room_bank.load(Paths.from_env(), room_bank.NEGATIVE),
+            extra_negatives=room_bank.chunks(Paths.from_env()),
             extra_positives=room_bank.load(Paths.from_env(), room_bank.positive_kind(word)),
         ),
         cfg,

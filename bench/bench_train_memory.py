@@ -7,7 +7,8 @@ Runs `earmuff <command>` (default `wakeword set "hey bramble"`) with a private E
 cgroup capped at --cap-mb (memory.limit_in_bytes; this machine has no swap) and a CPU cgroup with a quota of
 --cpus cores (cpu.cfs_quota_us). Reports the cgroup's peak charge (memory.max_usage_in_bytes: resident memory of
 every process in it plus the page cache they filled, which the kernel drops under the cap), the peak of the
-summed proportional resident memory of the process tree (Pss of /proc/PID/smaps_rollup, sampled every 50 ms), the CPU time of the whole
+summed proportional resident memory of the process tree (Pss of /proc/PID/smaps_rollup, sampled every 50 ms; a vfork
+child before its exec counted once) and the cgroup's anonymous memory (sampled), the CPU time of the whole
 cgroup (cpuacct.usage), wall time, the exit code and whether the kernel killed anything. With --stages, the peak
 summed Pss within each progress-bar stage. Needs root and cgroup v1 (memory, cpu, cpuacct mounted).
 A `refit` first needs a trained word in the home: pass --home DIR with --keep from an earlier `set` run;
@@ -17,7 +18,9 @@ A `refit` first needs a trained word in the home: pass --home DIR with --keep fr
 from __future__ import annotations
 
 import argparse
+import ctypes
 import os
+import platform
 import random
 import re
 import shutil
@@ -29,13 +32,22 @@ import time
 from pathlib import Path
 
 ROOT = Path("/sys/fs/cgroup")
+LIBC = ctypes.CDLL(None, use_errno=True)
+SYS_KCMP = {"x86_64": 312, "aarch64": 272, "armv7l": 378}[platform.machine()]  # kcmp(2)'s number
+KCMP_VM = 1
 EARMUFF = [sys.executable, "-m", "earmuff"]
 STAGE = re.compile(r"\r?([a-z][a-z ]+(?: \(\d/\d\))?)\s+\[")
 
 
+def same_memory(a: int, b: int) -> bool:
+    """Whether two processes share one address space (a vfork child before its exec): kcmp(2), KCMP_VM."""
+    return LIBC.syscall(SYS_KCMP, a, b, KCMP_VM, 0, 0) == 0
+
+
 def tree_pss_kb(pid: int) -> int:
     """Summed proportional resident memory (Pss) of `pid` and all its descendants, kB: each shared page counted
-    once over the processes that share it (summed VmRSS counts a forked child's shared pages twice)."""
+    once over the processes that share it (summed VmRSS counts a forked child's shared pages twice), and a child
+    that still shares its parent's address space (vfork, until its exec) not counted again."""
     children: dict[int, list[int]] = {}
     for d in os.listdir("/proc"):
         if d.isdigit():
@@ -44,10 +56,12 @@ def tree_pss_kb(pid: int) -> int:
             except (OSError, IndexError, ValueError):
                 continue
             children.setdefault(ppid, []).append(int(d))
-    total, todo = 0, [pid]
+    total, todo = 0, [(pid, 0)]
     while todo:
-        p = todo.pop()
-        todo += children.get(p, [])
+        p, parent = todo.pop()
+        todo += [(c, p) for c in children.get(p, [])]
+        if parent and same_memory(p, parent):
+            continue
         try:
             for line in open(f"/proc/{p}/smaps_rollup"):
                 if line.startswith("Pss:"):
@@ -90,6 +104,14 @@ def fill_room_bank(home: Path, seed: int = 7) -> tuple[int, int]:
         frames = features.embed(augment.stream([c for c in clips if len(c)], nrng, residual))
         room_bank.add(paths, features.windows(frames, stride=2)[: limit - have], limit)
     return room_bank.count(paths), room_bank.count(paths, positive)
+
+
+def cgroup_anon_kb(group: Path) -> int:
+    """The cgroup's anonymous memory now (memory.stat `rss`): what the kernel cannot drop under the cap, kB."""
+    for line in (group / "memory.stat").read_text().splitlines():
+        if line.startswith("rss "):
+            return int(line.split()[1]) // 1024
+    return 0
 
 
 def make_cgroups(name: str, cap_mb: int, cpus: float) -> dict[str, Path]:
@@ -154,7 +176,9 @@ def main() -> int:
 
     reader = threading.Thread(target=read_stderr, daemon=True)
     reader.start()
+    anon = 0
     while proc.poll() is None:
+        anon = max(anon, cgroup_anon_kb(groups["memory"]))
         rss = tree_pss_kb(proc.pid)
         peak = max(peak, rss)
         stages[stage] = max(stages.get(stage, 0), rss)
@@ -177,6 +201,7 @@ def main() -> int:
     print(
         f"peak resident memory of the process tree (summed Pss): {peak} kB; cgroup peak charge (RSS + page cache): {max_usage} kB"
     )
+    print(f"peak anonymous memory of the cgroup (memory.stat rss, sampled): {anon} kB")
     print(f"CPU time (cgroup): {cpu_s:.1f} s; wall {wall:.1f} s")
     if args.stages:
         for name, kb in stages.items():

@@ -243,9 +243,9 @@ def test_hardest_negatives_come_from_streams_and_room_bank_in_score_order():
     frames[1][:, 0] = np.arange(40) * 0.01  # in stream 1, the later a window starts the higher it scores
     bank = np.zeros((5, features.WINDOW, features.EMBED_DIM), np.float16)
     bank[3, :, 0] = 0.5  # the strongest of all
-    hard = hardest(model, frames, bank, 3)
+    hard = hardest(model, frames, [bank[:2], bank[2:]], 3)
     assert hard.shape == (3, features.WINDOW, features.EMBED_DIM) and hard.dtype == np.float16  # as the fit holds them
     np.testing.assert_array_equal(hard[0], frames[1][23:39].astype(np.float16))  # lowest first, as scored
     np.testing.assert_array_equal(hard[1], frames[1][24:40].astype(np.float16))
     np.testing.assert_array_equal(hard[2], bank[3])
-    assert len(hardest(model, frames[:1], bank[:0], 3)) == 0  # nothing scores above 0.05: no hard negatives
+    assert len(hardest(model, frames[:1], [], 3)) == 0  # nothing scores above 0.05: no hard negatives

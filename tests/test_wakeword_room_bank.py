@@ -36,6 +36,16 @@ def test_bank_is_private_bounded_by_whole_chunks_and_forgettable(paths):
     assert room_bank.forget(paths) == 47 and not room_bank.folder(paths).exists() and room_bank.count(paths) == 0
 
 
+def test_a_training_reads_the_chunks_mapped_from_disk_even_once_deleted(paths):
+    room_bank.add(paths, windows(3, 1.0), limit=100)
+    room_bank.add(paths, windows(2, 2.0), limit=100)
+    chunks = room_bank.chunks(paths)
+    assert [type(c) for c in chunks] == [np.memmap, np.memmap]  # mapped, not read into memory
+    np.testing.assert_array_equal(np.concatenate(chunks), room_bank.load(paths))
+    room_bank.forget(paths)  # the service may drop the oldest chunks while a refit runs
+    assert [c[0, 0, 0] for c in chunks] == [1.0, 2.0] and not room_bank.chunks(paths)
+
+
 def test_a_damaged_chunk_is_skipped_and_then_removed(paths):
     room_bank.add(paths, windows(3, 1.0), limit=100)
     (room_bank.folder(paths) / "neg-00000000000000000001.npy").write_bytes(b"not numpy")

@@ -109,7 +109,7 @@ def _retrain(
         seed=seed,
         owner_clips=owner,
         quiet=quiet,
-        extra_negatives=room_bank.load(paths, room_bank.NEGATIVE) if room else None,
+        extra_negatives=room_bank.chunks(paths) if room else (),
         extra_positives=room_bank.load(paths, room_bank.positive_kind(name)) if room else None,
         rival=installed_scores(paths, name) if rival else None,
     )

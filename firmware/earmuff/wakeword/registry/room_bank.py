@@ -90,6 +90,12 @@ def load(paths: Paths, kind: str = NEGATIVE, since: float = 0.0) -> np.ndarray:
     return np.concatenate(parts, dtype=np.float16) if parts else np.zeros((0, WINDOW, EMBED_DIM), np.float16)
 
 
+def chunks(paths: Paths, kind: str = NEGATIVE) -> tuple[np.ndarray, ...]:
+    """Windows of one kind as its chunk files mapped read-only (float16, oldest first): nothing is copied into memory,
+    the kernel reads pages as they are used and can drop them again; a chunk deleted meanwhile stays readable."""
+    return tuple(_read(paths, kind, 0.0, mmap=True))
+
+
 def count(paths: Paths, kind: str | None = NEGATIVE, since: float = 0.0) -> int:
     """How many windows of one kind (None: all kinds) were written after `since`, without reading them."""
     return sum(len(p) for p in _read(paths, kind, since, mmap=True))

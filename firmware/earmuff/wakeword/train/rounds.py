@@ -44,7 +44,7 @@ class Inputs:
     lang: str
     alikes: list[str]
     families: dict[str, list[str]]
-    room_negatives: np.ndarray
+    room_negatives: tuple[np.ndarray, ...]  # the room bank's chunks of windows, mapped from disk
     room_positives: np.ndarray
     bank_fit: Streams  # the speech bank's fitting half (embedding frames of recorded people)
 
@@ -163,14 +163,15 @@ def _fit(
     """Fit on everything, then again with the hardest negatives added; the model, negative and hard windows."""
     x_neg = np.concatenate([features.windows(f, NEG_STRIDE) for f in fit_frames])
     extra, room_pos = inputs.room_negatives, inputs.room_positives
-    parts = [x_pos, x_owner, room_pos, x_neg, extra]
+    n_extra = sum(len(e) for e in extra)
+    parts = [x_pos, x_owner, room_pos, x_neg, *extra]
     n = sum(len(p) for p in parts)
     # One float16 array with room for the second pass's hard negatives: no copy of the training set is ever made.
     x = np.empty((n + HARD_NEGATIVES, features.WINDOW, features.EMBED_DIM), np.float16)
     np.concatenate(parts, out=x[:n])
-    y = np.r_[np.ones(len(x_pos) + len(x_owner) + len(room_pos)), np.zeros(len(x_neg) + len(extra))].astype(int)
+    y = np.r_[np.ones(len(x_pos) + len(x_owner) + len(room_pos)), np.zeros(len(x_neg) + n_extra)].astype(int)
     weight = np.r_[
-        np.ones(len(x_pos)), np.full(len(x_owner), opts.owner_weight), np.ones(len(room_pos) + len(x_neg) + len(extra))
+        np.ones(len(x_pos)), np.full(len(x_owner), opts.owner_weight), np.ones(len(room_pos) + len(x_neg) + n_extra)
     ]
     n_neg = len(x_neg)
     del x_neg, parts

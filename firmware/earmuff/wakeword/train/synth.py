@@ -80,8 +80,11 @@ def speak_all(
     seed: int = 0,
     dtype: type = np.float32,
 ) -> list[np.ndarray]:
-    """Synthesize many utterances as `dtype`, `workers` processes at a time beside the neural voices; `tick` after each.
+    """Synthesize many utterances as `dtype`: the neural voices first, alone, then the others `workers` processes at a
+    time; `tick` after each.
 
+    A neural voice runs alone because it is the largest (Piper: 136 MB resident while it speaks) and a Zero 2 W has
+    no room for it beside two festival processes (docs/benchmarks.md, "Training within a Zero 2 W's memory").
     A neural voice's own noise starts from `seed` on every call: the plan, not this, is what a training's seed varies.
     A saying that a voice fails to produce is left empty (and dropped by training), with one line on stderr.
     """
@@ -95,26 +98,25 @@ def speak_all(
             failed.setdefault(utts[i].engine, f"{type(exc).__name__}: {exc}")
         tick()
 
-    neural = [i for i, u in enumerate(utts) if u.engine in voices.NEURAL]
     try:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            others = [pool.submit(one, i) for i, u in enumerate(utts) if u.engine not in voices.NEURAL]
-            try:
-                for family in voices.NEURAL:  # here, in plan order: the voice's random draws then repeat
-                    mine = [i for i in neural if utts[i].engine == family]
-                    if mine:
-                        _load(family, seed)
-                        for i in mine:
-                            one(i)
-                        _release(family)
-                for f in others:
-                    f.result()
-            except BaseException:
-                pool.shutdown(cancel_futures=True)  # an error or Ctrl-C does not wait for the queue
-                raise
+        for family in voices.NEURAL:  # in plan order: the voice's random draws then repeat
+            mine = [i for i, u in enumerate(utts) if u.engine == family]
+            if mine:
+                _load(family, seed)
+                for i in mine:
+                    one(i)
+                _release(family)
     finally:
         for family in voices.NEURAL:
             _release(family)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        others = [pool.submit(one, i) for i, u in enumerate(utts) if u.engine not in voices.NEURAL]
+        try:
+            for f in others:
+                f.result()
+        except BaseException:
+            pool.shutdown(cancel_futures=True)  # an error or Ctrl-C does not wait for the queue
+            raise
     for family, why in failed.items():
         print(f"voice family {family}: some sayings failed and were left out ({why[:200]})", file=sys.stderr)
     return out

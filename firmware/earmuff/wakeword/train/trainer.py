@@ -33,7 +33,7 @@ class TrainOptions(WakeWordTrainingConfig):
     seed: int = 0
     exclude_voices: frozenset[str] = frozenset()  # voices kept out of training (tests speak with them)
     owner_clips: tuple[np.ndarray, ...] = ()
-    extra_negatives: np.ndarray | None = None  # (n, 16, 96) windows of the room's talk (the room bank)
+    extra_negatives: tuple[np.ndarray, ...] = ()  # (n, 16, 96) windows of the room's talk: the room bank's chunks
     extra_positives: np.ndarray | None = None  # (n, 16, 96) windows that fired just before an owner's command
     rival: scoring.Scores | None = None  # the installed model, to compare with on this run's held-back data
     quiet: bool = False
@@ -67,10 +67,9 @@ def _inputs(
             f"expected at least one of {list(opts.voices)} installed (scripts/setup.sh)"
         )
     none = np.zeros((0, features.WINDOW, features.EMBED_DIM), np.float32)
-    extra = opts.extra_negatives if opts.extra_negatives is not None else none
     room_pos = opts.extra_positives if opts.extra_positives is not None else none
     room_pos = room_pos if len(room_pos) >= ROOM_POSITIVE_MIN else none
-    return rounds_mod.Inputs(name, lang, alikes, fams, extra, room_pos, bank.fit)
+    return rounds_mod.Inputs(name, lang, alikes, fams, opts.extra_negatives, room_pos, bank.fit)
 
 
 def train(opts: TrainOptions, cfg: Config) -> TrainResult:
@@ -123,7 +122,7 @@ def train(opts: TrainOptions, cfg: Config) -> TrainResult:
             "owner_takes": len(opts.owner_clips),
             "negative_windows": counts["negative_windows"],
             "hard_negatives": counts["hard_negatives"],
-            "room_bank_windows": len(inputs.room_negatives),
+            "room_bank_windows": sum(len(c) for c in inputs.room_negatives),
             "room_positive_windows": len(inputs.room_positives),
             "negative_hours": round(counts["negative_hours"], 4),
             "sound_alikes": inputs.alikes,

@@ -47,9 +47,10 @@ def negative_streams(
     ]
 
 
-def hardest(model: classifier.Mlp, frames: Sequence[np.ndarray], extra: np.ndarray, count: int) -> np.ndarray:
-    """The `count` negative windows (every window of each stream, then the bank's) scoring highest, above 0.05."""
-    scores = [model.scores(features.windows(f)) for f in frames] + ([model.scores(extra)] if len(extra) else [])
+def hardest(model: classifier.Mlp, frames: Sequence[np.ndarray], extra: Sequence[np.ndarray], count: int) -> np.ndarray:
+    """The `count` negative windows (every window of each stream, then of each of `extra`'s arrays of windows, the
+    room bank's chunks) scoring highest, above 0.05."""
+    scores = [model.scores(features.windows(f)) for f in frames] + [model.scores(e) for e in extra]
     flat = np.concatenate(scores)
     top = np.argsort(flat)[-count:]
     top = top[flat[top] > 0.05]
@@ -59,5 +60,9 @@ def hardest(model: classifier.Mlp, frames: Sequence[np.ndarray], extra: np.ndarr
     for g in np.unique(group):  # each stream read once (the speech bank's are made float16 on reading)
         rows = np.flatnonzero(group == g)
         starts = top[rows] - offsets[g]
-        out[rows] = frames[g][starts[:, None] + np.arange(features.WINDOW)] if g < len(frames) else extra[starts]
+        out[rows] = (
+            frames[g][starts[:, None] + np.arange(features.WINDOW)]
+            if g < len(frames)
+            else extra[g - len(frames)][starts]
+        )
     return out
