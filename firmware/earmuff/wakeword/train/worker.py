@@ -11,13 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from earmuff.wake_name import WakeWordError
+from earmuff.wakeword.train import heap
 
 PR_SET_PDEATHSIG = 1
-M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
-# Arrays from 4 MiB up get their own mapping, returned when freed. Left to glibc, the threshold rises to the largest
-# block freed so far and later ones fill a heap that is never given back: the quick model peaked at 206-209 MB, with
-# this at 163-171 MB, for 7-8 % more CPU (docs/benchmarks.md, "The speech bank").
-MMAP_FROM = 4 << 20
 
 
 class OutOfMemory(WakeWordError):
@@ -43,7 +39,7 @@ def run(fn: Callable[..., object], *args, **kw) -> object:
             os.close(r)
             _die_with(parent)
             offer_to_oom_killer()
-            _fixed_mmap_threshold()
+            heap.map_large_arrays()
             try:
                 out, code = ("ok", fn(*args, **kw)), 0
             except MemoryError as exc:  # numpy's own subclass does not pickle
@@ -94,11 +90,3 @@ def _die_with(parent: int) -> None:
         pass
     if os.getppid() != parent:
         os._exit(1)
-
-
-def _fixed_mmap_threshold() -> None:
-    """Large arrays in mappings of their own from here on (glibc; elsewhere nothing changes)."""
-    try:
-        ctypes.CDLL("libc.so.6").mallopt(M_MMAP_THRESHOLD, MMAP_FROM)
-    except (OSError, AttributeError):
-        pass
