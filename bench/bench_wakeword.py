@@ -6,6 +6,7 @@
 their audio) so that re-running a training variant costs only the training; keep DIR outside the repository.
 With the training embeddings cached, the reported training time leaves out whatever was found there (a variant
 that only changes the fit reports about 60 s less than it costs); --cache-eval-only caches the evaluation only.
+--recipe quick trains the quick model that `set` installs first (one round, no neural voice) instead of the full one.
 Recipe experiments: --set rounds.HARD_NEGATIVES=4000, --set classifier.MEMBERS=1, --opt negative_sentences=600,
 --set classifier.INPUT_NOISE=0.0 (the recipe before the noise on the classifier's inputs).
 --words alexa --model alexa scores openWakeWord's own alexa model instead of training one: a reference for what a
@@ -269,13 +270,12 @@ class FileModel:
     """An openWakeWord model file (ours or one trained elsewhere, such as the pretrained alexa.tflite) as logits."""
 
     def __init__(self, path: Path) -> None:
-        from earmuff.runtime.detector import load_model
+        from earmuff.wakeword.registry.publish import file_scores
 
-        self.score = load_model(path)[0]
+        self.score = file_scores(path)
 
     def logits(self, windows: np.ndarray) -> np.ndarray:
-        p = np.array([self.score(w[None]) for w in windows.astype(np.float32)])
-        p = np.clip(p, 1e-7, 1 - 1e-7)
+        p = np.clip(self.score(windows), 1e-7, 1 - 1e-7)
         return np.log(p / (1 - p))
 
 
@@ -293,6 +293,12 @@ def main() -> int:
         "instead of training one; e.g. alexa: what openWakeWord's model, trained on far more speech, reaches here",
     )
     ap.add_argument("--seed", type=int, default=0, help="training seed")
+    ap.add_argument(
+        "--recipe",
+        choices=("full", "quick"),
+        default="full",
+        help="full: what the service's background training installs; quick: what `set` installs first",
+    )
     ap.add_argument("--cache", default=None, help="folder (outside the repo) for embedded evaluation streams")
     ap.add_argument("--cache-eval-only", action="store_true", help="with --cache: do not cache training embeddings")
     ap.add_argument(
@@ -332,7 +338,7 @@ def main() -> int:
     from earmuff.wakeword.registry import store
     from earmuff.wakeword.train import features
     from earmuff.wakeword.train import trainer as train_mod
-    from earmuff.wakeword.train.trainer import options_from, train
+    from earmuff.wakeword.train.trainer import options_from, quick, train
 
     print(f"earmuff from {Path(train_mod.__file__).parent}", file=sys.stderr)
     apply_settings(args.set)
@@ -358,6 +364,7 @@ def main() -> int:
                 model = FileModel(store.resolve(Paths.from_env(), args.model))
             else:
                 opts = options_from(cfg, word, "en-us", owner_clips=owner, quiet=True, seed=args.seed)
+                opts = quick(opts) if args.recipe == "quick" else opts
                 changes = {k: ast.literal_eval(v) for k, v in (o.split("=", 1) for o in args.opt)}
                 res = train(dataclasses.replace(opts, **changes), cfg)
                 model = res.model
@@ -396,10 +403,13 @@ def main() -> int:
                 },
             }
             Path(args.json).write_text(
-                json.dumps({"results": results, "timing": timing, "set": args.set, "opt": args.opt}, indent=1)
+                json.dumps(
+                    {"results": results, "timing": timing, "recipe": args.recipe, "set": args.set, "opt": args.opt},
+                    indent=1,
+                )
             )
             print(
-                f"{word} {label} {' '.join(args.set + args.opt)}: train {took:.0f} s; at its threshold recall {op[1]:.3f}, {op[2]:.2f} FA/h "
+                f"{word} {label} {args.recipe} {' '.join(args.set + args.opt)}: train {took:.0f} s; at its threshold recall {op[1]:.3f}, {op[2]:.2f} FA/h "
                 f"({op[3]} in {neg_h:.2f} h); best recall at <= 0.5 FA/h {budget[1]:.3f} (logit {budget[4]}), "
                 f"at <= 2 FA/h {budget2[1]:.3f} (logit {budget2[4]})",
                 file=sys.stderr,

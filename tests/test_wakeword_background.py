@@ -1,8 +1,10 @@
 """A quick model now, a better one later: the service trains the full recipe in the background and switches to it
 only if it scores better, with the noise on throughout; a failed try waits for a quiet spell and keeps the quick model."""
 
+import dataclasses
 import json
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -16,7 +18,7 @@ from earmuff.service.room_learning import RoomLearning
 from earmuff.wakeword.registry import background, store
 from earmuff.wakeword.registry.publish import publish
 from earmuff.wakeword.train import classifier, features
-from earmuff.wakeword.train.trainer import TrainResult
+from earmuff.wakeword.train.trainer import TrainResult, options_from, quick
 from pulselib import SinkRecorder, quiet_spans
 
 S = 16000
@@ -42,6 +44,17 @@ def weak_quick_model(phrase: str) -> None:
         "validation": {"recall": 0.0},
     }
     publish(Paths.from_env(), TrainResult(model, meta), activate=True)
+
+
+@pytest.mark.unit
+def test_the_quick_recipe_is_its_rounds_without_the_neural_voices():
+    toml = b'[wakeword]\nquick_rounds = 2\nvoices = ["espeak-ng", "piper", "kokoro", "flite"]\n'
+    cfg = config.parse(toml, Path("config.toml"))
+    full = options_from(cfg, "hey bramble", "en-us", seed=3)
+    fast = quick(full)
+    assert (full.rounds, full.voices) == (3, ("espeak-ng", "piper", "kokoro", "flite"))
+    assert (fast.rounds, fast.voices) == (2, ("espeak-ng", "flite"))
+    assert dataclasses.replace(fast, rounds=full.rounds, voices=full.voices) == full  # the rest as configured
 
 
 @pytest.mark.training

@@ -29,6 +29,24 @@ def test_a_worker_that_cannot_allocate_reports_out_of_memory():
         worker.run(lambda: (_ for _ in ()).throw(ValueError("bad value")))  # an error too
 
 
+def test_a_training_runs_blas_on_one_thread_and_its_feature_models_do_not_spin():
+    from threadpoolctl import threadpool_info
+
+    def threads():
+        from earmuff.wakeword.train import features
+
+        spin = {
+            s.get_session_options().get_session_config_entry("session.intra_op.allow_spinning")
+            for s in features._sessions()
+        }
+        return [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"], spin
+
+    blas, spin = worker.run(threads)
+    assert blas and set(blas) == {1}, blas  # numpy's BLAS was found, and runs on the caller's thread
+    assert spin == {"0"}, spin
+    assert worker.run(lambda: np.ones((300, 300)) @ np.ones((300, 300)))[0, 0] == 300  # and still multiplies
+
+
 def test_what_the_training_prints_reaches_a_pipe():
     code = "from earmuff.wakeword.train import worker; worker.run(lambda: print('switched to it'))"
     env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}

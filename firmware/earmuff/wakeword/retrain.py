@@ -13,7 +13,6 @@ from earmuff.paths import Paths
 from earmuff.wake_name import WakeWordError, normalise
 from earmuff.wakeword.registry import background
 from earmuff.wakeword.train import scoring
-from earmuff.wakeword.train.voices import NEURAL
 
 TRAINING_LOCK = ".training.lock"
 
@@ -95,7 +94,7 @@ def _retrain(
     from earmuff.wakeword.registry import room_bank, samples, store
     from earmuff.wakeword.registry.publish import publish
     from earmuff.wakeword.train.phrase import check_language, check_phrase
-    from earmuff.wakeword.train.trainer import options_from, train
+    from earmuff.wakeword.train.trainer import options_from, quick, train
 
     cfg = config_mod.load(paths.config)
     name, lang = check_phrase(phrase), check_language(lang)
@@ -114,9 +113,7 @@ def _retrain(
         rival=installed_scores(paths, name) if rival else None,
     )
     if recipe == background.QUICK:
-        opts = dataclasses.replace(
-            opts, rounds=cfg.wakeword.quick_rounds, voices=tuple(v for v in opts.voices if v not in NEURAL)
-        )
+        opts = quick(opts)
     free = memory.short_of_training(memory.TRAINING_MB + memory.KOKORO_MB)
     if "kokoro" in opts.voices and free is not None:  # a Zero 2 W beside the service: the rest of the recipe fits
         print(
@@ -156,7 +153,8 @@ def better(validation: dict) -> bool:
 def installed_scores(paths: Paths, name: str) -> scoring.Scores | None:
     """The window scores of the installed model of `name`, or None if it has no trained one."""
     from earmuff.wakeword.registry import store
+    from earmuff.wakeword.registry.publish import file_scores
     from earmuff.wakeword.train.phrase import folder_name
 
     path = store.root(paths) / folder_name(name) / store.MODEL
-    return scoring.of_file(path) if path.is_file() else None
+    return file_scores(path) if path.is_file() else None

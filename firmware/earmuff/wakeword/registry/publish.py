@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from earmuff.paths import Paths
+from earmuff.runtime.detector import load_model
 from earmuff.wake_name import WakeWordError
 from earmuff.wakeword.registry import store
 from earmuff.wakeword.registry.export import to_onnx
@@ -49,16 +50,22 @@ def publish(paths: Paths, result: TrainResult, activate: bool = True) -> Path:
         ) from exc
 
 
+def file_scores(path: Path) -> scoring.Scores:
+    """The window scores of a model file (ours, or an openWakeWord model made elsewhere), run as the detector runs it."""
+    score = load_model(path)[0]
+    return lambda windows: np.array([score(w[None].astype(np.float32)) for w in windows])
+
+
 def check_export(path: Path, model: Mlp) -> None:
     """Raise WakeWordError unless the written file scores windows as the trained network does.
 
-    onnxruntime alone, as the detector runs it: loading openWakeWord here would import scipy and scikit-learn
-    (80 MB resident) into the training process at its end (docs/benchmarks.md, issue 21).
+    As the detector runs it: loading openWakeWord here would import scipy and scikit-learn (80 MB resident) into the
+    training process at its end (docs/benchmarks.md, issue 21).
     """
     windows = np.random.default_rng(0).standard_normal((4, WINDOW, EMBED_DIM)).astype(np.float32)
     try:
-        got = scoring.of_file(path)(windows)
-    except Exception as exc:  # onnxruntime's own errors: a file it cannot load or run
+        got = file_scores(path)(windows)
+    except Exception as exc:  # onnxruntime's own errors, or the detector's for a file it cannot load
         raise WakeWordError(f"model file {path}: onnxruntime cannot run it ({exc})") from exc
     if not np.allclose(got, model.scores(windows), atol=1e-4):
         raise WakeWordError(f"model file {path}: scores {got} differ from the trained network's")

@@ -35,6 +35,8 @@ def _sessions():
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 2
     opts.inter_op_num_threads = 1
+    # Waiting threads sleep: spinning, they doubled this stage's CPU time on a busy machine (docs/benchmarks.md).
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     d = feature_dir()
     mel = ort.InferenceSession(str(d / "melspectrogram.onnx"), opts, providers=["CPUExecutionProvider"])
     emb = ort.InferenceSession(str(d / "embedding_model.onnx"), opts, providers=["CPUExecutionProvider"])

@@ -1,13 +1,12 @@
 """One way to score a wake-word model: embedding windows in, probabilities out; over a stream, a take, held-back data.
 
-A model is its window scores: `classifier.Mlp.scores` while training, `of_file` for an exported ONNX file.
+A model is its window scores: `classifier.Mlp.scores` while training, `registry.publish.file_scores` for a model file.
 The device itself scores frame by frame through openWakeWord (`runtime.detector`); tests check the two agree.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import numpy as np
 
@@ -19,19 +18,6 @@ Scores = Callable[[np.ndarray], np.ndarray]  # (n, 16, 96) embedding windows -> 
 # "jarvis" models so strict that they heard 57-78 % of real people at 0 false accepts/h; with this, 84-95 %, still
 # at 0 (docs/benchmarks.md, "The speech bank").
 KEEP_SAYINGS = 0.8
-
-
-def of_file(path: Path) -> Scores:
-    """The window scores of an ONNX model file (ours, or an openWakeWord model made elsewhere)."""
-    import onnxruntime as ort
-
-    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    feed = sess.get_inputs()[0].name  # "input" in ours; models from elsewhere name it as they like
-
-    def scores(windows: np.ndarray) -> np.ndarray:
-        return np.array([float(sess.run(None, {feed: w[None].astype(np.float32)})[0][0, 0]) for w in windows])
-
-    return scores
 
 
 def of_frames(model: Scores, frames: np.ndarray) -> np.ndarray:

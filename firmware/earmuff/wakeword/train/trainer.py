@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
@@ -15,6 +15,7 @@ from earmuff.wakeword.train import classifier, features, pronounce, scoring, spe
 from earmuff.wakeword.train import phrase as phrase_mod
 from earmuff.wakeword.train import rounds as rounds_mod
 from earmuff.wakeword.train.progress import clock
+from earmuff.wakeword.train.voices import NEURAL
 
 # The device's own detections followed by a command: used once there are this many, each weighing as one
 # synthetic saying (not as an owner's take), as one of them may be a false accept that people talked over.
@@ -51,6 +52,11 @@ def options_from(cfg: Config, phrase: str, lang: str, **kw) -> TrainOptions:
     """TrainOptions with the config's [wakeword] recipe."""
     recipe = {f.name: getattr(cfg.wakeword, f.name) for f in fields(WakeWordTrainingConfig)}
     return TrainOptions(phrase=phrase, lang=lang, **recipe, **kw)
+
+
+def quick(opts: TrainOptions) -> TrainOptions:
+    """The quick model's recipe: `quick_rounds` rounds without the neural voices (the largest in memory)."""
+    return replace(opts, rounds=opts.quick_rounds, voices=tuple(v for v in opts.voices if v not in NEURAL))
 
 
 def _inputs(

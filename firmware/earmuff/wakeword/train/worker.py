@@ -28,6 +28,14 @@ def offer_to_oom_killer() -> None:
         pass
 
 
+def one_blas_thread() -> None:
+    """numpy's matrix products on this thread alone: a training's are small, and BLAS's own threads spin while they
+    wait, which doubled the fit's CPU time on a busy machine and takes it from the service (docs/benchmarks.md)."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1, user_api="blas")
+
+
 def run(fn: Callable[..., object], *args, **kw) -> object:
     """`fn(*args, **kw)` in a forked child: its result or its exception; OutOfMemory if it was killed (SIGKILL)."""
     parent = os.getpid()
@@ -40,6 +48,7 @@ def run(fn: Callable[..., object], *args, **kw) -> object:
             _die_with(parent)
             offer_to_oom_killer()
             heap.map_large_arrays()
+            one_blas_thread()
             try:
                 out, code = ("ok", fn(*args, **kw)), 0
             except MemoryError as exc:  # numpy's own subclass does not pickle
