@@ -13,7 +13,6 @@ Synthetic voices only: no recordings of people.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import random
 import sys
 import time
@@ -23,15 +22,26 @@ import numpy as np
 HELD_OUT = frozenset({"awb", "clb", "en-GB", "mb-us2", "ked_diphone", "en-gb-scotland"})
 
 
-def held_out_audio(text_of, count, seed):
-    """`count` clips of texts (text_of(i)) by the held-out voices only."""
+def held_out_audio(text_of, count, seed, voices=HELD_OUT):
+    """`count` clips of texts (text_of(i)) by the held-out `voices` only."""
     from earmuff.wakeword.train import phrase, synth
 
     rnd = random.Random(seed)
     fams = synth.families("en-us", ("espeak-ng", "flite", "festival", "rhvoice", "pico", "mbrola"), phrase.languages())
-    fams = {f: [v for v in vs if v in HELD_OUT] for f, vs in fams.items()}
+    fams = {f: [v for v in vs if v in voices] for f, vs in fams.items()}
     fams = {f: vs for f, vs in fams.items() if vs}
     return synth.speak_all([synth.plan(text_of(i), "en-us", 1, rnd, fams)[0] for i in range(count)])
+
+
+def household_talk(names, hours, seed, rng, residual):
+    """Embedding frames and hours of household sentences (without the names' words) by the held-out voices."""
+    from earmuff.wakeword.train import augment, features, words
+
+    texts = words.sentences(
+        int(hours * 3600 / 2.0), random.Random(seed + 1), tuple(w for n in names for w in n.split())
+    )
+    talk = augment.stream(held_out_audio(lambda i: texts[i], len(texts), seed + 1), rng, residual, pause_s=(0.2, 1.2))
+    return features.embed(talk), len(talk) / 16000 / 3600
 
 
 def main() -> int:
@@ -43,29 +53,19 @@ def main() -> int:
 
     from earmuff import config
     from earmuff.wakeword.registry import background
-    from earmuff.wakeword.train import augment, classifier, features, words
+    from earmuff.wakeword.train import augment, classifier, features
     from earmuff.wakeword.train.advice import advise, syllables
-    from earmuff.wakeword.train.trainer import options_from, train
-    from earmuff.wakeword.train.voices import NEURAL
+    from earmuff.wakeword.train.trainer import options_from, quick, train
 
     cfg = config.Config()
     rng = np.random.default_rng(args.seed)
     residual = augment.jamming_residual(cfg, 30.0, seed=7)
     names = [n.strip() for n in args.names.split(",")]
-    texts = words.sentences(
-        int(args.hours * 3600 / 2.0), random.Random(args.seed + 1), tuple(w for n in names for w in n.split())
-    )
-    talk = augment.stream(
-        held_out_audio(lambda i: texts[i], len(texts), args.seed + 1), rng, residual, pause_s=(0.2, 1.2)
-    )
-    talk_frames, talk_h = features.embed(talk), len(talk) / 16000 / 3600
+    talk_frames, talk_h = household_talk(names, args.hours, args.seed, rng, residual)
     rows = []
     for name in names:
         t0 = time.perf_counter()
-        opts = options_from(cfg, name, "en-us", quiet=True, seed=args.seed, exclude_voices=HELD_OUT)
-        opts = dataclasses.replace(
-            opts, rounds=cfg.wakeword.quick_rounds, voices=tuple(v for v in opts.voices if v not in NEURAL)
-        )
+        opts = quick(options_from(cfg, name, "en-us", quiet=True, seed=args.seed, exclude_voices=HELD_OUT))
         model = train(opts, cfg).model
         took = time.perf_counter() - t0
         sayings = held_out_audio(lambda i: name, 40, args.seed + 2)

@@ -35,16 +35,18 @@ def test_a_training_runs_blas_on_one_thread_and_its_feature_models_do_not_spin()
     def threads():
         from earmuff.wakeword.train import features
 
+        product = np.ones((300, 300)) @ np.ones((300, 300))
+        alone = len(os.listdir("/proc/self/task"))  # no BLAS thread started, not even to hear it should not run
         spin = {
             s.get_session_options().get_session_config_entry("session.intra_op.allow_spinning")
             for s in features._sessions()
         }
-        return [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"], spin
+        return [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"], alone, product[0, 0], spin
 
-    blas, spin = worker.run(threads)
+    blas, alone, product, spin = worker.run(threads)
     assert blas and set(blas) == {1}, blas  # numpy's BLAS was found, and runs on the caller's thread
+    assert (alone, product) == (1, 300)  # the child multiplies on its one thread
     assert spin == {"0"}, spin
-    assert worker.run(lambda: np.ones((300, 300)) @ np.ones((300, 300)))[0, 0] == 300  # and still multiplies
 
 
 def test_what_the_training_prints_reaches_a_pipe():

@@ -29,8 +29,9 @@ def offer_to_oom_killer() -> None:
 
 
 def one_blas_thread() -> None:
-    """numpy's matrix products on this thread alone: a training's are small, and BLAS's own threads spin while they
-    wait, which doubled the fit's CPU time on a busy machine and takes it from the service (docs/benchmarks.md)."""
+    """numpy's matrix products on the calling thread alone: a training's are small, and BLAS's own threads spin while
+    they wait, which doubled the fit's CPU time on a busy machine and takes it from the service (docs/benchmarks.md).
+    Called before the fork: in a forked child, OpenBLAS would start a thread to apply it."""
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1, user_api="blas")
@@ -39,6 +40,7 @@ def one_blas_thread() -> None:
 def run(fn: Callable[..., object], *args, **kw) -> object:
     """`fn(*args, **kw)` in a forked child: its result or its exception; OutOfMemory if it was killed (SIGKILL)."""
     parent = os.getpid()
+    one_blas_thread()
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: never returns
@@ -48,7 +50,6 @@ def run(fn: Callable[..., object], *args, **kw) -> object:
             _die_with(parent)
             offer_to_oom_killer()
             heap.map_large_arrays()
-            one_blas_thread()
             try:
                 out, code = ("ok", fn(*args, **kw)), 0
             except MemoryError as exc:  # numpy's own subclass does not pickle
