@@ -60,6 +60,7 @@ def main() -> int:
     for voice in sorted(HELD_OUT - {"en-gb-scotland"}):  # espeak-ng draws a new variant per saying: not one person
         said = held_out_audio(lambda i: args.name, 5 + args.sayings, args.seed + 2, frozenset({voice}))
         if not said:
+            print(f"{voice}: its voice family is not installed here; left out", file=sys.stderr)
             continue
         takes = tuple(
             augment.stream([c], rng, residual, speech_db=(-45.0, -30.0), pause_s=(0.3, 0.3)) for c in said[:5]

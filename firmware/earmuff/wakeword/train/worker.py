@@ -38,7 +38,8 @@ def one_blas_thread() -> None:
 
 
 def run(fn: Callable[..., object], *args, **kw) -> object:
-    """`fn(*args, **kw)` in a forked child: its result or its exception; OutOfMemory if it was killed (SIGKILL)."""
+    """`fn(*args, **kw)` in a forked child: its result or its exception; OutOfMemory if it was killed (SIGKILL).
+    From here on this process, too, runs BLAS on one thread (`one_blas_thread`)."""
     parent = os.getpid()
     one_blas_thread()
     r, w = os.pipe()
