@@ -31,6 +31,17 @@ def test_interpolation_is_exact_on_a_cubic():
     np.testing.assert_allclose(interpolate(x, pos)[:, 0], 0.001 * pos**3 - 0.02 * pos**2 + pos, rtol=1e-9)
 
 
+@pytest.mark.unit
+def test_interpolation_reads_zeros_outside_the_signal():
+    # Streaming, the newest positions always need rows not played yet: those count as silence, as in a longer signal
+    # whose next rows are zeros, and positions before the start read zeros too.
+    x = np.random.default_rng(0).standard_normal((20, 2))
+    padded = np.concatenate([np.zeros((5, 2)), x, np.zeros((5, 2))])
+    pos = np.array([-2.5, -0.25, 0.0, 3.5, 17.5, 18.75, 19.0, 20.5, 22.0])
+    np.testing.assert_array_equal(interpolate(x, pos), interpolate(padded, pos + 5))
+    assert not np.any(interpolate(x, np.array([-4.0, 23.0])))  # every neighbour outside
+
+
 def run_room(ppm: float, seconds: float = 40.0):
     """Noise through the virtual room's shield with `ppm` drift; returns the compensator and the echo reduction."""
     n, block = int(seconds * 16000), 320

@@ -81,12 +81,15 @@ def interpolate(x: np.ndarray, pos: np.ndarray) -> np.ndarray:
     """Rows of `x` (samples x channels) at fractional positions, by 4-point Lagrange interpolation; 0 outside."""
     i = np.floor(pos).astype(np.int64)
     f = (pos - i)[:, np.newaxis]
-    if len(i) and i.min() >= 1 and i.max() + 2 < len(x):  # all four neighbours inside: plain gathers
-        rows = [x[i + k] for k in range(-1, 3)]
-    else:
-        rows = [
-            x[np.clip(i + k, 0, len(x) - 1)] * ((i + k >= 0) & (i + k < len(x)))[:, np.newaxis] for k in range(-1, 3)
-        ]
+    if len(i):
+        # Zeros around x wherever a neighbour falls outside it, so that every row is a plain gather. Streaming, the
+        # last positions always need the two rows after the newest one, which have not been played yet.
+        lo, hi = min(0, int(i.min()) - 1), max(len(x), int(i.max()) + 3)
+        if lo < 0 or hi > len(x):
+            padded = np.zeros((hi - lo, x.shape[1]), x.dtype)
+            padded[-lo : len(x) - lo] = x
+            x, i = padded, i - lo
+    rows = [x[i + k] for k in range(-1, 3)]
     g, h = f + 1, f - 1
     return (
         -f * h * (f - 2) / 6 * rows[0]

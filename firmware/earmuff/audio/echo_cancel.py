@@ -33,12 +33,15 @@ class _ReductionMeter:
         self._tau = tau_s * sample_rate
         self._p_in = 0.0
         self._p_out = 0.0
+        self._a: dict[int, float] = {}  # the memory per block length: callers use one or two lengths
 
     def update(self, mic: np.ndarray, out: np.ndarray) -> None:
         """Fold one aligned pair of blocks into the running powers."""
         if len(mic) == 0:
             return
-        a = float(np.exp(-len(mic) / self._tau))
+        a = self._a.get(len(mic))
+        if a is None:
+            a = self._a[len(mic)] = float(np.exp(-len(mic) / self._tau))
         self._p_in = a * self._p_in + (1.0 - a) * _power(mic)
         self._p_out = a * self._p_out + (1.0 - a) * _power(out)
 
@@ -145,6 +148,7 @@ class BlockFrequencyDomainCanceller:
         self._mic_fifo = np.zeros(0, np.float32)
         self._ref_fifo = np.zeros((0, channels), np.float32)
         self._out_fifo = np.zeros(self.block, np.float32)  # the fixed one-block latency
+        self._e_pad = np.zeros(2 * self.block)
         self._turn = 0  # the partition constrained besides the first in the last adaptation
         self._frozen = False
         self._meter = _ReductionMeter(sample_rate=sample_rate)
@@ -185,7 +189,7 @@ class BlockFrequencyDomainCanceller:
         self._X = self._ring[:, self._head : self._head + p]
         y = np.fft.irfft(np.einsum("cpk,cpk->k", self._W, self._X), 2 * n)[n:]
         e = d - y
-        if not self._frozen and np.any(x):  # nothing to learn from silence; keeps the error scale honest
+        if not self._frozen and x.any():  # nothing to learn from silence; keeps the error scale honest
             # Residual relative to what was played: the noise's own rhythm cancels out, near-end sound does not.
             power = _power(e) / (_power(x) + 1e-12)
             self._startup = max(0, self._startup - 1)
@@ -200,7 +204,8 @@ class BlockFrequencyDomainCanceller:
     def _adapt(self, e: np.ndarray) -> None:
         """One constrained NLMS step with a clipped error."""
         n = self.block
-        E = np.fft.rfft(np.concatenate((np.zeros(n), e)))
+        self._e_pad[n:] = e  # its first half stays zero
+        E = np.fft.rfft(self._e_pad)
         mag2 = E.real**2 + E.imag**2
         if self._meter.db < self.guard_db:
             # Not converged (start-up, moved path): the error is mostly echo, so learn from all of it.
@@ -212,11 +217,11 @@ class BlockFrequencyDomainCanceller:
             mag2 = np.minimum(mag2, limit)
             a = np.where(mag2 > self._err_scale, self._a_rise, self._a_fall)
         self._err_scale = a * self._err_scale + (1 - a) * mag2
-        x0 = self._X[:, 0]
         # X spans 2N samples but the error only N: half its power is the NLMS normaliser (step 1 = full step).
-        power = 0.5 * np.sum(x0.real**2 + x0.imag**2, axis=0)
+        x0 = self._X[:, 0].view(np.float64).reshape(self._X.shape[0], -1, 2)  # real and imaginary side by side
+        power = 0.5 * np.einsum("cki,cki->k", x0, x0)
         self._ref_power = self._a_pow * self._ref_power + (1 - self._a_pow) * power
-        floor = 1e-3 * float(np.mean(self._ref_power)) + 1e-10
+        floor = 1e-3 * float(self._ref_power.sum()) / len(self._ref_power) + 1e-10
         mu = self.step / (self._ref_power + floor)
         grad = np.conjugate(self._X, out=self._grad)
         grad *= mu * E
@@ -225,7 +230,7 @@ class BlockFrequencyDomainCanceller:
         # The constraint keeps a partition a linear (not circular) filter. As in SpeexDSP's MDF (AUMDF), it is
         # applied to the first partition every block and to one other in turn: the FFTs of 2 partitions, not all.
         self._turn = self._turn % (self.partitions - 1) + 1 if self.partitions > 1 else 0
-        parts = [0, self._turn] if self._turn else [0]
+        parts = slice(0, self._turn + 1, self._turn or 1)  # partitions 0 and turn (or 0 alone), without a copy
         w = np.fft.irfft(self._W[:, parts], 2 * n, axis=-1)
         w[..., n:] = 0.0
         self._W[:, parts] = np.fft.rfft(w, axis=-1)

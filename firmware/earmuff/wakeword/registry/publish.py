@@ -65,7 +65,9 @@ def check_export(path: Path, model: Mlp) -> None:
     windows = np.random.default_rng(0).standard_normal((4, WINDOW, EMBED_DIM)).astype(np.float32)
     try:
         got = file_scores(path)(windows)
-    except Exception as exc:  # onnxruntime's own errors, or the detector's for a file it cannot load
+    except WakeWordError:  # the detector's loader already names the file and why
+        raise
+    except Exception as exc:  # onnxruntime's own errors while running it
         raise WakeWordError(f"model file {path}: onnxruntime cannot run it ({exc})") from exc
     if not np.allclose(got, model.scores(windows), atol=1e-4):
         raise WakeWordError(f"model file {path}: scores {got} differ from the trained network's")
