@@ -31,19 +31,17 @@ class _ReductionMeter:
 
     def __init__(self, tau_s: float = 1.0, sample_rate: int = SAMPLE_RATE) -> None:
         self._tau = tau_s * sample_rate
-        self._p_in = 0.0
-        self._p_out = 0.0
-        self._a: dict[int, float] = {}  # the memory per block length: callers use one or two lengths
+        self._p_in = self._p_out = 0.0
+        self._n, self._a = 0, 0.0  # the memory for the last block length, kept: callers repeat one length
 
     def update(self, mic: np.ndarray, out: np.ndarray) -> None:
         """Fold one aligned pair of blocks into the running powers."""
         if len(mic) == 0:
             return
-        a = self._a.get(len(mic))
-        if a is None:
-            a = self._a[len(mic)] = float(np.exp(-len(mic) / self._tau))
-        self._p_in = a * self._p_in + (1.0 - a) * _power(mic)
-        self._p_out = a * self._p_out + (1.0 - a) * _power(out)
+        if len(mic) != self._n:
+            self._n, self._a = len(mic), float(np.exp(-len(mic) / self._tau))
+        self._p_in = self._a * self._p_in + (1.0 - self._a) * _power(mic)
+        self._p_out = self._a * self._p_out + (1.0 - self._a) * _power(out)
 
     @property
     def db(self) -> float:
@@ -140,15 +138,13 @@ class BlockFrequencyDomainCanceller:
         self._X = self._ring[:, : self.partitions]
         self._grad = np.zeros_like(self._W)
         self._x_prev = np.zeros((self.block, channels))
-        self._ref_power = np.zeros(bins)
-        self._err_scale = np.zeros(bins)
+        self._ref_power, self._err_scale = np.zeros(bins), np.zeros(bins)
         self._a_pow = float(np.exp(-self.block / (power_tau_s * sample_rate)))
         self._a_rise = float(np.exp(-self.block / (scale_rise_s * sample_rate)))
         self._a_fall = float(np.exp(-self.block / (scale_fall_s * sample_rate)))
-        self._mic_fifo = np.zeros(0, np.float32)
-        self._ref_fifo = np.zeros((0, channels), np.float32)
+        self._mic_fifo, self._ref_fifo = np.zeros(0, np.float32), np.zeros((0, channels), np.float32)
         self._out_fifo = np.zeros(self.block, np.float32)  # the fixed one-block latency
-        self._e_pad = np.zeros(2 * self.block)
+        self._e_pad = np.zeros(2 * self.block)  # the error after a block of zeros, for its spectrum
         self._turn = 0  # the partition constrained besides the first in the last adaptation
         self._frozen = False
         self._meter = _ReductionMeter(sample_rate=sample_rate)
@@ -204,7 +200,7 @@ class BlockFrequencyDomainCanceller:
     def _adapt(self, e: np.ndarray) -> None:
         """One constrained NLMS step with a clipped error."""
         n = self.block
-        self._e_pad[n:] = e  # its first half stays zero
+        self._e_pad[n:] = e
         E = np.fft.rfft(self._e_pad)
         mag2 = E.real**2 + E.imag**2
         if self._meter.db < self.guard_db:
