@@ -239,7 +239,8 @@ def bench_trigger() -> None:
         "| noise played before (in the cup) | trigger RMS (in the cup) | oww | mww |\n|---|---|---|---|\n"
         + "\n".join(rows)
         + "\n\n"
-        f"Default `[window] trigger_level_dbfs` = {cfg.window.trigger_level_dbfs:g} (the relayed command plays at the same level).\n"
+        f"Default `[window] trigger_level_dbfs` = {cfg.window.trigger_level_dbfs:g}; the relayed command plays at "
+        f"`relay_level_dbfs` = {cfg.window.relay_level_dbfs:g}.\n"
     )
     write_section("relay-trigger", body, command_line())
     print(body)
@@ -280,7 +281,9 @@ def main() -> None:
         "the sentence's start for the reference) by openWakeWord (oww) and microWakeWord (mww); the command's words\n"
         "found by pocketsphinx in the window (each said word counted once). Delay: end of the owner's speech at the\n"
         "device to the end of the relayed command / the same minus the command's own length (goal: <= +0.5 s).\n"
-        "Leakage: the relay's level 1 m from the device (room coupling 60 dB SPL at 0 dBFS).\n\n"
+        "Leakage: the relay's level 1 m from the device (room coupling 60 dB SPL at 0 dBFS). The relay plays the trigger\n"
+        f"at {Config().window.trigger_level_dbfs:g} dBFS RMS and the command at {Config().window.relay_level_dbfs:g} "
+        "(`[window] trigger_level_dbfs`, `relay_level_dbfs`).\n\n"
         "| condition | sentences | name detected | trigger oww | trigger mww | both | command words | both / words when the name was detected | delay / over the command's length (median, max) | relay leakage at 1 m | fall-backs / cut |\n"
         "|---|---|---|---|---|---|---|---|---|---|---|\n"
         + "\n".join(summary_row(c, table[c]) for c in CONDITIONS)

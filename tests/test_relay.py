@@ -16,7 +16,7 @@ from earmuff.audio.room import active_rms
 from earmuff.audio.vad import level_dbfs
 from earmuff.config import SAMPLE_RATE, Config, WindowConfig
 from earmuff.runtime.noise_gate import NoiseGate, NoiseTable
-from earmuff.runtime.relay import Recorder
+from earmuff.runtime.relay import Recorder, active_power
 from earmuff.runtime.ring import BlockRing
 from earmuff.runtime.shared import GateView, SharedAudio, shm_path
 from earmuff.service.control import request
@@ -90,6 +90,19 @@ def test_the_command_said_in_one_breath_is_relayed_after_the_trigger_and_matches
     scores = frame_scores(result.echo_mic, "alexa")
     trig = at(result.events, "trigger_start")["t"]
     assert max_in(scores, trig, trig + 2.0) > 0.5 and max_in(scores, 0, trig) < 0.5
+
+
+@pytest.mark.sim
+def test_the_command_is_relayed_at_a_speaking_level_and_the_trigger_louder(one_breath):
+    result = one_breath[0]
+    out = result.speaker_out.reshape(len(result.speaker_out), -1)[:, 0]
+    level = lambda x: 10 * np.log10(active_power(x.astype(np.float64)))  # dBFS of the speech, not of its pauses
+    start, end = at(result.events, "relay_start")["t"], at(result.events, "relay_end")["t"]
+    command = out[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
+    assert abs(level(command) - RELAY.window.relay_level_dbfs) < 1.0, level(command)
+    start, end = at(result.events, "trigger_start")["t"], at(result.events, "trigger_end")["t"]
+    trigger = out[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
+    assert level(trigger) > level(command) + 10.0, (level(trigger), level(command))
 
 
 @pytest.mark.sim

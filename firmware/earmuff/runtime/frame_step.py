@@ -138,7 +138,7 @@ class FrameStep:
             self.events(end / SAMPLE_RATE, "relay_fallback", reason="nothing said after the name")
             return True, 0
         cut = rec.cut
-        n = rec.take(self.gate.arrays.clip, self.cfg.window.trigger_level_dbfs)
+        n = rec.take(self.gate.arrays.clip, self.cfg.window.relay_level_dbfs)
         self.last_relay = {"seconds": round(n / SAMPLE_RATE, 2), "cut": cut}
         self.events(end / SAMPLE_RATE, "relay_recorded", seconds=round(n / SAMPLE_RATE, 2), cut=cut)
         if cut:
