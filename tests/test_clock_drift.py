@@ -42,6 +42,28 @@ def test_interpolation_reads_zeros_outside_the_signal():
     assert not np.any(interpolate(x, np.array([-4.0, 23.0])))  # every neighbour outside
 
 
+@pytest.mark.unit
+def test_a_false_lag_moves_neither_the_drift_nor_the_bulk_delay_and_a_real_move_does():
+    drift = ClockDrift(1)
+
+    def measure(second: int, raw: float) -> None:
+        """The echo `raw` samples behind the unstretched reference, measured at `second` (no stretch applied)."""
+        drift.seen = second * 16000
+        drift.pos = drift.seen - drift.bulk
+        drift.update(raw - drift.bulk)
+
+    measure(1, 33.0)  # a false first peak counts only once 3 measurements agree
+    for second in range(2, 12):
+        measure(second, 600 + 50e-6 * second * 16000)  # 50 ppm
+    assert drift.ppm == pytest.approx(50, abs=0.5) and drift.bulk == 0
+    ppm, delay = drift.ppm, drift.delay
+    measure(12, 33.0)  # one false peak (a loud talker, a window opening)
+    assert (drift.ppm, drift.bulk, drift.delay) == (ppm, 0, delay)
+    for second in range(13, 16):  # the echo really moved (a sound card restarted with longer buffers)
+        measure(second, 2600 + 50e-6 * second * 16000)
+    assert drift.bulk == round(drift.delay) - TARGET_LAG > 2000 and drift.ppm == pytest.approx(50, abs=0.5)
+
+
 def run_room(ppm: float, seconds: float = 40.0):
     """Noise through the virtual room's shield with `ppm` drift; returns the compensator and the echo reduction."""
     n, block = int(seconds * 16000), 320

@@ -19,6 +19,10 @@ MAX_LAG = 8000  # lags are searched within +-0.5 s: a sound card's buffers (3 pe
 # the first 64 ms (a card with short buffers) is left where it is.
 TARGET_LAG = 512
 FIT_POINTS = 40  # the drift is the slope of the last 40 s of lag measurements
+# A measurement counts when it is this close to the median of the last 3 that counted, or when 3 in a row agree this
+# closely (the first ones, or an echo that really moved). Drift moves the lag by a few samples a minute; one false
+# peak (a loud talker, a window opening) once read hundreds of samples off and set the drift to -1,281 ppm.
+AGREE = 16
 
 
 class ClockDrift:
@@ -33,7 +37,8 @@ class ClockDrift:
         self.ref_hist: list[np.ndarray] = []
         self.collected = 0  # samples since the last measurement
         self.seen = 0
-        self.lags: list[tuple[int, float]] = []  # (sample, lag against the unstretched reference)
+        self.lags: list[tuple[int, float]] = []  # (sample, lag against the unstretched reference) that counted
+        self.recent: list[tuple[int, float]] = []  # the last 3 measurements, counted or not
         self.bulk = 0  # samples the reference is delayed by, besides the stretch
         self.delay = 0.0  # the echo's delay behind what was played, last measured (samples)
 
@@ -63,10 +68,21 @@ class ClockDrift:
         mic_s, ref_s = np.concatenate(self.mic_hist)[-WINDOW:], np.concatenate(self.ref_hist)[-WINDOW:]
         self.mic_hist, self.ref_hist, self.collected = [], [], 0
         lag = gcc_phat_lag(mic_s, ref_s)
-        if lag is None:  # the reference was silent (a window open) or the echo was not clear
-            return
+        if lag is not None:  # None: the reference was silent (a window open) or the echo was not clear
+            self.update(lag)
+
+    def update(self, lag: float) -> None:
+        """Take one lag measurement (samples, against the reference as delayed and stretched now): refit the drift
+        and move the bulk delay, unless it disagrees with those before it."""
         # Undo the stretch and the bulk delay applied so far: the raw lag grows by exactly the drift.
-        self.lags = self.lags[-(FIT_POINTS - 1) :] + [(self.seen, lag + self.seen - self.pos)]
+        point = (self.seen, lag + self.seen - self.pos)
+        self.recent = self.recent[-2:] + [point]
+        if self.lags and abs(point[1] - float(np.median([r for _, r in self.lags[-3:]]))) <= AGREE:
+            self.lags = self.lags[-(FIT_POINTS - 1) :] + [point]
+        elif len(self.recent) == 3 and np.ptp([r for _, r in self.recent]) <= AGREE:
+            self.lags = list(self.recent)
+        else:
+            return
         if len(self.lags) >= 3:
             t, raw = np.array(self.lags).T
             self.ppm = float(np.polyfit(t, raw, 1)[0] * 1e6)
