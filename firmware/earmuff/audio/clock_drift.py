@@ -20,8 +20,8 @@ MAX_LAG = 8000  # lags are searched within +-0.5 s: a sound card's buffers (3 pe
 TARGET_LAG = 512
 FIT_POINTS = 40  # the drift is the slope of the last 40 s of lag measurements
 # A measurement counts when it is this close to the median of the last 3 that counted, or when 3 in a row agree this
-# closely (the first ones, or an echo that really moved). Drift moves the lag by a few samples a minute; one false
-# peak (a loud talker, a window opening) once read hundreds of samples off and set the drift to -1,281 ppm.
+# closely (the first ones, or an echo that really moved). Drift moves the lag by a few samples a minute; single false
+# peaks, hundreds of samples off the others, set the drift to -1,281 ppm in the virtual room (docs/benchmarks.md).
 AGREE = 16
 
 
