@@ -1,12 +1,13 @@
 """Benchmark of the relay: one-breath commands after the wake name, relayed, passed through, or no shield at all.
 
-Usage: .venv/bin/python bench/bench_relay.py [--quick] [--only relay|trigger]
+Usage: .venv/bin/python bench/bench_relay.py [--quick] [--only relay|trigger] [--seed N] [--window KEY=VALUE ...]
 Writes the sections "relay" and "relay-trigger" of docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import dataclasses
 import itertools
 from pathlib import Path
@@ -81,14 +82,14 @@ def build(folder: Path, quick: bool) -> list[Trial]:
     return trials
 
 
-def run(args: tuple[Path, list[Trial], str]) -> dict:
-    """Simulate one condition over all trials; the smart speaker's microphone, events and what was played."""
-    folder, trials, condition = args
+def run(folder: Path, trials: list[Trial], condition: str, seed: int = 11, window: dict | None = None) -> dict:
+    """Simulate one condition over all trials (scene `seed`, `[window]` settings changed by `window`); the smart
+    speaker's microphone, events and what was played."""
     spoken = [t.reference if condition == "shield off" else t.owner for t in trials]
     path = folder / f"{condition.replace(' ', '-')}.toml"
     extra = 'wake_word = "hey jarvis"' + ("\n[device]\njam = false" if condition == "shield off" else "")
-    path.write_text(scene_text(spoken, 1.0 + len(trials) * SPACING_S, 11, extra))
-    cfg = Config(window=WindowConfig(relay=condition == "relay"))
+    path.write_text(scene_text(spoken, 1.0 + len(trials) * SPACING_S, seed, extra))
+    cfg = Config(window=WindowConfig(relay=condition == "relay", **(window or {})))
     r = simulate(load_scene(path), cfg)
     return {"echo": r.echo_mic, "events": r.events, "out": r.speaker_out, "summary": r.summary}
 
@@ -173,7 +174,7 @@ def summary_row(condition: str, rows: list[dict]) -> str:
     )
 
 
-def verdict(table: dict[str, list[dict]]) -> str:
+def verdict(table: dict[str, list[dict]], w: WindowConfig) -> str:
     """The goals of the relay against the figures, on the sentences whose name earmuff detected in relay."""
     relay, passed, off = (table[c] for c in CONDITIONS)
     named = [i for i, r in enumerate(relay) if r["name"]]
@@ -185,7 +186,6 @@ def verdict(table: dict[str, list[dict]]) -> str:
 
     trigger = np.mean([relay[i]["oww"] and relay[i]["mww"] for i in named])
     over = float(np.median([r["over"] for r in relay if "over" in r]))
-    w = WindowConfig()
     fixed = w.quiet_s + w.pre_roll_s + len(trigger_audio(w.trigger)) / SAMPLE_RATE + RELAY_GAP / SAMPLE_RATE
     better = trigger >= np.mean([passed[i]["oww"] and passed[i]["mww"] for i in named]) and words(relay) > words(passed)
     return (
@@ -250,14 +250,26 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true")
     p.add_argument("--only", choices=["relay", "trigger"])
+    p.add_argument("--seed", type=int, default=11, help="the scene's seed (the room, the talkers' placement)")
+    p.add_argument(
+        "--window",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a [window] setting for every condition, e.g. relay_level_dbfs=-35 (repeatable)",
+    )
     args = p.parse_args()
+    window = {k: ast.literal_eval(v) for k, v in (w.split("=", 1) for w in args.window)}
+    used = WindowConfig(**window)
     if args.only != "relay":
         bench_trigger()
     if args.only == "trigger":
         return
     folder = workdir()
     trials = build(folder, args.quick)
-    results = [run((folder, trials, c)) for c in CONDITIONS]  # one at a time: a loaded machine drops blocks
+    results = [
+        run(folder, trials, c, args.seed, window) for c in CONDITIONS
+    ]  # one at a time: a loaded machine drops blocks
     table = {c: measure(trials, c, r) for c, r in zip(CONDITIONS, results)}
     detail = []
     for i, t in enumerate(trials):
@@ -282,13 +294,13 @@ def main() -> None:
         "found by pocketsphinx in the window (each said word counted once). Delay: end of the owner's speech at the\n"
         "device to the end of the relayed command / the same minus the command's own length (goal: <= +0.5 s).\n"
         "Leakage: the relay's level 1 m from the device (room coupling 60 dB SPL at 0 dBFS). The relay plays the trigger\n"
-        f"at {Config().window.trigger_level_dbfs:g} dBFS RMS and the command at {Config().window.relay_level_dbfs:g} "
+        f"at {used.trigger_level_dbfs:g} dBFS RMS and the command at {used.relay_level_dbfs:g} "
         "(`[window] trigger_level_dbfs`, `relay_level_dbfs`).\n\n"
         "| condition | sentences | name detected | trigger oww | trigger mww | both | command words | both / words when the name was detected | delay / over the command's length (median, max) | relay leakage at 1 m | fall-backs / cut |\n"
         "|---|---|---|---|---|---|---|---|---|---|---|\n"
         + "\n".join(summary_row(c, table[c]) for c in CONDITIONS)
         + "\n\n"
-        + verdict(table)
+        + verdict(table, used)
         + "\nPer sentence (T: the trigger heard by both detectors; words found / said):\n\n"
         "| voice | place | command | relay | pass-through | shield off |\n|---|---|---|---|---|---|\n"
         + "\n".join(detail)
