@@ -10,6 +10,7 @@ import argparse
 import ast
 import dataclasses
 import itertools
+import os
 from pathlib import Path
 
 import numpy as np
@@ -186,7 +187,7 @@ def verdict(table: dict[str, list[dict]], w: WindowConfig) -> str:
 
     trigger = np.mean([relay[i]["oww"] and relay[i]["mww"] for i in named])
     over = float(np.median([r["over"] for r in relay if "over" in r]))
-    fixed = w.quiet_s + w.pre_roll_s + len(trigger_audio(w.trigger)) / SAMPLE_RATE + RELAY_GAP / SAMPLE_RATE
+    fixed = w.pre_roll_s + len(trigger_audio(w.trigger)) / SAMPLE_RATE + RELAY_GAP / SAMPLE_RATE
     better = trigger >= np.mean([passed[i]["oww"] and passed[i]["mww"] for i in named]) and words(relay) > words(passed)
     return (
         f"On the {len(named)} sentences whose wake name earmuff detected in relay (the relay changes nothing before the name is\n"
@@ -195,8 +196,9 @@ def verdict(table: dict[str, list[dict]], w: WindowConfig) -> str:
         f"- Command words found: relay {fmt_pct(words(relay))}, pass-through {fmt_pct(words(passed))}, shield off "
         f"{fmt_pct(words(off))} (goal: relay at least the shield-off reference: {'met' if words(relay) >= words(off) else 'not met'}).\n"
         f"- End of speech to end of relay: median {over:+.2f} s over the command's own length (goal <= +0.5 s: "
-        f"{'met' if over <= 0.5 else 'not met'}). {fixed:.2f} s of it is fixed: the quiet time that ends the recording\n"
-        f'  ({w.quiet_s:g} s, the window\'s), the pre-roll ({w.pre_roll_s:g} s), "Alexa" and the gap after it.\n'
+        f"{'met' if over <= 0.5 else 'not met'}). The relay is a delay line: it ends its lag after the speech,\n"
+        f'  {fixed:.2f} s (the pre-roll, {w.pre_roll_s:g} s, "Alexa" and the gap after it) plus how long the command had\n'
+        "  been going when the window opened (the detector fires a few hundred ms after the name), whatever its length.\n"
         f"- Relay {'is' if better else 'is not'} better than pass-through on both the trigger and the words: "
         f"`[window] relay` defaults to {'true' if better else 'false'}.\n"
     )
@@ -265,6 +267,7 @@ def main() -> None:
         bench_trigger()
     if args.only == "trigger":
         return
+    load = os.getloadavg()
     folder = workdir()
     trials = build(folder, args.quick)
     results = [
@@ -286,7 +289,8 @@ def main() -> None:
         f'"hey jarvis, <command>" said in one breath by {len(voices)} synthetic voices ({", ".join(voices)}), '
         f"{len(trials)} sentences at 0.5-3 m and 55-70 dB SPL (at 1 m), one every {SPACING_S:.0f} s, in the virtual room\n"
         "(default acoustics: RT60 0.4 s, 3 % THD, 50 ppm drift). Three conditions: **relay** (`[window] relay = true`:\n"
-        'earmuff keeps jamming, records the command, then plays "Alexa" and the command into the cups),\n'
+        'earmuff jams through the name, stops the noise as the command begins and plays "Alexa" and then the command\n'
+        "into the cups as a delay line while it is still being said and recorded),\n"
         "**pass-through** (today: the window opens on the name and the owner's live speech goes through), and\n"
         '**shield off** (the same voice says "Alexa, <command>" straight to the unshielded smart speaker: the reference).\n'
         "On the smart speaker's microphone: the trigger detected (score > 0.5 within 2 s of the trigger's start, or of\n"
@@ -305,6 +309,7 @@ def main() -> None:
         "| voice | place | command | relay | pass-through | shield off |\n|---|---|---|---|---|---|\n"
         + "\n".join(detail)
         + "\n\n"
+        + f"Load average (1 min) of the machine at the start and end of the run: {load[0]:.1f} / {os.getloadavg()[0]:.1f}. "
         + "Blocks the simulated device's worker dropped or got late (a loaded machine): "
         + ", ".join(
             f"{c} {r['summary'].get('dropped_blocks', 0)} / {r['summary'].get('xruns', 0)}"

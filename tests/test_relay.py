@@ -1,5 +1,6 @@
-"""Relay: the wake name and a command in one breath; earmuff records it under the noise, then plays "Alexa" and
-the command into the smart speaker's microphone, and forgets it."""
+"""Relay: the wake name and a command in one breath; once the command begins earmuff stops the noise, plays "Alexa"
+and then the command into the smart speaker's microphone as a delay line while it is still being said, and
+forgets it."""
 
 import dataclasses
 import logging
@@ -57,7 +58,9 @@ def one_breath(tmp_path_factory):
     said = synth(folder / "said.wav", "hey jarvis, what is the weather tomorrow", "flite", "kal16")
     other = synth(folder / "other.wav", "hey jarvis, turn off the kitchen lights", "flite", "kal16")
     name = synth(folder / "name.wav", "hey jarvis", "flite", "kal16")
-    return run(folder, [(said, AT)]), said, other, name
+    # 1 m at 65 dB SPL: said closer and louder, the owner's live voice still reaches the smart speaker's microphone
+    # loud enough under "Alexa" for openWakeWord to miss it (docs/benchmarks.md, relay: 0.5 m at 70 dB).
+    return run(folder, [(said, AT)], distance=1.0, level=65.0), said, other, name
 
 
 @pytest.mark.sim
@@ -66,17 +69,21 @@ def test_the_command_said_in_one_breath_is_relayed_after_the_trigger_and_matches
     names = [e["event"] for e in result.events]
     assert names == [
         "wake_detected",
-        "relay_recorded",
         "jam_off",
         "trigger_start",
         "trigger_end",
         "relay_start",
+        "relay_recorded",
         "relay_end",
         "jam_on",
     ], result.events
     assert at(result.events, "jam_on")["reason"] == "quiet"
     speech_end = AT + speech_span(said)[1]
-    assert at(result.events, "jam_off")["t"] > speech_end  # jammed while the owner spoke: the recording is relayed
+    # Jammed through the name; the window opens as the command begins, and the relay plays it behind the owner
+    # by the delay line's lag: it ends once the owner's speech has, not the quiet time after it.
+    opened, start = at(result.events, "jam_off")["t"], at(result.events, "relay_start")["t"]
+    assert AT + speech_span(name)[1] < opened < speech_end
+    assert speech_end < at(result.events, "relay_end")["t"] < speech_end + (start - opened) + 0.8
     assert_fail_closed(result, max_window_s=20.0)
     # What the smart speaker's microphone got during the relay is the owner's command ...
     start, end = at(result.events, "relay_start")["t"], at(result.events, "relay_end")["t"]
@@ -106,6 +113,24 @@ def test_the_command_is_relayed_at_a_speaking_level_and_the_trigger_louder(one_b
 
 
 @pytest.mark.sim
+def test_the_relay_does_not_feed_back_into_its_own_recording(one_breath):
+    """earmuff's microphone hears the relay it plays; the echo canceller, whose reference is what was played, removes
+    it: after the owner has finished, what the recorder hears is far below the relay's echo and below what counts as
+    voice, and the command ends."""
+    result, said = one_breath[:2]
+    speech_end = AT + speech_span(said)[1]
+    end = at(result.events, "relay_end")["t"]
+    span = slice(int((speech_end + 0.3) * SAMPLE_RATE), int(end * SAMPLE_RATE))  # only the relay plays here
+    assert span.stop - span.start > SAMPLE_RATE // 2
+    echo = np.mean(result.device_mic[span].astype(np.float64) ** 2)
+    heard = np.mean(result.heard[span].astype(np.float64) ** 2)
+    # The relay plays at a speaking level (-40 dBFS): its echo is some 70 dB down, the residual near the floor.
+    assert 10 * np.log10(echo / heard) > 15.0, (echo, heard)
+    assert 10 * np.log10(heard) < RELAY.window.voice_threshold_dbfs - 10.0, heard
+    assert result.device.last_relay["seconds"] < speech_span(said)[1] - speech_span(one_breath[3])[1] + 0.3
+
+
+@pytest.mark.sim
 def test_the_relayed_command_is_forgotten_once_played(one_breath):
     device = one_breath[0].device
     assert device.last_relay["cut"] is False and 1.0 < device.last_relay["seconds"] < 3.0
@@ -113,15 +138,25 @@ def test_the_relayed_command_is_forgotten_once_played(one_breath):
 
 
 @pytest.mark.sim
-def test_nothing_said_after_the_name_falls_back_to_pass_through(tmp_path):
-    name = synth(tmp_path / "name.wav", "hey jarvis", "flite", "kal16")
-    command = synth(tmp_path / "cmd.wav", "what is the weather tomorrow", "flite", "kal16")
-    result = run(tmp_path, [(name, AT), (command, AT + 3.5)])  # the owner waits for "Alexa", as today
+@pytest.mark.parametrize(
+    "voice, distance, level, pause",
+    [
+        ("kal16", 0.5, 70.0, 3.5),
+        # tests/test_wakeword_end_to_end.py's owner: a relay once opened on the name's tail there and recorded its
+        # own echo to the cap (docs/benchmarks.md, relay)
+        ("slt", 1.5, 63.0, 2.6),
+    ],
+)
+def test_nothing_said_after_the_name_falls_back_to_pass_through(tmp_path, voice, distance, level, pause):
+    name = synth(tmp_path / "name.wav", "hey jarvis", "flite", voice)
+    command = synth(tmp_path / "cmd.wav", "what is the weather tomorrow", "flite", voice)
+    # The owner waits for "Alexa", as today.
+    result = run(tmp_path, [(name, AT), (command, AT + pause)], distance=distance, level=level)
     names = [e["event"] for e in result.events]
     assert names == ["wake_detected", "relay_fallback", "jam_off", "trigger_start", "trigger_end", "jam_on"], names
     detected, opened = at(result.events, "wake_detected")["t"], at(result.events, "jam_off")["t"]
     assert 0.6 <= opened - detected <= 0.8  # 0.7 s of nothing, then today's window
-    assert at(result.events, "jam_on")["t"] > AT + 3.5 + speech_span(command)[1]  # the command went through live
+    assert at(result.events, "jam_on")["t"] > AT + pause + speech_span(command)[1]  # the command went through live
     assert_fail_closed(result, max_window_s=20.0)
     assert not np.any(result.device.gate.arrays.clip)
 
@@ -164,17 +199,20 @@ def test_shared_memory_holds_the_clip_only_until_it_is_played(earmuff_home, path
     )
     listener = GateView(SharedAudio.attach(shm_path(paths)).gate)
     command = np.sin(np.arange(8000) / 7.0).astype(np.float32) * 0.3
-    listener.arrays.clip[: len(command)] = command
+    listener.arrays.clip[:3000] = command[:3000]  # the listener records the command into the clip as it comes
     out = np.zeros((320, 2), np.float32)
     gate.render(out)  # jamming: nothing of the clip is played, and it waits in memory
     assert np.all(out > 0.05) and np.any(np.fromfile(audio.path, np.float32)[-16000:])
-    listener.grant(gate.counter + 20000, window=1, relay=len(command))
+    listener.grant(gate.counter + 20000, window=1, relay=3000, more=True)
     played = []
-    for _ in range(50):
+    for i in range(50):
         gate.render(out)
         played.append(out[:, 0].copy())
-        listener.grant(gate.counter + 6000, window=1, relay=len(command))
+        if i == 10:
+            listener.arrays.clip[3000 : len(command)] = command[3000:]
+        listener.grant(gate.counter + 6000, window=1, relay=3000 if i < 10 else len(command), more=i < 20)
     played = np.concatenate(played)
+    assert listener.relayed == len(command)
     begin = 320 + 800 + 4000  # pre-roll, trigger, gap
     assert np.allclose(played[begin : begin + len(command)], command, atol=1e-6)  # relayed exactly, noise off
     on_disk = np.fromfile(audio.path, np.float32)[-16000:]  # the file in the runtime directory (tmpfs on the Pi)
@@ -236,7 +274,8 @@ def test_the_real_processes_relay_over_shared_memory_and_forget_it(pulse, earmuf
     assert status["last_relay"]["cut"] is False and status["detections"] == 1, (status, plays)
     assert "relay_recorded" in log and "relay_end" in log, log
     spans = daemonlib.without_underruns(quiet_spans(x), log)
-    assert spans and spans[0][0] > spoken_end + 1.0, spans  # the noise stayed on while the owner spoke and was recorded
+    name_end = spoken_end - (len(read_audio(said)) / SAMPLE_RATE - speech_span(name)[1])  # paplay ended with `said`
+    assert spans and spans[0][0] > name_end, spans  # the noise stayed on through the wake name
     assert spans[-1][1] - spans[0][0] < 20.0, spans  # one window (quiet before the trigger, between it and the
     # command, after the command), no longer than the cap
     window = x[int(spans[0][0] * SAMPLE_RATE) : int(spans[-1][1] * SAMPLE_RATE), 0].astype(np.float64)
@@ -264,12 +303,37 @@ def test_a_residual_that_rises_during_the_command_still_ends_it_before_the_cap()
                 rec.start(now)
             if rec.active:
                 outcome = rec.step(now, level_dbfs(frame), threshold)
-            if outcome:
+            if outcome in ("pass", "end"):
                 break
-        if outcome:
+        if outcome in ("pass", "end"):
             break
-    assert outcome == "relay" and not rec.cut
+    assert outcome == "end" and not rec.cut
     assert rec.length < 5 * SAMPLE_RATE  # 1.2 s of voice, then the quiet time twice at most
+
+
+@pytest.mark.unit
+def test_what_is_left_of_the_trigger_and_the_relay_is_not_heard_as_more_command():
+    """The canceller leaves the played sound this far below it while the noise played (its coupling); a frame as
+    loud as the trigger's residual is no voice, however loud the trigger, and the command ends at the quiet time."""
+    rng = np.random.default_rng(3)
+    rec = Recorder(cap=8 * SAMPLE_RATE, quiet=int(1.5 * SAMPLE_RATE))
+    frame = lambda db: (10 ** (db / 20) * rng.standard_normal(1280)).astype(np.float32)
+    for _ in range(60):  # jamming at -30 dBFS, 45 dB of it cancelled
+        rec.hear(frame(-75.0), -75.0, played=-30.0)
+    now = 60 * 1280
+    rec.start(now)
+    outcomes = []
+    # The owner's command (-40 dBFS), then only what earmuff plays: the trigger at -20 and the relay at -40 dBFS,
+    # each heard 42 dB below (3 dB more than the noise's residual, as a distorting cup leaves).
+    for level, played, count in [(-40.0, -120.0, 10), (-62.0, -20.0, 9), (-82.0, -40.0, 40)]:
+        for _ in range(count):
+            now += 1280
+            rec.hear(frame(level), level, played)
+            outcomes.append(rec.step(now, level, -72.0))
+            if outcomes[-1] == "end":
+                break
+    assert outcomes[0] == "open" and outcomes[-1] == "end" and not rec.cut
+    assert outcomes.index("end") == 10 + 19 - 1  # the quiet time (19 frames) after the last voice, not the cap
 
 
 @pytest.mark.sim
@@ -280,7 +344,7 @@ def test_a_worker_stalled_mid_relay_brings_the_noise_back_and_the_rest_is_erased
     scene = tmp_path / "scene.toml"
     scene.write_text(
         f'duration_s = 16.0\nseed = 4\nwake_word = "hey jarvis"\n[[source]]\nfile = "{said}"\n'
-        f"start_s = {AT}\ndistance_m = 0.5\nlevel_db_spl = 70.0\n" + fault
+        f"start_s = {AT}\ndistance_m = 1.0\nlevel_db_spl = 65.0\n" + fault
     )
     result = simulate(load_scene(scene), RELAY)
     jam_on = at(result.events, "jam_on")
@@ -288,3 +352,39 @@ def test_a_worker_stalled_mid_relay_brings_the_noise_back_and_the_rest_is_erased
     assert at(result.events, "relay_end")["t"] == pytest.approx(jam_on["t"], abs=0.02)  # cut short with the window
     assert_fail_closed(result, max_window_s=20.0)
     assert not np.any(result.device.gate.arrays.clip)
+
+
+@pytest.mark.unit
+def test_the_recorder_feeds_the_clip_as_it_records_up_to_the_last_voice_and_no_further():
+    rng = np.random.default_rng(2)
+    rec = Recorder(cap=8 * SAMPLE_RATE, quiet=int(1.5 * SAMPLE_RATE))
+    clip = np.zeros(8 * SAMPLE_RATE, np.float32)
+    quiet, voice = 10 ** (-85 / 20), 10 ** (-40 / 20)
+    said = []  # (amplitude, frames): the name, a pause, the command with a short pause in it, then silence
+    plan = [(quiet, 60), (voice, 8), (quiet, 4), (voice, 10), (quiet, 3), (voice, 6), (quiet, 30)]
+    now, grants, outcomes, final = 0, [], [], None
+    for amplitude, count in plan:
+        for _ in range(count):
+            frame = (amplitude * rng.standard_normal(1280)).astype(np.float32)
+            said.append(frame)
+            now += 1280
+            rec.hear(frame, level_dbfs(frame))
+            if not rec.active and final is None and len(said) == 70:  # detected 2 frames into the pause
+                rec.start(now)
+            elif rec.active:
+                outcome = rec.step(now, level_dbfs(frame), -72.0)
+                outcomes.append(outcome)
+                if outcome == "end":
+                    final = rec.finish(clip, -25.0)
+                    assert not np.any(rec.buf) and not np.any(rec.history) and not rec.active  # forgotten
+                elif outcomes.count("open"):
+                    grants.append(rec.feed(clip, -25.0))
+    assert outcomes[:3] == [None, None, "open"] and outcomes.count("end") == 1  # voice follows: the relay opens
+    assert grants == sorted(grants) and grants[-1] > final  # the gate may play further and further as it is said ...
+    command = np.concatenate(said[72:91])  # ... of the command from its start, levelled; it ends at the last voice
+    begin = 72 * 1280 - 800  # the frame that began it, and the margin before it
+    assert final == (91 * 1280 + 800) - begin
+    gain = clip[800 : 800 + 1280].std() / said[72].std()
+    np.testing.assert_allclose(clip[800 : 800 + len(command)], command * gain, rtol=1e-4, atol=1e-7)
+    assert 20 * np.log10(active_rms(clip[:final])) == pytest.approx(-25.0, abs=1.0)
+    assert not np.any(clip[final:])  # what followed the last voice is in the clip no more

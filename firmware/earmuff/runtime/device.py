@@ -83,6 +83,7 @@ class Device(FrameStep):
         self.echo = EchoPath(cfg.audio.echo_cancel, channels)
         self.frame = np.zeros(FRAME, np.float32)
         self.frame_fill = 0
+        self.played_power = 0.0  # summed over the frame being filled: what the first speaker played
         self.events_read = gate.events_written  # an attached listener reports from now on
         self.dropped_before = self.ring.dropped  # blocks no listener was there to take are not this one's
         self.processed = 0  # blocks the worker has finished
@@ -148,6 +149,9 @@ class Device(FrameStep):
     def _process(self, start: int, rows: np.ndarray) -> None:
         """Echo-cancel contiguous rows (mic, played...) from sample `start` and step frame by frame."""
         self.faults.check("worker", start, self.events)
+        # With the noise off the canceller hears only the trigger and the relay, under the owner's voice: it keeps
+        # the echo path it learnt on the noise rather than learn the owner's voice as echo.
+        self.echo.freeze(self.machine.is_open)
         clean = self.echo.process(rows[:, 0], rows[:, 1:])
         if self.listen_tap:
             self.listen_tap(start, clean)
@@ -155,10 +159,14 @@ class Device(FrameStep):
         while pos < len(clean):
             n = min(FRAME - self.frame_fill, len(clean) - pos)
             self.frame[self.frame_fill : self.frame_fill + n] = clean[pos : pos + n]
+            out = rows[pos : pos + n, 1]
+            self.played_power += float(np.dot(out, out))
             self.frame_fill += n
             pos += n
             if self.frame_fill == FRAME:
                 self.frame_fill = 0
+                self.played_db = 10 * np.log10(self.played_power / FRAME + 1e-12)  # the relay's own echo is no voice
+                self.played_power = 0.0
                 self.step(self.frame, start + pos)
 
     # --- status: any thread may ask -------------------------------------------------------------------

@@ -19,9 +19,11 @@ EVENT_NAMES = {
     RELAY_START: "relay_start",
     RELAY_END: "relay_end",
 }
-LEASE_FIELDS = 6  # seq (odd while being written), open until sample, window number, speak, level until sample,
-# samples of the recorded command in `clip` to play after the trigger (0: none)
-STATE_FIELDS = 6  # counter, is_open, window, events written, xruns, gain in thousandths (0: silent)
+LEASE_FIELDS = 7  # seq (odd while being written), open until sample, window number, speak, level until sample,
+# samples of the owner's command in `clip` the gate may play after the trigger so far, and 1 while the command is
+# still being recorded (more samples may follow) or 0 once that length is final
+STATE_FIELDS = 7  # counter, is_open, window, events written, xruns, gain in thousandths (0: silent), samples of the
+# command relayed in this window
 EVENT_SLOTS = 256
 
 
@@ -52,12 +54,13 @@ class LeaseWriter:
 
     arrays: GateArrays
 
-    def grant(self, until: int, window: int, speak: bool = True, relay: int = 0) -> None:
+    def grant(self, until: int, window: int, speak: bool = True, relay: int = 0, more: bool = False) -> None:
         """Open or extend window `window` until sample `until`; `speak`: play the trigger when it opens, and
-        then the first `relay` samples of `clip` (written before this grant)."""
+        then the first `relay` samples of `clip` (written before this grant); `more`: the command is still being
+        recorded, so a later grant of the same window may raise `relay` (the gate waits in silence for it)."""
         lease = self.arrays.lease
         lease[0] |= 1
-        lease[1], lease[2], lease[3], lease[5] = until, window, speak, relay
+        lease[1], lease[2], lease[3], lease[5], lease[6] = until, window, speak, relay, more
         lease[0] += 1
 
     def revoke(self) -> None:

@@ -6,8 +6,10 @@ the noise returns by itself, so a crashed, hung or late worker can never leave t
 The lease, the adaptive level (a lease too: without one the noise plays at its full level), the gate's
 published state and its events live in the arrays of `lease.py`, which may be shared memory: the
 worker may be another process.
-In a relay the lease also names the length of the owner's recorded command in `clip`: the gate plays it
-after the trigger and clears each part of it as it is played.
+In a relay the lease also names how much of the owner's command in `clip` the gate may play after the trigger,
+and whether more is coming: the listener keeps recording it into `clip` and granting further, the gate plays it
+as a delay line (waiting in silence if it catches up, never noise while the window is open), clears each part as
+it is played, and ends the relay at the final length.
 """
 
 from __future__ import annotations
@@ -68,7 +70,8 @@ class NoiseGate(LeaseWriter):
         self.step = 1.0 / ramp
         self.arrays = arrays or GateArrays.private()
         self.max_lease = max_lease  # a lease reaching further ahead than this is corrupt, not a lease
-        self.read = (0, 0, 0, 0, 0.0, 0)  # the last whole lease read: until, window, speak, level until, level, relay
+        # The last whole lease read: until, window, speak, level until, level, relay, more.
+        self.read = (0, 0, 0, 0, 0.0, 0, 0)
         self.counter = int(self.arrays.state[0])  # samples rendered so far: the device's clock
         self.gain = 1.0  # on/off ramp position
         self.level = 1.0  # adaptive level, relative to the table's; moves towards level_target
@@ -78,7 +81,10 @@ class NoiseGate(LeaseWriter):
         self.is_open = False
         self.window = int(self.arrays.state[2])  # window number currently or last open
         self.trigger_pos = len(self.trigger)  # beyond the end: not playing
-        self.relay = 0  # samples of the clip relayed after the trigger in the open window
+        self.relaying = False  # the open window relays the owner's command after the trigger, until it has ended
+        self.relayed = 0  # samples of the clip played in this window
+        self.relay_granted = 0  # samples of the clip the lease lets the gate play so far
+        self.relay_final = False  # ... and no more will follow
         self.events = self.arrays.events
         self.events_written = int(self.arrays.state[3])
         self.xruns = int(self.arrays.state[4])
@@ -90,7 +96,7 @@ class NoiseGate(LeaseWriter):
         """Noise is coming out of the speakers (any thread may ask)."""
         return self.gain * self.level > 0
 
-    def _read_lease(self) -> tuple[int, int, int, int, float, int]:
+    def _read_lease(self) -> tuple[int, int, int, int, float, int, int]:
         """The lease as last written whole; a write in progress (or abandoned by a dead writer) keeps the last."""
         lease = self.arrays.lease
         seq = int(lease[0])
@@ -102,6 +108,7 @@ class NoiseGate(LeaseWriter):
                 int(lease[4]),
                 float(self.arrays.level[0]),
                 int(lease[5]),
+                int(lease[6]),
             )
             if int(lease[0]) == seq:
                 self.read = read
@@ -110,21 +117,23 @@ class NoiseGate(LeaseWriter):
     def render(self, out: np.ndarray, late: bool = False) -> None:
         """Fill `out` (frames x channels) for the speakers (callback side); `late`: the backend reported an xrun."""
         frames = len(out)
-        until, window, speak, level_until, level_dbfs, relay = self._read_lease()
+        until, window, speak, level_until, level_dbfs, relay, more = self._read_lease()
         # A window closed once stays closed: a late renewal must not reopen it.
         want_open = window > self.window or (window == self.window and self.is_open)
         want_open = want_open and self._holds(until)
         if want_open != self.is_open:
-            self._switch(want_open, window, speak, relay)
+            self._switch(want_open, window, speak, relay or more)
+        if self.relaying and window == self.window:  # the listener grants further as it records
+            self.relay_granted, self.relay_final = min(max(relay, 0), len(self.arrays.clip)), not more
         self._level(level_until, level_dbfs)
         self._noise(out, frames)
-        if self.trigger_pos < self._phrase_end():
+        if self.trigger_pos < len(self.trigger) or self.relaying:
             self._mix_phrase(out, frames)
         self.counter += frames
         self.xruns += late
         state = self.arrays.state
         state[1], state[2], state[3], state[4] = self.is_open, self.window, self.events_written, self.xruns
-        state[5] = int(self.gain * self.level * 1000)
+        state[5], state[6] = int(self.gain * self.level * 1000), self.relayed
         state[0] = self.counter  # last: a reader that sees the new clock sees the rest of this block's state
 
     def _holds(self, until: int) -> bool:
@@ -145,15 +154,15 @@ class NoiseGate(LeaseWriter):
         self.is_open = now_open
         if now_open:
             self.window = window
-            self.relay = relay if speak and 0 < relay <= len(self.arrays.clip) else 0
+            self.relaying, self.relayed, self.relay_granted, self.relay_final = bool(speak and relay), 0, 0, False
             self.trigger_pos = -self.pre_roll if speak else len(self.trigger)
             self._record(JAM_OFF, self.counter)
         else:
             if 0 <= self.trigger_pos < len(self.trigger):
                 self._record(TRIGGER_END, self.counter)
-            elif self.relay and self._relay_pos() < self.relay:  # cut short: the listener clears the rest
+            elif self.relaying and self.relayed:  # cut short: the listener clears the rest
                 self._record(RELAY_END, self.counter)
-            self.trigger_pos, self.relay = len(self.trigger), 0
+            self.trigger_pos, self.relaying = len(self.trigger), False
             self._record(JAM_ON, self.counter)
 
     def _noise(self, out: np.ndarray, frames: int) -> None:
@@ -178,43 +187,37 @@ class NoiseGate(LeaseWriter):
         gain *= self.level
         out *= gain[:, np.newaxis]
 
-    def _relay_pos(self) -> int:
-        return self.trigger_pos - len(self.trigger) - RELAY_GAP
-
-    def _phrase_end(self) -> int:
-        """Where the trigger, and in a relay the gap and the command after it, end (in trigger positions)."""
-        return len(self.trigger) + (RELAY_GAP + self.relay if self.relay else 0)
-
     def _mix_phrase(self, out: np.ndarray, frames: int) -> None:
-        self._mix(out, frames, self.trigger_pos, self.trigger, len(self.trigger), TRIGGER_START, TRIGGER_END)
-        if self.relay:
-            clip = self.arrays.clip
-            self._mix(out, frames, self._relay_pos(), clip, self.relay, RELAY_START, RELAY_END, clear=True)
-        self.trigger_pos += frames
-
-    def _mix(
-        self,
-        out: np.ndarray,
-        frames: int,
-        pos: int,
-        source: np.ndarray,
-        length: int,
-        start_code: int,
-        end_code: int,
-        clear: bool = False,
-    ) -> None:
-        """Add `source[:length]`, which starts `-pos` samples into this block, to every channel of `out`."""
+        """The trigger from its position in this block; in a relay, after it and the gap, the command so far."""
+        pos, length = self.trigger_pos, len(self.trigger)
         begin, src = max(0, -pos), max(0, pos)
-        if begin >= frames or src >= length:
+        if begin < frames and src < length:
+            n = min(frames - begin, length - src)
+            if src == 0:
+                self._record(TRIGGER_START, self.counter + begin)
+            out[begin : begin + n] += self.trigger[src : src + n, np.newaxis]
+            if src + n == length:
+                self._record(TRIGGER_END, self.counter + begin + n)
+        self.trigger_pos += frames
+        if self.relaying:
+            self._mix_relay(out, max(0, length + RELAY_GAP - pos), frames)
+
+    def _mix_relay(self, out: np.ndarray, begin: int, frames: int) -> None:
+        """Play on from `begin` in this block as much of the command as is granted; at the final length, end."""
+        if begin >= frames:
             return
-        n = min(frames - begin, length - src)
-        if src == 0:
-            self._record(start_code, self.counter + begin)
-        out[begin : begin + n] += source[src : src + n, np.newaxis]
-        if clear:  # the owner's words stay in memory no longer than it takes to play them
-            source[src : src + n] = 0.0
-        if src + n == length:
-            self._record(end_code, self.counter + begin + n)
+        clip, done = self.arrays.clip, self.relayed
+        n = min(frames - begin, max(0, self.relay_granted - done))  # caught up: silence until more is granted
+        if n:
+            if done == 0:
+                self._record(RELAY_START, self.counter + begin)
+            out[begin : begin + n] += clip[done : done + n, np.newaxis]
+            clip[done : done + n] = 0.0  # the owner's words stay in memory no longer than it takes to play them
+            self.relayed = done + n
+        if self.relay_final and self.relayed >= self.relay_granted:
+            self.relaying = False
+            if self.relayed:
+                self._record(RELAY_END, self.counter + begin + n)
 
     def _record(self, code: int, sample: int) -> None:
         row = self.events[self.events_written % len(self.events)]

@@ -1,8 +1,11 @@
 """Relay: after the wake name, the owner's command recorded from the echo-cancelled microphone, in memory only.
 
-The noise stays on while the command is recorded; then it is trimmed and levelled, handed to the gate (which
-plays the trigger and then the command into the smart speaker's microphones), and this copy is cleared.
-Pure logic on the sample clock and preallocated buffers: every path can be tested without audio.
+Once voice follows the name the window opens: the gate plays the trigger and then, as a delay line, the command
+while it is still being recorded. The recorder copies it, levelled and without its leading silence, into the
+gate's clip as it comes and lets the gate play all of it; once the owner has been quiet for the quiet time (or
+at the cap) the final length, at the end of the last voice, ends the relay at the end of speech, and this copy
+is cleared. Pure logic on the sample clock and preallocated buffers: every path can be tested
+without audio.
 """
 
 from __future__ import annotations
@@ -16,27 +19,33 @@ LOOKBACK = int(0.6 * SAMPLE_RATE)  # the detector fires up to ~0.5 s after the n
 STEP = 160  # 10 ms: the resolution of the pause search and of the trimming
 PAUSE_STEPS = 5  # 50 ms ...
 PAUSE_DB = 20.0  # ... this far below the loudest of the look-back: the pause between the name and the command
-EDGE_DB = 35.0  # at the ends of the clip, 10 ms steps this far below its loudest are silence ...
-FLOOR_DB = 12.0  # ... and so are those this close to its floor (the residual of the noise, the room's hum)
 MARGIN = int(0.05 * SAMPLE_RATE)  # kept around the speech when trimming
 PEAK = 0.9  # the levelled clip never clips
 FLOOR_FRAMES = 125  # the quietest 80 ms frame of the last 10 s before the name: the residual of the noise ...
-ABOVE_FLOOR_DB = 10.0  # ... which a frame of the command exceeds by this much (the noise stays on meanwhile).
+ABOVE_FLOOR_DB = 10.0  # ... which a frame of the command exceeds by this much (the noise is on until it begins).
 BELOW_NAME_DB = 20.0  # and a command is said about as loud as the name: the name's reverberant tail is far below it
 # A residual that rises during the recording (an echo canceller upset by loud speech) is a floor too once it has
 # lasted the quiet time: a command always ends, by quiet or by the cap.
+ECHO_MARGIN_DB = 6.0  # and louder than this above what is left of earmuff's own sound: the level it played (the
+# trigger, the relay) plus how far below it the canceller's output usually was while the noise played. Without
+# it, the relay's residual echo would be recorded as more command, and relayed again.
+PLAYED_DB = -90.0  # frames in which earmuff played less than this (a window) tell nothing about that residual
 
 WAITING, RECORDING = "waiting", "recording"  # before the first voice after the name, and after it
 
 
 class Recorder:
-    """Keeps the last LOOKBACK of audio; after a wake name records until quiet, the cap, or no voice at all."""
+    """Keeps the last LOOKBACK of audio; after a wake name records until quiet, the cap, or no voice at all, and
+    feeds what it recorded into the gate's clip as it goes."""
 
     def __init__(self, cap: int, quiet: int) -> None:
         self.cap = cap
         self.quiet = quiet
         self.history = np.zeros(LOOKBACK, np.float32)
         self.levels = np.zeros(FLOOR_FRAMES)  # dBFS of the last frames (numbers, not audio)
+        self.below_played = np.full(FLOOR_FRAMES, np.nan)  # ... and how far below what earmuff played then (dB)
+        self.coupling = -120.0  # what is left of earmuff's own sound after the canceller, relative to it (dB)
+        self.played = (-120.0, -120.0)  # dBFS earmuff played in the last two frames (the echo comes late)
         self.heard = 0
         self.frame = 1
         self.floor = 0.0
@@ -47,16 +56,22 @@ class Recorder:
         self.since = 0  # the sample at which the name was detected
         self.last_voice = 0
         self.cut = False
+        self.begin = 0  # where the command starts in `buf`: what is played from
+        self.copied = 0  # `buf` up to here is in the gate's clip, levelled
+        self.voice_end = 0  # `buf` up to here holds voice: the relay ends there
+        self.gain = 0.0  # 0: not chosen yet
 
     @property
     def active(self) -> bool:
         """Recording (or waiting for the command) after a wake name."""
         return self.state is not None
 
-    def hear(self, frame: np.ndarray, level: float) -> None:
-        """Every frame of the echo-cancelled microphone (`level` dBFS): into the look-back, and into the clip
-        while recording."""
+    def hear(self, frame: np.ndarray, level: float, played: float = -120.0) -> None:
+        """Every frame of the echo-cancelled microphone (`level` dBFS; earmuff played `played` dBFS meanwhile): into
+        the look-back, and into the clip while recording."""
         self.levels[self.heard % FLOOR_FRAMES] = level
+        self.below_played[self.heard % FLOOR_FRAMES] = level - played if played > PLAYED_DB else np.nan
+        self.played = (self.played[1], played)
         self.heard, self.frame = self.heard + 1, len(frame)
         if self.state is None:
             n = min(len(frame), LOOKBACK)
@@ -70,43 +85,67 @@ class Recorder:
     def start(self, now: int) -> None:
         """The wake name was detected at sample `now`: keep what followed its end, and record on."""
         self.state, self.since, self.last_voice, self.cut, self.length = WAITING, now, now, False, 0
+        self.begin, self.copied, self.voice_end, self.gain = -1, 0, 0, 0.0
         self.floor = float(self.levels[: min(self.heard, FLOOR_FRAMES)].min()) if self.heard else -120.0
         last_second = self.levels[
             (self.heard - np.arange(1, min(self.heard, SAMPLE_RATE // self.frame) + 1)) % FLOOR_FRAMES
         ]
         self.name_db = float(last_second.max()) if self.heard else -120.0
+        below = self.below_played[: min(self.heard, FLOOR_FRAMES)]
+        below = below[np.isfinite(below)]
+        self.coupling = float(np.median(below)) if len(below) else -120.0  # nothing played: no echo either
         begun = command_start(self.history)
         if begun is not None:  # kept, but a command only once voice follows the detection (not the name's tail)
-            self.length = LOOKBACK - begun
+            self.length, self.begin = LOOKBACK - begun, 0
             self.buf[: self.length] = self.history[begun:]
 
     def step(self, now: int, level: float, threshold: float) -> str | None:
-        """After the frame ending at `now` at `level` dBFS: 'pass' (nothing said), 'relay' (the command ended or hit
-        the cap), or None. Voice: louder than `threshold`, than the noise's residual by ABOVE_FLOOR_DB, and no more
-        than BELOW_NAME_DB below the name."""
+        """After the frame ending at `now` at `level` dBFS: 'pass' (nothing said), 'open' (voice follows the name:
+        relay it), 'end' (the command ended or hit the cap), or None. Voice: louder than `threshold`, than the noise's
+        residual by ABOVE_FLOOR_DB, than the residual of what earmuff played by ECHO_MARGIN_DB, and no more than
+        BELOW_NAME_DB below the name."""
         floor = self.floor
         if self.state == RECORDING:
             recent = self.levels[(self.heard - np.arange(1, max(1, self.quiet // self.frame) + 1)) % FLOOR_FRAMES]
             floor = max(floor, float(recent.min()))
-        if level > max(threshold, floor + ABOVE_FLOOR_DB, self.name_db - BELOW_NAME_DB):
-            self.state, self.last_voice = RECORDING, now
+        outcome = None
+        echo = max(self.played) + self.coupling + ECHO_MARGIN_DB
+        if level > max(threshold, floor + ABOVE_FLOOR_DB, self.name_db - BELOW_NAME_DB, echo):
+            if self.state == WAITING:
+                outcome = "open"
+                if self.begin < 0:  # nothing kept from before the detection: the command starts with this frame
+                    self.begin = max(0, self.length - self.frame - MARGIN)
+            self.state, self.last_voice, self.voice_end = RECORDING, now, self.length
         if self.state == WAITING and now >= self.since + WAIT:
             self.clear()
             return "pass"
         if self.state == RECORDING and (now >= self.last_voice + self.quiet or self.length >= self.cap):
             self.cut = now < self.last_voice + self.quiet  # the owner had not finished at the cap
-            return "relay"
-        return None
+            return "end"
+        return outcome
 
-    def take(self, into: np.ndarray, level_dbfs: float) -> int:
-        """Write the command, trimmed and levelled, at the start of `into`; clear this copy; its length."""
-        begin, end = speech_bounds(self.buf[: self.length])
-        n = min(end - begin, len(into))
-        clip = self.buf[begin : begin + n]
-        power = active_power(clip)
-        gain = 10 ** (level_dbfs / 20) / np.sqrt(power) if power > 0 else 0.0
-        gain = min(gain, PEAK / (float(np.max(np.abs(clip))) + 1e-12))
-        np.multiply(clip, gain, out=into[:n])
+    def feed(self, into: np.ndarray, level_dbfs: float) -> int:
+        """Copy what was recorded since the last call, levelled, into `into` (the gate's clip, from the command's
+        start); how much of it the gate may play (all of it: holding back what may be a pause would put silence
+        into the relayed command whenever a soft word is not heard as voice)."""
+        self.copied = max(self.copied, self.begin)
+        todo = self.buf[self.copied : self.length]
+        peak = float(np.max(np.abs(todo))) if len(todo) else 0.0
+        if not self.gain:  # chosen once, on the command so far: the level of a steady speaker
+            power = active_power(self.buf[self.begin : self.length])
+            self.gain = 10 ** (level_dbfs / 20) / np.sqrt(power) if power > 0 else 1.0
+        self.gain = min(self.gain, PEAK / (peak + 1e-12))  # the levelled command never clips
+        start = self.copied - self.begin
+        np.multiply(todo, self.gain, out=into[start : start + len(todo)])
+        self.copied = self.length
+        return self.length - self.begin
+
+    def finish(self, into: np.ndarray, level_dbfs: float) -> int:
+        """The command has ended: copy the rest, clear what follows its last voice in `into` and this whole copy;
+        the final length the gate plays (it ends there, or at once if it has played that far already)."""
+        written = self.feed(into, level_dbfs)
+        n = min(self.length, self.voice_end + MARGIN) - self.begin
+        into[n:written] = 0.0
         self.clear()
         return n
 
@@ -138,16 +177,6 @@ def command_start(history: np.ndarray) -> int | None:
         else:
             run = 0
     return None
-
-
-def speech_bounds(x: np.ndarray) -> tuple[int, int]:
-    """(begin, end) samples of `x` without the silence at its ends (a recording ends in the quiet that ended it)."""
-    levels = step_levels(x)
-    if len(levels) == 0:
-        return 0, 0
-    floor = np.percentile(levels, 10)
-    loud = np.flatnonzero(levels >= max(levels.max() - EDGE_DB, min(floor + FLOOR_DB, levels.max())))
-    return max(0, loud[0] * STEP - MARGIN), min(len(x), (loud[-1] + 1) * STEP + MARGIN)
 
 
 def active_power(x: np.ndarray) -> float:

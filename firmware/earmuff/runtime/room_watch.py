@@ -48,8 +48,8 @@ class RoomWatch:
         room.observe(detector.last_score, end, voice, detector.window)
         if detected:
             room.detected(end)
-        if opened:  # with the detection, or after the command was recorded to be relayed
-            self.prelude_end, self.command_heard = machine.last_voice, machine.relay > 0
+        if opened:  # with the detection, or when the command to relay begins
+            self.prelude_end, self.command_heard = machine.last_voice, machine.relay
         elif self.prelude_end is not None:
             # An owner speaks the command right after "Alexa"; talk that merely goes on may start later.
             self.command_heard |= voice and self.prelude_end < end <= self.prelude_end + COMMAND_START

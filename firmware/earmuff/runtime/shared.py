@@ -1,12 +1,13 @@
 """The memory the audio process shares with the listener: a file in the runtime directory, mapped by both.
 
 Layout (native int64 unless said, in this order): header [magic+version, audio pid, slots, max block, width,
-listener pid, relay capacity, spare]; the gate's lease [seq, open until, window, speak, level until, relay]
-and level (float64, dBFS), both written by the listener; the gate's state [counter, is open, window, events written, xruns,
-gain x 1000] and events (256 x [sample, code, window]), written by the audio process; the ring's head
-[written, taken, dropped] and per slot [block number], [first sample], [length], then the rows (float32,
-slots x max block x (1 + channels): microphone, then what was played); the command to relay (float32,
-relay capacity samples), written by the listener before the lease that plays it, cleared as it is played.
+listener pid, relay capacity, spare]; the gate's lease [seq, open until, window, speak, level until, relay,
+more] and level (float64, dBFS), both written by the listener; the gate's state [counter, is open, window,
+events written, xruns, gain x 1000, relayed] and events (256 x [sample, code, window]), written by the audio
+process; the ring's head [written, taken, dropped] and per slot [block number], [first sample], [length], then
+the rows (float32, slots x max block x (1 + channels): microphone, then what was played); the command to relay
+(float32, relay capacity samples), written by the listener while it records the command and before each lease
+that lets the gate play further into it, cleared as it is played.
 
 Each audio process start writes a new file and renames it into place, so a listener never maps a half-made
 one, and a listener notices a restarted audio process by the file's inode changing. numpy and stdlib only.
@@ -25,7 +26,7 @@ from earmuff.paths import Paths
 from earmuff.runtime.lease import EVENT_SLOTS, LEASE_FIELDS, STATE_FIELDS, GateArrays, LeaseWriter
 from earmuff.runtime.ring import HEAD_FIELDS, RingArrays
 
-MAGIC = 0x6561726D75660002  # "earmuf", layout version 2
+MAGIC = 0x6561726D75660003  # "earmuf", layout version 3
 HEADER_FIELDS = 8
 
 
@@ -157,6 +158,7 @@ class GateView(LeaseWriter):
     events_written = property(lambda self: int(self.arrays.state[3]), doc="Gate events ever recorded.")
     xruns = property(lambda self: int(self.arrays.state[4]), doc="Blocks the backend reported late or lost.")
     playing = property(lambda self: int(self.arrays.state[5]) > 0, doc="Noise is coming out of the speakers.")
+    relayed = property(lambda self: int(self.arrays.state[6]), doc="Samples of the command relayed in this window.")
 
 
 def hold(path: Path, what: str, wait: bool = False) -> int:

@@ -19,7 +19,6 @@ class Command:
     window: int
     reason: str | None = None  # why a window closed, on the step that closes it
     speak: bool = True  # play the trigger when this window opens; an owner's pause stays quiet
-    relay: int = 0  # samples of the recorded command the gate plays after the trigger
 
 
 MAX_PAUSE_S = 3600.0  # an owner's pause never silences the noise for longer than this
@@ -40,13 +39,13 @@ class WindowStateMachine:
         self.last_voice = 0
         self.granted = 0  # the last lease handed to the gate
         self.paused = False  # the open window is an owner's pause, not a command window
-        self.relay = 0  # the open window relays a recorded command of this many samples
+        self.relay = False  # the open window relays the owner's command after the trigger
 
-    def step(self, now: int, detected: bool, voice: bool, lapsed: bool = False, relay: int = 0) -> Command:
+    def step(self, now: int, detected: bool, voice: bool, lapsed: bool = False, relay: bool = False) -> Command:
         """Advance to sample `now` with this frame's detection and voice activity.
 
         `lapsed` tells that the gate let the lease run out on its own (the worker was late); `relay`, with a
-        detection, that the window opens by relaying a recorded command of that many samples.
+        detection, that the window opens by relaying the owner's command (`voice` holds it open while it plays).
         """
         if not self.is_open:
             if not detected:
@@ -55,7 +54,7 @@ class WindowStateMachine:
             self.is_open = True
             self.hard_end = now + self.max
             self.relay = relay
-            self.last_voice = now + self.prelude + (RELAY_GAP + relay if relay else 0)  # quiet counts after it
+            self.last_voice = now + self.prelude + (RELAY_GAP if relay else 0)  # quiet counts after it
             return self._grant(now)
         reason = None
         end = "pause_end" if self.paused else "max_window"
@@ -80,7 +79,7 @@ class WindowStateMachine:
             raise ValueError(f"pause of {seconds} s: expected more than 0 and at most {MAX_PAUSE_S:.0f} s")
         self.window += 1
         self.is_open = self.paused = True
-        self.relay = 0
+        self.relay = False
         self.hard_end = now + int(seconds * SAMPLE_RATE)
         return self._grant(now)
 
@@ -93,4 +92,4 @@ class WindowStateMachine:
 
     def _grant(self, now: int) -> Command:
         self.granted = min(now + self.lease, self.hard_end)
-        return Command(self.granted, self.window, speak=not self.paused, relay=self.relay)
+        return Command(self.granted, self.window, speak=not self.paused)
