@@ -162,6 +162,21 @@ def test_nothing_said_after_the_name_falls_back_to_pass_through(tmp_path, voice,
 
 
 @pytest.mark.sim
+def test_without_enough_echo_cancellation_to_record_over_it_the_name_falls_back_to_pass_through(one_breath, tmp_path):
+    """Noise at -60 dBFS, below what the canceller can learn the echo from: a delay line would hear what is left of
+    "Alexa" and of its own relay as more command (it did: 5 relays of 10 recorded to the 8 s cap)."""
+    said = one_breath[1]
+    cfg = dataclasses.replace(RELAY, noise=dataclasses.replace(RELAY.noise, level_dbfs=-60.0, quiet_level_dbfs=-60.0))
+    result = run(tmp_path, [(said, AT)], cfg, distance=1.0, level=65.0)
+    names = [e["event"] for e in result.events]
+    assert names == ["wake_detected", "relay_fallback", "jam_off", "trigger_start", "trigger_end", "jam_on"], names
+    fallback = at(result.events, "relay_fallback")
+    assert "echo cancellation removed only" in fallback["reason"], fallback
+    assert fallback["t"] - at(result.events, "wake_detected")["t"] < 0.2  # at once, not after 0.7 s of waiting
+    assert not np.any(result.device.gate.arrays.clip) and not np.any(result.device.recorder.buf)
+
+
+@pytest.mark.sim
 def test_a_command_longer_than_the_cap_is_cut_relayed_and_reported(tmp_path, caplog):
     long = synth(
         tmp_path / "long.wav",
@@ -318,8 +333,8 @@ def test_what_is_left_of_the_trigger_and_the_relay_is_not_heard_as_more_command(
     rng = np.random.default_rng(3)
     rec = Recorder(cap=8 * SAMPLE_RATE, quiet=int(1.5 * SAMPLE_RATE))
     frame = lambda db: (10 ** (db / 20) * rng.standard_normal(1280)).astype(np.float32)
-    for _ in range(60):  # jamming at -30 dBFS, 45 dB of it cancelled
-        rec.hear(frame(-75.0), -75.0, played=-30.0)
+    for _ in range(60):  # jamming at -30 dBFS, heard at -50 dBFS, 25 dB of that cancelled
+        rec.hear(frame(-75.0), -75.0, played=-30.0, mic=-50.0)
     now = 60 * 1280
     rec.start(now)
     outcomes = []
@@ -334,6 +349,18 @@ def test_what_is_left_of_the_trigger_and_the_relay_is_not_heard_as_more_command(
                 break
     assert outcomes[0] == "open" and outcomes[-1] == "end" and not rec.cut
     assert outcomes.index("end") == 10 + 19 - 1  # the quiet time (19 frames) after the last voice, not the cap
+
+
+@pytest.mark.unit
+def test_a_canceller_that_removed_little_of_the_noise_means_pass_through_at_once_even_if_a_command_follows():
+    rec = Recorder(cap=8 * SAMPLE_RATE, quiet=int(1.5 * SAMPLE_RATE))
+    frame = np.full(1280, 10 ** (-40 / 20), np.float32)
+    for _ in range(60):  # noise played at -60 dBFS, heard at -80 before cancelling and -88 after: 8 dB removed
+        rec.hear(frame * 0, -88.0, played=-60.0, mic=-80.0)
+    rec.start(60 * 1280)
+    rec.hear(frame, -40.0, played=-60.0, mic=-40.0)  # the owner's command right after the name
+    assert rec.step(61 * 1280, -40.0, -72.0) == "pass" and not rec.active
+    assert rec.why == "echo cancellation removed only 8 dB of earmuff's noise (relay: 10)"
 
 
 @pytest.mark.sim

@@ -83,7 +83,8 @@ class Device(FrameStep):
         self.echo = EchoPath(cfg.audio.echo_cancel, channels)
         self.frame = np.zeros(FRAME, np.float32)
         self.frame_fill = 0
-        self.played_power = 0.0  # summed over the frame being filled: what the first speaker played
+        self.played_power = 0.0  # summed over the frame being filled: what the first speaker played ...
+        self.mic_power = 0.0  # ... and what the microphone heard before echo cancellation
         self.events_read = gate.events_written  # an attached listener reports from now on
         self.dropped_before = self.ring.dropped  # blocks no listener was there to take are not this one's
         self.processed = 0  # blocks the worker has finished
@@ -159,14 +160,16 @@ class Device(FrameStep):
         while pos < len(clean):
             n = min(FRAME - self.frame_fill, len(clean) - pos)
             self.frame[self.frame_fill : self.frame_fill + n] = clean[pos : pos + n]
-            out = rows[pos : pos + n, 1]
+            out, mic = rows[pos : pos + n, 1], rows[pos : pos + n, 0]
             self.played_power += float(np.dot(out, out))
+            self.mic_power += float(np.dot(mic, mic))
             self.frame_fill += n
             pos += n
             if self.frame_fill == FRAME:
                 self.frame_fill = 0
                 self.played_db = 10 * np.log10(self.played_power / FRAME + 1e-12)  # the relay's own echo is no voice
-                self.played_power = 0.0
+                self.mic_db = 10 * np.log10(self.mic_power / FRAME + 1e-12)
+                self.played_power = self.mic_power = 0.0
                 self.step(self.frame, start + pos)
 
     # --- status: any thread may ask -------------------------------------------------------------------

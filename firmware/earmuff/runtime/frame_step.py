@@ -64,6 +64,7 @@ class FrameStep:
         self.detections = 0
         self.last_voice = 0  # sample at which the room last had voice (the supervisor reads it)
         self.played_db = -120.0  # level of what the speakers played during the frame being stepped (the device sets it)
+        self.mic_db = -120.0  # ... and of the microphone before echo cancellation
         self.recorder = None  # relay mode: records the command after the wake name
         if cfg.window.relay:
             self.recorder = Recorder(min(relay_samples(cfg), len(gate.arrays.clip)), self.machine.quiet)
@@ -99,7 +100,7 @@ class FrameStep:
         self.gate.set_level(jam_level, end + LEVEL_LEASE)
         opens, relay, relaying = detection is not None or wake, False, False
         if self.recorder is not None:
-            self.recorder.hear(frame, level, self.played_db)
+            self.recorder.hear(frame, level, self.played_db, self.mic_db)
             if was_open and machine.relay:
                 relaying = self._stream(end, level)
             elif was_open or wake:
@@ -140,7 +141,7 @@ class FrameStep:
             return False, False
         outcome = rec.step(end, level, self.cfg.window.voice_threshold_dbfs)
         if outcome == "pass":
-            self.events(end / SAMPLE_RATE, "relay_fallback", reason="nothing said after the name")
+            self.events(end / SAMPLE_RATE, "relay_fallback", reason=rec.why)
             return True, False
         if outcome == "open":  # the command follows the name: relay it while it is being said
             self.relay_due = end + self.machine.prelude + RELAY_GAP

@@ -30,6 +30,12 @@ ECHO_MARGIN_DB = 6.0  # and louder than this above what is left of earmuff's own
 # trigger, the relay) plus how far below it the canceller's output usually was while the noise played. Without
 # it, the relay's residual echo would be recorded as more command, and relayed again.
 PLAYED_DB = -90.0  # frames in which earmuff played less than this (a window) tell nothing about that residual
+# A delay line records while it plays: if the canceller removed less than this of earmuff's noise over the last 10 s
+# (noise too quiet to learn the echo from, a canceller just restarted or switched off), what it left of "Alexa" and of
+# the relay was heard as more command and relayed again, to the cap. In the virtual room: noise at -60 dBFS, 1 dB
+# removed, 5 relays of 10 cut at the cap; -50 dBFS, 7 dB, 1 of 8; -45 dBFS, 11 dB, none of 8; the defaults, 23-24 dB.
+# The null sink of tests/test_relay.py, 8 s after start: 17-18 dB. Below it: pass-through.
+MIN_REMOVED_DB = 10.0
 
 WAITING, RECORDING = "waiting", "recording"  # before the first voice after the name, and after it
 
@@ -44,7 +50,9 @@ class Recorder:
         self.history = np.zeros(LOOKBACK, np.float32)
         self.levels = np.zeros(FLOOR_FRAMES)  # dBFS of the last frames (numbers, not audio)
         self.below_played = np.full(FLOOR_FRAMES, np.nan)  # ... and how far below what earmuff played then (dB)
+        self.removed = np.full(FLOOR_FRAMES, np.nan)  # ... and how much quieter than the microphone before cancelling
         self.coupling = -120.0  # what is left of earmuff's own sound after the canceller, relative to it (dB)
+        self.removed_db = 120.0  # how much of it the canceller removed (median, dB)
         self.played = (-120.0, -120.0)  # dBFS earmuff played in the last two frames (the echo comes late)
         self.heard = 0
         self.frame = 1
@@ -56,6 +64,7 @@ class Recorder:
         self.since = 0  # the sample at which the name was detected
         self.last_voice = 0
         self.cut = False
+        self.why = ""  # why the last name fell back to pass-through
         self.begin = 0  # where the command starts in `buf`: what is played from
         self.copied = 0  # `buf` up to here is in the gate's clip, levelled
         self.voice_end = 0  # `buf` up to here holds voice: the relay ends there
@@ -66,11 +75,13 @@ class Recorder:
         """Recording (or waiting for the command) after a wake name."""
         return self.state is not None
 
-    def hear(self, frame: np.ndarray, level: float, played: float = -120.0) -> None:
-        """Every frame of the echo-cancelled microphone (`level` dBFS; earmuff played `played` dBFS meanwhile): into
-        the look-back, and into the clip while recording."""
-        self.levels[self.heard % FLOOR_FRAMES] = level
-        self.below_played[self.heard % FLOOR_FRAMES] = level - played if played > PLAYED_DB else np.nan
+    def hear(self, frame: np.ndarray, level: float, played: float = -120.0, mic: float = -120.0) -> None:
+        """Every frame of the echo-cancelled microphone (`level` dBFS; earmuff played `played` dBFS meanwhile, and the
+        microphone heard `mic` dBFS before cancelling): into the look-back, and into the clip while recording."""
+        i = self.heard % FLOOR_FRAMES
+        self.levels[i] = level
+        self.below_played[i] = level - played if played > PLAYED_DB else np.nan
+        self.removed[i] = mic - level if played > PLAYED_DB else np.nan
         self.played = (self.played[1], played)
         self.heard, self.frame = self.heard + 1, len(frame)
         if self.state is None:
@@ -85,6 +96,7 @@ class Recorder:
     def start(self, now: int) -> None:
         """The wake name was detected at sample `now`: keep what followed its end, and record on."""
         self.state, self.since, self.last_voice, self.cut, self.length = WAITING, now, now, False, 0
+        self.why = "nothing said after the name"
         self.begin, self.copied, self.voice_end, self.gain = -1, 0, 0, 0.0
         self.floor = float(self.levels[: min(self.heard, FLOOR_FRAMES)].min()) if self.heard else -120.0
         last_second = self.levels[
@@ -94,16 +106,24 @@ class Recorder:
         below = self.below_played[: min(self.heard, FLOOR_FRAMES)]
         below = below[np.isfinite(below)]
         self.coupling = float(np.median(below)) if len(below) else -120.0  # nothing played: no echo either
+        removed = self.removed[: min(self.heard, FLOOR_FRAMES)]
+        removed = removed[np.isfinite(removed)]
+        self.removed_db = float(np.median(removed)) if len(removed) else 120.0
         begun = command_start(self.history)
         if begun is not None:  # kept, but a command only once voice follows the detection (not the name's tail)
             self.length, self.begin = LOOKBACK - begun, 0
             self.buf[: self.length] = self.history[begun:]
 
     def step(self, now: int, level: float, threshold: float) -> str | None:
-        """After the frame ending at `now` at `level` dBFS: 'pass' (nothing said), 'open' (voice follows the name:
+        """After the frame ending at `now` at `level` dBFS: 'pass' (nothing said, or earmuff's own sound not cancelled
+        well enough to record over it: `why` says which), 'open' (voice follows the name:
         relay it), 'end' (the command ended or hit the cap), or None. Voice: louder than `threshold`, than the noise's
         residual by ABOVE_FLOOR_DB, than the residual of what earmuff played by ECHO_MARGIN_DB, and no more than
         BELOW_NAME_DB below the name."""
+        if self.state == WAITING and self.removed_db < MIN_REMOVED_DB:
+            self.why = f"echo cancellation removed only {self.removed_db:.0f} dB of earmuff's noise (relay: {MIN_REMOVED_DB:g})"
+            self.clear()
+            return "pass"
         floor = self.floor
         if self.state == RECORDING:
             recent = self.levels[(self.heard - np.arange(1, max(1, self.quiet // self.frame) + 1)) % FLOOR_FRAMES]
