@@ -3,8 +3,10 @@ and then the command into the smart speaker's microphone as a delay line while i
 forgets it."""
 
 import dataclasses
+import json
 import logging
 import subprocess
+import sys
 import time
 
 import numpy as np
@@ -97,6 +99,31 @@ def test_the_command_said_in_one_breath_is_relayed_after_the_trigger_and_matches
     scores = frame_scores(result.echo_mic, "alexa")
     trig = at(result.events, "trigger_start")["t"]
     assert max_in(scores, trig, trig + 2.0) > 0.5 and max_in(scores, 0, trig) < 0.5
+
+
+@pytest.mark.sim
+def test_the_demo_relays_the_owners_one_breath_command_and_lets_the_answer_through(earmuff_home, tmp_path):
+    """The README's first command ends in `earmuff demo`: the guest's "Alexa" stays unheard, the owner's command is
+    relayed, and the window stays open through the smart speaker's answer."""
+    run = subprocess.run(
+        [sys.executable, "-m", "earmuff", "demo", "--out", str(tmp_path)], capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr
+    events = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
+    names = [e["event"] for e in events]
+    assert names[:7] == [
+        "wake_detected",
+        "jam_off",
+        "trigger_start",
+        "trigger_end",
+        "relay_start",
+        "relay_recorded",
+        "relay_end",
+    ], names
+    assert at(events, "relay_recorded")["cut"] is False and "relay_end" in run.stdout
+    assert at(events, "jam_on")["t"] > 10.9 + 2.0  # the answer, said from 10.9 s, went through before the noise
+    scores = frame_scores(read_audio(tmp_path / "echo_mic.wav"), "alexa")
+    assert max_in(scores, 0.0, at(events, "jam_off")["t"]) < 0.5  # the guest's "Alexa" at 1 s: unheard
 
 
 @pytest.mark.sim

@@ -48,8 +48,8 @@ def cmd_demo(args: argparse.Namespace, paths: Paths) -> int:
     from earmuff.sim.simulate import simulate, write_outputs
 
     out = Path(args.out)
-    print("earmuff demo: a guest says 'Alexa, what time is it?' at 1 s; at 6 s the owner says 'hey jarvis',")
-    print("then 'what is the weather tomorrow', and the smart speaker answers. Synthesizing voices...")
+    print("earmuff demo: a guest says 'Alexa, what time is it?' at 1 s; at 6 s the owner says 'hey jarvis, what is")
+    print("the weather tomorrow' in one breath, and the smart speaker answers. Synthesizing voices...")
     scene = load_scene(write_scene(out / "scene"))
     result = simulate(scene, config_mod.load(paths.config))
     write_outputs(result, out)

@@ -1,4 +1,5 @@
-"""The built-in demo scene: a guest asks Alexa (unheard), then the owner uses the wake name (passed through)."""
+"""The built-in demo scene: a guest asks Alexa (unheard), then the owner says the wake name and a command in one
+breath (relayed)."""
 
 from __future__ import annotations
 
@@ -15,9 +16,8 @@ from earmuff.sim.simulate import SimResult
 # (file, engine, voice, text, start_s, distance_m, level_db_spl)
 LINES = (
     ("guest.wav", "flite", "awb", "Alexa, what time is it?", 1.0, 1.5, 62.0),
-    ("owner_name.wav", "flite", "kal16", "hey jarvis", 6.0, 1.0, 65.0),
-    ("owner_command.wav", "espeak-ng", "en-us", "what is the weather tomorrow", 8.6, 1.0, 65.0),
-    ("answer.wav", "flite", "slt", "Tomorrow will be sunny, with a high of twenty degrees.", 11.2, 0.3, 65.0),
+    ("owner.wav", "flite", "kal16", "hey jarvis, what is the weather tomorrow", 6.0, 1.0, 65.0),
+    ("answer.wav", "flite", "slt", "Tomorrow will be sunny, with a high of twenty degrees.", 10.9, 0.3, 65.0),
 )
 DURATION_S = 19.0
 
@@ -76,9 +76,16 @@ def plot(result: SimResult, path: Path) -> None:
         ax.set_ylabel("Hz")
     t = np.arange(len(result.speaker_out)) / SAMPLE_RATE
     axes[2].plot(t, result.speaker_out, lw=0.3, color="tab:blue")
-    axes[2].set_title("What earmuff plays (noise, and the trigger phrase)", fontsize=10, loc="left")
+    axes[2].set_title("What earmuff plays (noise, the trigger phrase, the relayed command)", fontsize=10, loc="left")
     axes[2].set_xlabel("seconds")
-    colours = {"wake_detected": "lime", "jam_off": "cyan", "trigger_start": "yellow", "jam_on": "red"}
+    colours = {
+        "wake_detected": "lime",
+        "jam_off": "cyan",
+        "trigger_start": "yellow",
+        "relay_start": "orange",
+        "relay_end": "orange",
+        "jam_on": "red",
+    }
     for e in result.events:
         if e["event"] in colours:
             for ax in axes:
