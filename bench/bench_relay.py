@@ -1,6 +1,7 @@
 """Benchmark of the relay: one-breath commands after the wake name, relayed, passed through, or no shield at all.
 
 Usage: .venv/bin/python bench/bench_relay.py [--quick] [--only relay|trigger] [--seed N] [--window KEY=VALUE ...]
+       [--noise KEY=VALUE ...] [--set module.NAME=VALUE ...]
 Writes the sections "relay" and "relay-trigger" of docs/benchmarks.md.
 """
 
@@ -18,6 +19,7 @@ import numpy as np
 from bench_noise import DECODER_OPTIONS, word_recall
 from benchlib import (
     Utterance,
+    apply_settings,
     command_line,
     fmt_pct,
     mww_scores,
@@ -32,7 +34,7 @@ from benchlib import (
 )
 from earmuff.audio.files import trigger_audio
 from earmuff.audio.room import Acoustics
-from earmuff.config import SAMPLE_RATE, Config, WindowConfig
+from earmuff.config import SAMPLE_RATE, Config, NoiseConfig, WindowConfig
 from earmuff.runtime.noise_gate import RELAY_GAP
 from earmuff.sim.scene import load_scene
 from earmuff.sim.simulate import simulate
@@ -83,14 +85,21 @@ def build(folder: Path, quick: bool) -> list[Trial]:
     return trials
 
 
-def run(folder: Path, trials: list[Trial], condition: str, seed: int = 11, window: dict | None = None) -> dict:
-    """Simulate one condition over all trials (scene `seed`, `[window]` settings changed by `window`); the smart
-    speaker's microphone, events and what was played."""
+def run(
+    folder: Path,
+    trials: list[Trial],
+    condition: str,
+    seed: int = 11,
+    window: dict | None = None,
+    noise: dict | None = None,
+) -> dict:
+    """Simulate one condition over all trials (scene `seed`, `[window]` and `[noise]` settings changed by `window` and
+    `noise`); the smart speaker's microphone, events and what was played."""
     spoken = [t.reference if condition == "shield off" else t.owner for t in trials]
     path = folder / f"{condition.replace(' ', '-')}.toml"
     extra = 'wake_word = "hey jarvis"' + ("\n[device]\njam = false" if condition == "shield off" else "")
     path.write_text(scene_text(spoken, 1.0 + len(trials) * SPACING_S, seed, extra))
-    cfg = Config(window=WindowConfig(relay=condition == "relay", **(window or {})))
+    cfg = Config(window=WindowConfig(relay=condition == "relay", **(window or {})), noise=NoiseConfig(**(noise or {})))
     r = simulate(load_scene(path), cfg)
     return {"echo": r.echo_mic, "events": r.events, "out": r.speaker_out, "summary": r.summary}
 
@@ -260,9 +269,16 @@ def main() -> None:
         metavar="KEY=VALUE",
         help="a [window] setting for every condition, e.g. relay_level_dbfs=-35 (repeatable)",
     )
+    p.add_argument("--noise", action="append", default=[], metavar="KEY=VALUE", help="a [noise] setting, the same way")
+    p.add_argument(
+        "--set", action="append", default=[], metavar="module.NAME=VALUE", help="a constant of earmuff.runtime.<module>"
+    )
     args = p.parse_args()
-    window = {k: ast.literal_eval(v) for k, v in (w.split("=", 1) for w in args.window)}
+    window, noise = (
+        {k: ast.literal_eval(v) for k, v in (w.split("=", 1) for w in a)} for a in (args.window, args.noise)
+    )
     used = WindowConfig(**window)
+    apply_settings(args.set, "earmuff.runtime")
     if args.only != "relay":
         bench_trigger()
     if args.only == "trigger":
@@ -271,7 +287,7 @@ def main() -> None:
     folder = workdir()
     trials = build(folder, args.quick)
     results = [
-        run(folder, trials, c, args.seed, window) for c in CONDITIONS
+        run(folder, trials, c, args.seed, window, noise) for c in CONDITIONS
     ]  # one at a time: a loaded machine drops blocks
     table = {c: measure(trials, c, r) for c, r in zip(CONDITIONS, results)}
     detail = []
@@ -321,6 +337,7 @@ def main() -> None:
     print(body)
     for c in CONDITIONS:
         print(c, [r.get("hyp", "") for r in table[c]])
+    print("relay fall-backs:", [e["reason"] for e in results[0]["events"] if e["event"] == "relay_fallback"])
 
 
 if __name__ == "__main__":

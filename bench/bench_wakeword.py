@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchlib import plot_recall_vs_fa
+from benchlib import apply_settings, plot_recall_vs_fa
 
 REPO = Path(__file__).resolve().parents[1]
 HOP = 1280
@@ -194,19 +194,6 @@ def _memo(fn, root: Path):
     return wrapped
 
 
-def apply_settings(pairs):
-    """--set module.NAME=VALUE: override a constant of earmuff.wakeword.train.<module> (recipe experiments)."""
-    import importlib
-
-    for pair in pairs:
-        name, value = pair.split("=", 1)
-        mod, attr = name.rsplit(".", 1)
-        m = importlib.import_module(f"earmuff.wakeword.train.{mod}")
-        if not hasattr(m, attr):
-            raise SystemExit(f"--set {pair}: earmuff.wakeword.train.{mod} has no {attr}")
-        setattr(m, attr, ast.literal_eval(value))
-
-
 def eval_data(args, dev, cfg, rng, hours, keywords):
     """Embedded evaluation streams per keyword, from --cache if there (words missing there are built and added)."""
     import pickle
@@ -341,7 +328,7 @@ def main() -> int:
     from earmuff.wakeword.train.trainer import options_from, quick, train
 
     print(f"earmuff from {Path(train_mod.__file__).parent}", file=sys.stderr)
-    apply_settings(args.set)
+    apply_settings(args.set, "earmuff.wakeword.train")
     cfg = config.load(Paths.from_env().config)
     rng = np.random.default_rng(7)
     hours = 10 / 60 if args.quick else args.hours

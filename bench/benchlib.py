@@ -3,6 +3,8 @@ helpers they share with the tests (tests/audiolib.py, tests/pulselib.py) are imp
 
 from __future__ import annotations
 
+import ast
+import importlib
 import re
 import sys
 import tempfile
@@ -81,6 +83,17 @@ def window_max(scores: np.ndarray, step_s: float, start_s: float, end_s: float) 
     ends = (np.arange(len(scores)) + 1) * step_s
     inside = scores[(ends >= start_s) & (ends <= end_s)]
     return float(inside.max()) if len(inside) else 0.0
+
+
+def apply_settings(pairs: list[str], package: str) -> None:
+    """--set module.NAME=VALUE: override a constant of `package`.<module> for this run (experiments)."""
+    for pair in pairs:
+        name, value = pair.split("=", 1)
+        mod, attr = name.rsplit(".", 1)
+        m = importlib.import_module(f"{package}.{mod}")
+        if not hasattr(m, attr):
+            raise SystemExit(f"--set {pair}: {package}.{mod} has no {attr}")
+        setattr(m, attr, ast.literal_eval(value))
 
 
 def write_section(name: str, body: str, command: str) -> None:

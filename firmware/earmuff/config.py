@@ -67,8 +67,8 @@ class WindowConfig:
     # Relay: jam through the wake name; as the command begins play "Alexa", then the command as a delay line.
     relay: bool = True  # measured better than pass-through for one-breath commands: docs/benchmarks.md, relay
     relay_max_s: float = field(default=8.0, metadata=_range(2.0, 15.0))  # a longer command is cut here (and says so)
-    # The relayed command's RMS: 70 dB SPL in the cup, a close speaking level. At the trigger's level pocketsphinx
-    # found fewer of its words at the smart speaker's microphone (docs/benchmarks.md, relay).
+    # The relayed command's RMS: 70 dB SPL in the cup, a close speaking level, the least leakage into the room. Louder,
+    # pocketsphinx found no more of its words at the smart speaker's microphone (docs/benchmarks.md, relay).
     relay_level_dbfs: float = field(default=-40.0, metadata=_range(-80.0, -6.0))
 
 

@@ -32,9 +32,9 @@ ECHO_MARGIN_DB = 6.0  # and louder than this above what is left of earmuff's own
 PLAYED_DB = -90.0  # frames in which earmuff played less than this (a window) tell nothing about that residual
 # A delay line records while it plays: if the canceller removed less than this of earmuff's noise over the last 10 s
 # (noise too quiet to learn the echo from, a canceller just restarted or switched off), what it left of "Alexa" and of
-# the relay was heard as more command and relayed again, to the cap. In the virtual room: noise at -60 dBFS, 1 dB
-# removed, 5 relays of 10 cut at the cap; -50 dBFS, 7 dB, 1 of 8; -45 dBFS, 11 dB, none of 8; the defaults, 23-24 dB.
-# The null sink of tests/test_relay.py, 8 s after start: 17-18 dB. Below it: pass-through.
+# the relay was heard as more command and relayed again, to the cap: noise at -60 dBFS, 1 dB removed, 3 relays of 12
+# cut; -50 dBFS, 7 dB, 1 of 13; -45 dBFS, 11 dB, none (docs/benchmarks.md, relay). The defaults remove 23-24 dB, the
+# null sink of tests/test_relay.py 17-18 dB 8 s after start. Below it: pass-through.
 MIN_REMOVED_DB = 10.0
 
 WAITING, RECORDING = "waiting", "recording"  # before the first voice after the name, and after it
