@@ -154,3 +154,17 @@ def test_two_rounds_average_two_independent_trainings(capsys, paths):
     np.testing.assert_allclose(both.model.w2[width:], second.model.w2 / 2, rtol=1e-6)
     assert not np.allclose(both.model.w1[:, :width], second.model.w1, atol=1e-3)
     assert both.meta["samples"]["positive_utterances"] == 2 * second.meta["samples"]["positive_utterances"]
+
+
+def test_a_training_set_left_in_parts_fits_the_same_network_as_one_array():
+    rng = np.random.default_rng(3)
+    x, y = separable(900, rng)
+    x16 = x.astype(np.float16)
+    whole = classifier.fit(x16, y, np.ones(900), hidden=8, members=1)
+    parts = classifier.Rows([x16[:100], x16[100:101], x16[101:101], x16[101:700], x16[700:]])
+    assert len(parts) == 900 and np.array_equal(
+        parts[np.array([0, 99, 100, 101, 899])], x16[[0, 99, 100, 101, 899]].reshape(5, -1)
+    )
+    apart = classifier.fit(parts, y, np.ones(900), hidden=8, members=1)
+    for a, b in zip((whole.w1, whole.b1, whole.w2, whole.b2), (apart.w1, apart.b1, apart.w2, apart.b2)):
+        assert np.array_equal(a, b)

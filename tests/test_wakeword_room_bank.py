@@ -10,6 +10,7 @@ import pytest
 from earmuff import config, memory
 from earmuff.service.room_learning import RoomLearning
 from earmuff.wakeword.registry import room_bank
+from earmuff.wakeword.train import heap
 from wakewordlib import trained_a_minute_ago
 
 pytestmark = pytest.mark.unit
@@ -44,6 +45,29 @@ def test_a_training_reads_the_chunks_mapped_from_disk_even_once_deleted(paths):
     np.testing.assert_array_equal(np.concatenate(chunks), room_bank.load(paths))
     room_bank.forget(paths)  # the service may drop the oldest chunks while a refit runs
     assert [c[0, 0, 0] for c in chunks] == [1.0, 2.0] and not room_bank.chunks(paths)
+
+
+def _resident_kb(path) -> int:
+    """kB of the file `path` resident in this process's mappings of it (/proc/self/smaps)."""
+    total, mine = 0, False
+    for line in open("/proc/self/smaps"):
+        head = line.split()
+        if "-" in head[0] and not head[0].endswith(":"):  # a mapping's first line: address range ... path
+            mine = head[-1] == str(path)
+        elif mine and head[0] == "Rss:":
+            total += int(head[1])
+    return total
+
+
+def test_the_chunks_a_fit_has_read_stop_counting_in_the_training_and_read_again(paths):
+    room_bank.add(paths, windows(4000, 1.5), limit=10_000)  # 12 MB
+    chunks = room_bank.chunks(paths)
+    (chunk_file,) = room_bank.folder(paths).glob("*.npy")
+    assert sum(float(c.astype(np.float32).sum()) for c in chunks) == 4000 * 16 * 96 * 1.5  # every page read
+    read = _resident_kb(chunk_file)
+    heap.forget_pages(chunks)
+    assert read > 10_000 and _resident_kb(chunk_file) < 1_000
+    assert np.all(chunks[0] == 1.5)  # and readable again, from the kernel's cache
 
 
 def test_a_damaged_chunk_is_skipped_and_then_removed(paths):

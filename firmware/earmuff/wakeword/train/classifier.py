@@ -42,6 +42,29 @@ class Mlp:
         return 1.0 / (1.0 + np.exp(-np.clip(self.logits(x), -60, 60)))
 
 
+class Rows:
+    """A training set left in its parts (the room bank's mapped chunks among them), read by rows as one (n, 1536)
+    array: fitting needs no copy of the whole set, which would not fit beside it in a Zero 2 W's memory."""
+
+    def __init__(self, parts: list[np.ndarray]) -> None:
+        self.parts = [p.reshape(len(p), WINDOW * EMBED_DIM) for p in parts if len(p)]
+        self.offsets = np.cumsum([0] + [len(p) for p in self.parts])
+        self.dtype = np.result_type(*self.parts) if self.parts else np.dtype(np.float16)
+
+    def __len__(self) -> int:
+        return int(self.offsets[-1])
+
+    def __getitem__(self, rows: np.ndarray | slice) -> np.ndarray:
+        """The rows at `rows` (indices or a slice), gathered from their parts."""
+        idx = np.arange(len(self))[rows] if isinstance(rows, slice) else rows
+        part = np.searchsorted(self.offsets, idx, side="right") - 1
+        out = np.empty((len(idx), WINDOW * EMBED_DIM), self.dtype)
+        for g in np.unique(part):
+            mine = part == g
+            out[mine] = self.parts[g][idx[mine] - self.offsets[g]]
+        return out
+
+
 def merge(models: list[Mlp]) -> Mlp:
     """One network whose logit is the mean of the models' logits (their hidden layers side by side)."""
     k = len(models)
@@ -54,7 +77,7 @@ def merge(models: list[Mlp]) -> Mlp:
 
 
 def fit(
-    x: np.ndarray,
+    x: np.ndarray | Rows,
     y: np.ndarray,
     weight: np.ndarray,
     hidden: int = 64,
@@ -64,10 +87,10 @@ def fit(
 ) -> Mlp:
     """Fit `members` MLPs (default MEMBERS) on windows `x`, labels `y` (1 = the wake word) and weights; merged.
 
-    `x` may be float16 (half the memory): each mini-batch is standardised in float32 as it is used, so no
-    standardised copy of the training set is ever made (it would not fit in a Zero 2 W's memory).
+    `x` may be float16 (half the memory) and left in its parts (`Rows`): each mini-batch is standardised in float32
+    as it is used, so no standardised copy of the training set is ever made (it would not fit in a Zero 2 W's memory).
     """
-    z = x.reshape(len(x), WINDOW * EMBED_DIM)
+    z = x if isinstance(x, Rows) else Rows([x])
     mean, std = _moments(z)
     std += 1e-3
     nets = []
@@ -77,9 +100,9 @@ def fit(
     return nets[0] if len(nets) == 1 else merge(nets)
 
 
-def _moments(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _moments(z: Rows) -> tuple[np.ndarray, np.ndarray]:
     """Per-column mean and standard deviation, block by block (numpy's std makes two copies of its input)."""
-    total, squares = np.zeros(z.shape[1]), np.zeros(z.shape[1])
+    total, squares = np.zeros(WINDOW * EMBED_DIM), np.zeros(WINDOW * EMBED_DIM)
     for i in range(0, len(z), BLOCK):
         block = z[i : i + BLOCK].astype(np.float64)
         total += block.sum(axis=0)
@@ -89,7 +112,7 @@ def _moments(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _fit_one(
-    z: np.ndarray, y: np.ndarray, weight: np.ndarray, hidden: int, seed: int, mean: np.ndarray, std: np.ndarray
+    z: Rows, y: np.ndarray, weight: np.ndarray, hidden: int, seed: int, mean: np.ndarray, std: np.ndarray
 ) -> Mlp:
     """One MLP (ReLU, logistic output, L2, Adam in mini-batches of BATCH), on rows of `z` standardised with
     `mean`/`std` batch by batch; the scaling is folded back into its first layer.
@@ -99,7 +122,7 @@ def _fit_one(
     standardised set in float32 or float64 and its import alone takes 70 MB with scipy.
     """
     rs, noise = np.random.RandomState(seed), np.random.default_rng([seed, 2])  # the noise's own draws
-    n, d = z.shape
+    n, d = len(z), WINDOW * EMBED_DIM
     params = []
     for fan_in, fan_out, factor in ((d, hidden, 6.0), (hidden, 1, 2.0)):  # Glorot-uniform, as scikit-learn does
         bound = np.sqrt(factor / (fan_in + fan_out))

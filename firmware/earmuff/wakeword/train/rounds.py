@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from earmuff.config import SAMPLE_RATE, Config
-from earmuff.wakeword.train import augment, classifier, features, synth, words
+from earmuff.wakeword.train import augment, classifier, features, heap, synth, words
 from earmuff.wakeword.train import phrase as phrase_mod
 from earmuff.wakeword.train import windows as windows_mod
 from earmuff.wakeword.train.progress import Progress
@@ -83,6 +83,8 @@ def one_round(opts: TrainOptions, cfg: Config, inputs: Inputs, seed: int, label:
 
     bar = Progress(f"fit{label}", 2 * classifier.MEMBERS, quiet=opts.quiet)  # both passes
     raw, n_neg, n_hard = _fit(opts, inputs, x_pos, x_owner, fit_frames, seed, bar.tick)
+    heap.give_back()  # what the fit freed (about 60 MB in a refit) would otherwise stay through the next round
+    heap.forget_pages(inputs.room_negatives)  # and the room bank's pages it read (30 MB when full)
     timings["fit_s"] = round(bar.close(), 1)
     counts = {
         "positive_utterances": len(fit_pos),
@@ -161,27 +163,21 @@ def _fit(
     tick: Callable[[], None],
 ) -> tuple[classifier.Mlp, int, int]:
     """Fit on everything, then again with the hardest negatives added; the model, negative and hard windows."""
-    x_neg = np.concatenate([features.windows(f, NEG_STRIDE) for f in fit_frames])
+    half = [features.windows(f, NEG_STRIDE).astype(np.float16) for f in fit_frames]  # float16, as the fit reads it
     extra, room_pos = inputs.room_negatives, inputs.room_positives
-    n_extra = sum(len(e) for e in extra)
-    parts = [x_pos, x_owner, room_pos, x_neg, *extra]
-    n = sum(len(p) for p in parts)
-    # One float16 array with room for the second pass's hard negatives: no copy of the training set is ever made.
-    x = np.empty((n + HARD_NEGATIVES, features.WINDOW, features.EMBED_DIM), np.float16)
-    np.concatenate(parts, out=x[:n])
-    y = np.r_[np.ones(len(x_pos) + len(x_owner) + len(room_pos)), np.zeros(len(x_neg) + n_extra)].astype(int)
+    n_pos, n_neg, n_extra = len(x_pos) + len(x_owner) + len(room_pos), sum(map(len, half)), sum(map(len, extra))
+    # Left in their parts (the room bank's chunks stay mapped from disk): the fit reads its mini-batches from them.
+    parts = [x_pos.astype(np.float16), x_owner.astype(np.float16), room_pos.astype(np.float16), *half, *extra]
+    y = np.r_[np.ones(n_pos), np.zeros(n_neg + n_extra)].astype(int)
     weight = np.r_[
-        np.ones(len(x_pos)), np.full(len(x_owner), opts.owner_weight), np.ones(len(room_pos) + len(x_neg) + n_extra)
+        np.ones(len(x_pos)), np.full(len(x_owner), opts.owner_weight), np.ones(len(room_pos) + n_neg + n_extra)
     ]
-    n_neg = len(x_neg)
-    del x_neg, parts
-    raw = classifier.fit(x[:n], y, weight, opts.hidden_units, seed, tick=tick)
+    raw = classifier.fit(classifier.Rows(parts), y, weight, opts.hidden_units, seed, tick=tick)
     # Second pass on the negatives the first model found hardest (every window, not every other one), recorded
     # people's speech (the speech bank's fitting half) among them.
     hard = windows_mod.hardest(raw, inputs.bank_fit.after(fit_frames), extra, HARD_NEGATIVES)
     if len(hard):
-        x[n : n + len(hard)] = hard
         y = np.r_[y, np.zeros(len(hard), int)]
         weight = np.r_[weight, np.full(len(hard), 3.0)]
-        raw = classifier.fit(x[: n + len(hard)], y, weight, opts.hidden_units, seed, tick=tick)
+        raw = classifier.fit(classifier.Rows([*parts, hard]), y, weight, opts.hidden_units, seed, tick=tick)
     return raw, n_neg, len(hard)
