@@ -1,4 +1,4 @@
-"""glibc's allocator during a training: freed memory handed back, large arrays in mappings of their own."""
+"""Memory in a training: freed heap handed back, large arrays in mappings of their own, file pages let go."""
 
 from __future__ import annotations
 
