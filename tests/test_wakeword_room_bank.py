@@ -50,12 +50,13 @@ def test_a_training_reads_the_chunks_mapped_from_disk_even_once_deleted(paths):
 def _resident_kb(path) -> int:
     """kB of the file `path` resident in this process's mappings of it (/proc/self/smaps)."""
     total, mine = 0, False
-    for line in open("/proc/self/smaps"):
-        head = line.split()
-        if "-" in head[0] and not head[0].endswith(":"):  # a mapping's first line: address range ... path
-            mine = head[-1] == str(path)
-        elif mine and head[0] == "Rss:":
-            total += int(head[1])
+    with open("/proc/self/smaps") as f:
+        for line in f:
+            head = line.split()
+            if "-" in head[0] and not head[0].endswith(":"):  # a mapping's first line: address range ... path
+                mine = head[-1] == str(path)
+            elif mine and head[0] == "Rss:":
+                total += int(head[1])
     return total
 
 
