@@ -144,7 +144,7 @@ class Commands:
         finally:
             self.take_lock.release()
         if audio is None:
-            return {"ok": False, "error": f"no audio from the microphone for {seconds + GRACE_S:g} s"}
+            return {"ok": False, "error": f"no audio from the microphone for {GRACE_S:g} s"}
         return {"ok": True, "audio": encode_take(audio), "end": take.since + len(audio)}
 
     def forget_room(self, req: dict[str, Any]) -> Reply:

@@ -18,7 +18,7 @@ from earmuff.service.control import ControlError, NotRunning, request, socket_pa
 
 TAKE_S = 3.0
 SETTLE_S = 2.0  # the echo canceller adapts to the noise before the first take
-GRACE_S = 2.0  # a take with no audio this long after its length has none coming
+GRACE_S = 2.0  # a take that gets no audio this long has none coming
 
 
 class Take:
@@ -29,9 +29,11 @@ class Take:
         self.pos = 0
         self.since = -1 if since is None else since  # the first sample; -1: from "now", set when recording starts
         self.done = threading.Event()
+        self.taps = 0  # calls of the tap: audio is still coming, though a loaded worker may deliver it late
 
     def tap(self, start: int, x: np.ndarray) -> None:
         """The device's listen tap: copies in what was captured from `since` on."""
+        self.taps += 1
         if start + len(x) <= self.since:
             return
         x = x[max(0, self.since - start) :]
@@ -42,17 +44,22 @@ class Take:
             self.done.set()
 
     def record(self, device) -> np.ndarray | None:
-        """Tap `device` until the take is full; None if it is not, GRACE_S after its length."""
+        """Tap `device` until the take is full; None if no audio comes for GRACE_S."""
         # "Now" is the sample the callback is at, not the worker's: a worker running behind must not start
         # the take with audio from before the owner was asked to speak.
         if self.since < 0:
             self.since = device.gate.counter
         device.listen_tap = self.tap
         try:
-            full = self.done.wait(len(self.audio) / SAMPLE_RATE + GRACE_S)
+            # Not a deadline: on a loaded machine the worker delivers a take later than its length, yet all of it.
+            taps = -1
+            while not self.done.wait(GRACE_S):
+                if self.taps == taps:
+                    return None
+                taps = self.taps
         finally:
             device.listen_tap = None
-        return self.audio if full else None
+        return self.audio
 
 
 class LocalTakes:
@@ -87,7 +94,7 @@ class LocalTakes:
         self.end = take.since + len(take.audio)
         if audio is None:
             raise AudioDeviceError(
-                f"microphone: no audio for {seconds + GRACE_S:.0f} s while recording; expected a running input stream"
+                f"microphone: no audio for {GRACE_S:.0f} s while recording; expected a running input stream"
             )
         return audio
 
