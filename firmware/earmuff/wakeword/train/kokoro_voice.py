@@ -114,6 +114,7 @@ def load(seed: int) -> None:
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1  # synth.speak_all runs the other engines beside it
     options.inter_op_num_threads = 1
+    options.enable_mem_pattern = False  # as for Piper (neural_voice.load): every saying has its own length
     # The parts joined in an in-memory file, gone once closed: a session made from bytes keeps them (92 MB) for life.
     with open(os.memfd_create("kokoro.onnx"), "w+b") as model:
         _check_model(model)
