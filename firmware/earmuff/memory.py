@@ -4,7 +4,7 @@ from __future__ import annotations
 
 # docs/benchmarks.md, "Training within a Zero 2 W's memory": the quick model of `wakeword set` peaked at 176 MB.
 # A room refit (the better model, three rounds, with a full room bank) completes under a 250 MiB cap (summed Pss
-# 228-234 MB, anonymous 204-206 MB). The Kokoro voice adds about 220 MB while it is loaded, and is left out where
+# 225-234 MB, anonymous 203-206 MB). The Kokoro voice adds about 220 MB while it is loaded, and is left out where
 # that is not available.
 TRAINING_MB = 250
 REFIT_MB = 250
