@@ -16,7 +16,7 @@ BLOCK = 320
 
 
 def feed(device: Device, blocks: int, every_s: float, stop: threading.Event) -> None:
-    """The audio callback and the worker, by hand: one block of a rising ramp each `every_s`."""
+    """The audio callback and the worker, by hand: one block, each a little louder than the last, every `every_s`."""
     out = np.zeros((BLOCK, 2), np.float32)
     for i in range(blocks):
         if stop.is_set():
