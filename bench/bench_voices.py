@@ -9,6 +9,13 @@ the first two with its open en-us language model and with an 8-word grammar of s
 pretrained "hey jarvis" scores the third (best frame, the clip padded with silence). One line per family.
 cost: load time and RSS of the Kokoro voice, CPU seconds per saying of "hey bramble" (40 sayings) and of
 10 other sayings, RSS after them and after release (peak: /usr/bin/time -v's "Maximum resident set size").
+
+    nice .venv/bin/python bench/bench_voices.py memory --families piper [--count 150] [--as-before]
+
+memory: one neural voice (piper or kokoro) loaded as in a training (glibc's allocator set as the training sets it)
+says `count` sayings of the training's kinds (a third the name, the rest single words and sentences, 0.7-1.4x speed);
+peak and current resident memory after the load and after the sayings, and CPU. --as-before loads it as before
+2026-12-01: onnxruntime's memory pattern on, and (Piper) the heap freed by the load kept.
 """
 
 from __future__ import annotations
@@ -131,13 +138,59 @@ def cost(count: int) -> None:
     print(f"RSS after release: {rss_mb()} MB")
 
 
+def memory(family: str, count: int, as_before: bool) -> None:
+    """Print one neural voice's resident memory after loading and after `count` sayings, as a training runs it."""
+    import onnxruntime as ort
+
+    from earmuff.wakeword.train import heap, words
+
+    def status() -> str:
+        with open("/proc/self/status") as f:
+            kb = {line.split(":")[0]: line.split()[1] for line in f if line.startswith(("VmHWM", "VmRSS"))}
+        return f"peak {int(kb['VmHWM']):,} kB, now {int(kb['VmRSS']):,} kB"
+
+    heap.map_large_arrays()
+    real_session, real_give_back = ort.InferenceSession, heap.give_back
+    if as_before:
+
+        def with_pattern(model, options, **kw):
+            options.enable_mem_pattern = True
+            return real_session(model, options, **kw)
+
+        ort.InferenceSession = with_pattern
+        if family == "piper":  # Kokoro's load handed its heap back already
+            heap.give_back = lambda: None  # during the load only
+    voice = kokoro_voice if family == "kokoro" else neural_voice
+    print(f"{family}{' as before' if as_before else ''}: before loading {status()}")
+    voice.load(0)
+    heap.give_back = real_give_back
+    print(f"after loading: {status()}")
+    rng = random.Random(3)
+    texts = ["hey bramble"] * (count // 3) + words.sentences(count // 3, rng)
+    texts += words.single_words(count - len(texts), rng)
+    rng.shuffle(texts)
+    cpu = time.process_time()
+    for i, text in enumerate(texts):
+        speed = rng.uniform(0.7, 1.4)
+        voice.speak(text, speed, 0.667) if family == "piper" else voice.speak(text, 1 / speed, i)
+    print(f"after {count} sayings: {status()}; {time.process_time() - cpu:.1f} CPU s")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("what", choices=["listen", "cost"])
+    p.add_argument("what", choices=["listen", "cost", "memory"])
     p.add_argument("--families", nargs="+", default=["kokoro", "espeak-ng", "piper", "flite"])
-    p.add_argument("--count", type=int, default=None, help="speakers per family (listen, 20) or sayings (cost, 50)")
+    p.add_argument(
+        "--count", type=int, default=None, help="speakers per family (listen, 20) or sayings (cost, 50; memory, 150)"
+    )
+    p.add_argument("--as-before", action="store_true", help="memory: load the voice as before 2026-12-01")
     a = p.parse_args()
-    listen(a.families, a.count or 20) if a.what == "listen" else cost(max(a.count or 50, 11))
+    if a.what == "listen":
+        listen(a.families, a.count or 20)
+    elif a.what == "cost":
+        cost(max(a.count or 50, 11))
+    else:
+        memory(a.families[0], a.count or 150, a.as_before)
 
 
 if __name__ == "__main__":

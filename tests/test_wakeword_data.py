@@ -199,7 +199,7 @@ print(before - resident_kb())
 
 
 def test_loading_the_neural_voice_hands_back_what_it_freed():
-    """What loading Piper freed goes back to the system at once (glibc would keep about 31 MB of it, unused,
+    """What loading Piper freed goes back to the system at once (glibc would keep about 30 MB of it, unused,
     through the synthesis): a trim afterwards finds little left to hand back. In a fresh process, where nothing
     else has freed memory."""
     out = subprocess.run([sys.executable, "-c", LOAD_THEN_TRIM], capture_output=True, text=True, check=True)

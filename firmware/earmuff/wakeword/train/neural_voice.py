@@ -39,10 +39,11 @@ def load(seed: int) -> None:
     config = json.loads((data / f"{MODEL}.json").read_text())
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1  # synth.speak_all runs the other engines beside it
-    # Every saying has its own length, and a memory pattern per input shape only adds up: 19 MB more at the peak.
+    # Every saying has its own length: a memory pattern per input shape only adds up (docs/benchmarks.md,
+    # "The neural voices' memory").
     options.enable_mem_pattern = False
     session = ort.InferenceSession(str(data / MODEL), options, providers=["CPUExecutionProvider"])
-    heap.give_back()  # what loading freed: 31 MB that glibc would keep through the synthesis
+    heap.give_back()  # what loading freed: about 30 MB that glibc would keep through the synthesis
     _loaded.append((session, config["phoneme_id_map"], config["audio"]["sample_rate"], config["espeak"]["voice"]))
 
 
