@@ -22,6 +22,11 @@ if TYPE_CHECKING:
 NEG_STRIDE = 2  # one negative window every 160 ms of speech
 HARD_NEGATIVES = 2000
 VALIDATION = 5  # one in this many utterances and negative streams is held back from fitting
+# Augmented copies of each of the owner's takes (at least twice `copies`), and of each half of a take as a negative:
+# 16 rather than 4 copies heard synthetic owners' other sayings 12-17 points more often; the halves kept other people
+# from waking it more (docs/benchmarks.md, "An owner's own voice after 5 takes").
+OWNER_COPIES = 16
+OWNER_HALF_COPIES = 4
 
 
 @dataclass(frozen=True)
@@ -71,10 +76,14 @@ def one_round(opts: TrainOptions, cfg: Config, inputs: Inputs, seed: int, label:
     del neg_clips
     n_val = max(1, len(streams) // VALIDATION)
     owner = list(opts.owner_clips)
-    bar = Progress(f"features{label}", len(fit_pos) + len(val_pos) + len(owner) + len(streams), quiet=opts.quiet)
+    halves = _halves(owner)
+    bar = Progress(
+        f"features{label}", len(fit_pos) + len(val_pos) + len(owner) + len(halves) + len(streams), quiet=opts.quiet
+    )
     x_pos = windows_mod.positive_windows(fit_pos, opts.copies, rng, residual, bar.tick)
     x_val_pos = windows_mod.positive_windows(val_pos, 1, rng, residual, bar.tick)
-    x_owner = windows_mod.positive_windows(owner, max(4, 2 * opts.copies), rng, residual, bar.tick)
+    x_owner = windows_mod.positive_windows(owner, max(OWNER_COPIES, 2 * opts.copies), rng, residual, bar.tick)
+    x_halves = windows_mod.positive_windows(halves, OWNER_HALF_COPIES, rng, residual, bar.tick)
     neg_frames, hours = _embed_streams(streams, bar.tick)
     del streams
     features.release()  # on a Zero 2 W memory is the limit: the fit does not need the models
@@ -82,7 +91,7 @@ def one_round(opts: TrainOptions, cfg: Config, inputs: Inputs, seed: int, label:
     fit_frames, val_frames = neg_frames[n_val:], neg_frames[:n_val]
 
     bar = Progress(f"fit{label}", 2 * classifier.MEMBERS, quiet=opts.quiet)  # both passes
-    raw, n_neg, n_hard = _fit(opts, inputs, x_pos, x_owner, fit_frames, seed, bar.tick)
+    raw, n_neg, n_hard = _fit(opts, inputs, x_pos, x_owner, x_halves, fit_frames, seed, bar.tick)
     heap.give_back()  # what the fit freed (about 60 MB in a refit) would otherwise stay through the next round
     heap.forget_pages(inputs.room_negatives)  # and the room bank's pages it read (30 MB when full)
     timings["fit_s"] = round(bar.close(), 1)
@@ -125,6 +134,20 @@ def _sayings(name: str, clips: list[np.ndarray]) -> list[np.ndarray]:
     return clips
 
 
+def _halves(takes: list[np.ndarray]) -> list[np.ndarray]:
+    """Each take's first and second half, split in the middle of its speech (10 ms frames within 20 dB of its loudest):
+    half a name is not the name."""
+    out = []
+    for take in takes:
+        n = len(take) // 160 * 160
+        power = np.mean(take[:n].reshape(-1, 160) ** 2, axis=1)
+        loud = np.flatnonzero(power > power.max() / 100)
+        if len(loud):
+            mid = (loud[0] + loud[-1] + 1) * 80
+            out += [take[:mid], take[mid:]]
+    return out
+
+
 def _negative_streams(
     single: list[np.ndarray], talk: list[np.ndarray], rng: np.random.Generator, residual: np.ndarray
 ) -> list[Callable[[], np.ndarray]]:
@@ -158,6 +181,7 @@ def _fit(
     inputs: Inputs,
     x_pos: np.ndarray,
     x_owner: np.ndarray,
+    x_halves: np.ndarray,
     fit_frames: list[np.ndarray],
     seed: int,
     tick: Callable[[], None],
@@ -167,10 +191,21 @@ def _fit(
     extra, room_pos = inputs.room_negatives, inputs.room_positives
     n_pos, n_neg, n_extra = len(x_pos) + len(x_owner) + len(room_pos), sum(map(len, half)), sum(map(len, extra))
     # Left in their parts (the room bank's chunks stay mapped from disk): the fit reads its mini-batches from them.
-    parts = [x_pos.astype(np.float16), x_owner.astype(np.float16), room_pos.astype(np.float16), *half, *extra]
-    y = np.r_[np.ones(n_pos), np.zeros(n_neg + n_extra)].astype(int)
+    parts = [
+        x_pos.astype(np.float16),
+        x_owner.astype(np.float16),
+        room_pos.astype(np.float16),
+        x_halves.astype(np.float16),
+        *half,
+        *extra,
+    ]
+    y = np.r_[np.ones(n_pos), np.zeros(len(x_halves) + n_neg + n_extra)].astype(int)
     weight = np.r_[
-        np.ones(len(x_pos)), np.full(len(x_owner), opts.owner_weight), np.ones(len(room_pos) + n_neg + n_extra)
+        np.ones(len(x_pos)),
+        np.full(len(x_owner), opts.owner_weight),
+        np.ones(len(room_pos)),
+        np.full(len(x_halves), opts.owner_weight),
+        np.ones(n_neg + n_extra),
     ]
     raw = classifier.fit(classifier.Rows(parts), y, weight, opts.hidden_units, seed, tick=tick)
     # Second pass on the negatives the first model found hardest (every window, not every other one), recorded
