@@ -135,16 +135,13 @@ def _sayings(name: str, clips: list[np.ndarray]) -> list[np.ndarray]:
 
 
 def _halves(takes: list[np.ndarray]) -> list[np.ndarray]:
-    """Each take's first and second half, split in the middle of its speech (10 ms frames within 20 dB of its loudest):
-    half a name is not the name."""
+    """Each take's first and second half, split in the middle of its speech (within 20 dB of its loudest): half a
+    name is not the name."""
     out = []
     for take in takes:
-        n = len(take) // 160 * 160
-        power = np.mean(take[:n].reshape(-1, 160) ** 2, axis=1)
-        loud = np.flatnonzero(power > power.max() / 100)
-        if len(loud):
-            mid = (loud[0] + loud[-1] + 1) * 80
-            out += [take[:mid], take[mid:]]
+        start, end = synth.sound_span(take, 20.0)
+        if end:
+            out += [take[: (start + end) // 2], take[(start + end) // 2 :]]
     return out
 
 

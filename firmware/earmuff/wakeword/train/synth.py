@@ -13,7 +13,7 @@ import numpy as np
 from earmuff.wakeword.train import kokoro_voice, neural_voice, voices
 from earmuff.wakeword.train.voices import Utterance
 
-__all__ = ["Utterance", "plan", "speak", "speak_all", "trim", "families"]
+__all__ = ["Utterance", "plan", "speak", "speak_all", "trim", "sound_span", "families"]
 
 
 def families(
@@ -65,12 +65,18 @@ def speak(u: Utterance) -> np.ndarray:
 
 def trim(x: np.ndarray, floor_db: float = 40.0) -> np.ndarray:
     """Cut leading and trailing silence (10 ms frames more than floor_db below the loudest)."""
-    n = len(x) // 160 * 160
-    if n == 0:
+    if len(x) < 160:
         return x
-    power = np.mean(x[:n].reshape(-1, 160) ** 2, axis=1)
-    loud = np.flatnonzero(power > power.max() * 10 ** (-floor_db / 10))
-    return x[loud[0] * 160 : (loud[-1] + 1) * 160] if len(loud) else x[:0]
+    start, end = sound_span(x, floor_db)
+    return x[start:end]
+
+
+def sound_span(x: np.ndarray, floor_db: float = 40.0) -> tuple[int, int]:
+    """First and past-the-last sample of the 10 ms frames within floor_db of the loudest; (0, 0) if none."""
+    n = len(x) // 160 * 160
+    power = np.mean(x[:n].reshape(-1, 160) ** 2, axis=1) if n else np.zeros(0)
+    loud = np.flatnonzero(power > power.max(initial=0.0) * 10 ** (-floor_db / 10))
+    return (int(loud[0]) * 160, (int(loud[-1]) + 1) * 160) if len(loud) else (0, 0)
 
 
 def speak_all(

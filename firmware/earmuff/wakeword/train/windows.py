@@ -26,8 +26,8 @@ def positive_windows(
             for _ in range(copies):
                 end = CLIP - int(rng.uniform(0.25, 0.45) * SAMPLE_RATE)
                 batch.append(augment.augment(clip.astype(np.float32), CLIP, end, rng, residual))
-        frames = features.embed_batch(np.stack(batch))
-        out.extend(features.windows(f)[-POS_WINDOWS:] for f in frames)
+        if batch:  # none when `copies` is 0
+            out.extend(features.windows(f)[-POS_WINDOWS:] for f in features.embed_batch(np.stack(batch)))
         tick(len(clips[i : i + 16]))
     return np.concatenate(out) if out else np.zeros((0, features.WINDOW, features.EMBED_DIM), np.float32)
 
