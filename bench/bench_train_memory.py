@@ -10,7 +10,8 @@ every process in it plus the page cache they filled, which the kernel drops unde
 summed proportional resident memory of the process tree (Pss of /proc/PID/smaps_rollup, sampled every 50 ms; a vfork
 child before its exec counted once) and the cgroup's anonymous memory (sampled), the CPU time of the whole
 cgroup (cpuacct.usage), wall time, the exit code and whether the kernel killed anything. With --stages, the peak
-summed Pss within each progress-bar stage. Needs root and cgroup v1 (memory, cpu, cpuacct mounted).
+summed Pss, the cgroup's CPU time and the wall time within each progress-bar stage. Needs root and cgroup v1
+(memory, cpu, cpuacct mounted).
 A `refit` first needs a trained word in the home: pass --home DIR with --keep from an earlier `set` run;
 --full-room-bank first fills that home's room bank to its configured maximum (outside the cgroup, not measured).
 """
@@ -143,7 +144,7 @@ def main() -> int:
     ap.add_argument("--cpus", type=float, default=2.0, help="CPU quota, in cores of this machine")
     ap.add_argument("--home", help="EARMUFF_HOME to use (default: a fresh temporary one)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary home (to refit in it later)")
-    ap.add_argument("--stages", action="store_true", help="peak summed Pss per progress-bar stage")
+    ap.add_argument("--stages", action="store_true", help="peak summed Pss, CPU and wall time per progress-bar stage")
     ap.add_argument("--full-room-bank", action="store_true", help="fill the home's room bank first (for a refit)")
     ap.add_argument("command", nargs="*", default=["wakeword", "set", "hey bramble"])
     args = ap.parse_args()
@@ -179,11 +180,19 @@ def main() -> int:
     reader = threading.Thread(target=read_stderr, daemon=True)
     reader.start()
     anon = 0
+    usage = groups["cpuacct"] / "cpuacct.usage"
+    cpu: dict[str, float] = {}  # CPU seconds of the cgroup and wall seconds per stage
+    walls: dict[str, float] = {}
+    last_cpu, last_wall = 0.0, time.monotonic()
     while proc.poll() is None:
         anon = max(anon, cgroup_anon_kb(groups["memory"]))
         rss = tree_pss_kb(proc.pid)
         peak = max(peak, rss)
         stages[stage] = max(stages.get(stage, 0), rss)
+        now_cpu, now_wall = int(usage.read_text()) / 1e9, time.monotonic()
+        cpu[stage] = cpu.get(stage, 0.0) + now_cpu - last_cpu
+        walls[stage] = walls.get(stage, 0.0) + now_wall - last_wall
+        last_cpu, last_wall = now_cpu, now_wall
         time.sleep(0.05)
     wall = time.monotonic() - started
     reader.join(5)
@@ -207,7 +216,7 @@ def main() -> int:
     print(f"CPU time (cgroup): {cpu_s:.1f} s; wall {wall:.1f} s")
     if args.stages:
         for name, kb in stages.items():
-            print(f"  {name:<24} peak {kb} kB")
+            print(f"  {name:<24} peak {kb} kB, CPU {cpu.get(name, 0.0):.1f} s, wall {walls.get(name, 0.0):.1f} s")
     if args.keep:
         print(f"home kept: {home}")
     return proc.returncode

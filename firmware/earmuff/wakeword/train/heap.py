@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
+M_MMAP_THRESHOLD, M_ARENA_MAX = -3, -8  # glibc's mallopt parameters
 # Arrays from 4 MiB up get their own mapping, returned when freed. Left to glibc, the threshold rises to the largest
 # block freed so far and later ones fill a heap that is never given back: the quick model peaked at 206-209 MB, with
 # this at 163-171 MB, for 7-8 % more CPU (docs/benchmarks.md, "The speech bank").
@@ -24,9 +24,13 @@ def give_back() -> None:
 
 
 def map_large_arrays() -> None:
-    """Large arrays in mappings of their own from here on, given back when freed (glibc; elsewhere nothing changes)."""
+    """Large arrays in mappings of their own from here on, given back when freed, and one heap for all threads
+    (glibc; elsewhere nothing changes)."""
     try:
-        ctypes.CDLL("libc.so.6").mallopt(M_MMAP_THRESHOLD, MMAP_FROM)
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(M_MMAP_THRESHOLD, MMAP_FROM)
+        # A heap per thread kept 11 MB more when the fit's networks ran side by side, for no measurable speed.
+        libc.mallopt(M_ARENA_MAX, 1)
     except (OSError, AttributeError):
         pass
 

