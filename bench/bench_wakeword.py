@@ -81,17 +81,26 @@ def window_end_s(i):
     return (((i + 15) * 8 + 76) * 160 + 480) / 16000
 
 
-def place_clips(files, rng, gap_s=5.0):
+def place_clips(clips, rng, gap_s=5.0):
     """Talkers one after another every gap_s seconds, 1-3 m away at 55-65 dB SPL; returns (talkers, spans, seconds)."""
-    from earmuff.audio.files import read_audio
-
     talkers, spans, t = [], [], 1.0
-    for f in files:
-        x = read_audio(f)
+    for x in clips:
         talkers.append((x, t, rng.uniform(1.0, 3.0), rng.uniform(55.0, 65.0)))
         spans.append((t, t + len(x) / 16000))
         t += max(gap_s, len(x) / 16000 + 2.5)
     return talkers, spans, t + 2.0
+
+
+def sayings_heard(clips, rng, seed, cfg, jam=True):
+    """The wake word's sayings as the detector hears them in the goal's room: embedding frames, spans, levels."""
+    from earmuff.wakeword.train import features
+
+    talkers, spans, secs = place_clips(clips, rng)
+    return {
+        "frames": features.embed(render(talkers, secs, seed, cfg, jam)),
+        "spans": spans,
+        "direct_db": [level - 20 * np.log10(dist) for _, _, dist, level in talkers],  # direct sound at the mic
+    }
 
 
 def conversation(hours, seed, avoid):
@@ -123,13 +132,18 @@ def logits_of(model, frames):
 GRID_LOGITS = np.r_[np.arange(-4.0, 4.0, 0.5), np.arange(4.0, 16.0, 0.25), np.arange(16.0, 30.01, 1.0)]
 
 
+def best_logits(model, pos):
+    """Each saying's best logit, from its start to 1.5 s after its end."""
+    s = logits_of(model, pos["frames"])
+    ends = window_end_s(np.arange(len(s)))
+    return np.array([s[(ends >= a) & (ends <= b + 1.5)].max(initial=-99.0) for a, b in pos["spans"]])
+
+
 def evaluate(model, pos, negs):
     """Per-threshold (probability, recall, FA/h, FA count) on a grid that is fine in logit space near 1."""
     from earmuff.wakeword.train.classifier import count_events
 
-    s = logits_of(model, pos["frames"])
-    ends = window_end_s(np.arange(len(s)))
-    best = np.array([s[(ends >= a) & (ends <= b + 1.5)].max(initial=-99.0) for a, b in pos["spans"]])
+    best = best_logits(model, pos)
     neg_scores = [logits_of(model, n["frames"]) for n in negs]
     hours = sum(n["seconds"] for n in negs) / 3600
     curve = []
@@ -202,6 +216,7 @@ def eval_data(args, dev, cfg, rng, hours, keywords):
     """Embedded evaluation streams per keyword, from --cache if there (words missing there are built and added)."""
     import pickle
 
+    from earmuff.audio.files import read_audio
     from earmuff.wakeword.train import features
 
     name = f"eval2_{'quick' if args.quick else f'{hours:g}h'}{'' if args.jam else '_unjammed'}.pkl"
@@ -229,17 +244,11 @@ def eval_data(args, dev, cfg, rng, hours, keywords):
         enrol, test = files[:5], files[5:]
         if args.quick:
             test = test[:40]
-        talkers, spans, secs = place_clips(test, rng)
-        direct_db = [level - 20 * np.log10(dist) for _, _, dist, level in talkers]  # direct sound at the mic
-        pos = {
-            "frames": features.embed(render(talkers, secs, 31, cfg, args.jam)),
-            "spans": spans,
-            "direct_db": direct_db,
-        }
+        pos = sayings_heard([read_audio(f) for f in test], rng, 31, cfg, args.jam)
         others = [f for kw in all_kw if kw != folder for f in sorted(glob.glob(str(dev / kw / "*.flac")))]
         if args.quick:
             others = others[::5]
-        talkers, spans, secs = place_clips(others, rng, gap_s=3.0)
+        talkers, spans, secs = place_clips([read_audio(f) for f in others], rng, gap_s=3.0)
         labels = [(a, b, str(Path(f).relative_to(dev))) for (a, b), f in zip(spans, others)]
         negs = [
             {

@@ -72,3 +72,22 @@ def test_talk_that_sounds_like_the_name_never_costs_more_than_a_fifth_of_the_say
     assert recall >= scoring.KEEP_SAYINGS and false_accepts > 0.5 * hours
     strict = classifier.pick_threshold([scoring.of_frames(model.scores, talk)], hours, 0.5)
     assert threshold < strict and np.mean(model.scores(words) >= strict) < scoring.KEEP_SAYINGS
+
+
+def test_an_owners_copies_make_the_threshold_stricter_only_as_far_as_the_owner_is_still_heard():
+    model, x, y = fitted(6)
+    words, others = x[y == 1], x[y == 0]
+    rng = np.random.default_rng(7)
+    streams = [rng.normal(0, 1, (400, 96)).astype(np.float32) for _ in range(3)]
+    hours = 3 * 400 * 0.08 / 3600
+    sayings, owner = words[:20, None], words[20:60, None]
+
+    def logit(p):
+        return float(np.log(p / (1 - p)))
+
+    alone = scoring.held_back(model.scores, streams, hours, sayings, 100.0)[0]
+    threshold = scoring.held_back(model.scores, streams, hours, sayings, 100.0, owner)[0]
+    assert alone < threshold and logit(threshold) <= logit(alone) + scoring.OWNER_MARGIN + 1e-6
+    assert np.mean(model.scores(owner[:, 0]) >= threshold) >= scoring.OWNER_KEEP
+    quiet_owner = others[:40, None]  # copies the model does not hear: never a looser threshold than without them
+    assert scoring.held_back(model.scores, streams, hours, sayings, 100.0, quiet_owner)[0] == alone

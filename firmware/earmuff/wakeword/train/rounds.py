@@ -27,6 +27,7 @@ VALIDATION = 5  # one in this many utterances and negative streams is held back 
 # from waking it more (docs/benchmarks.md, "An owner's own voice after 5 takes").
 OWNER_COPIES = 16
 OWNER_HALF_COPIES = 4
+OWNER_VAL_COPIES = 8  # fresh copies of each take, never fitted: how strict the threshold may be for the owner
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class Round:
     val_frames: list[np.ndarray]
     val_hours: float
     val_pos: np.ndarray  # (sayings, windows of each, 16, 96)
+    val_owner: np.ndarray  # the same of the owner's takes
     counts: dict[str, float]
     timings: dict[str, float]
 
@@ -78,12 +80,16 @@ def one_round(opts: TrainOptions, cfg: Config, inputs: Inputs, seed: int, label:
     owner = list(opts.owner_clips)
     halves = _halves(owner)
     bar = Progress(
-        f"features{label}", len(fit_pos) + len(val_pos) + len(owner) + len(halves) + len(streams), quiet=opts.quiet
+        f"features{label}", len(fit_pos) + len(val_pos) + 2 * len(owner) + len(halves) + len(streams), quiet=opts.quiet
     )
     x_pos = windows_mod.positive_windows(fit_pos, opts.copies, rng, residual, bar.tick)
     x_val_pos = windows_mod.positive_windows(val_pos, 1, rng, residual, bar.tick)
     x_owner = windows_mod.positive_windows(owner, max(OWNER_COPIES, 2 * opts.copies), rng, residual, bar.tick)
     x_halves = windows_mod.positive_windows(halves, OWNER_HALF_COPIES, rng, residual, bar.tick)
+    # Drawn apart: the fitted model is the same with or without them.
+    x_val_owner = windows_mod.positive_windows(
+        owner, OWNER_VAL_COPIES, np.random.default_rng([seed, 1]), residual, bar.tick
+    )
     neg_frames, hours = _embed_streams(streams, bar.tick)
     del streams
     features.release()  # on a Zero 2 W memory is the limit: the fit does not need the models
@@ -103,8 +109,11 @@ def one_round(opts: TrainOptions, cfg: Config, inputs: Inputs, seed: int, label:
         "negative_hours": sum(hours[n_val:]),
         "validation_utterances": len(val_pos),
     }
-    val_sayings = x_val_pos.reshape(-1, windows_mod.POS_WINDOWS, *x_val_pos.shape[1:])
-    return Round(raw, val_frames, sum(hours[:n_val]), val_sayings, counts, timings)
+
+    def sayings(x: np.ndarray) -> np.ndarray:
+        return x.reshape(-1, windows_mod.POS_WINDOWS, *x.shape[1:])
+
+    return Round(raw, val_frames, sum(hours[:n_val]), sayings(x_val_pos), sayings(x_val_owner), counts, timings)
 
 
 def _plan(opts: TrainOptions, inputs: Inputs, rnd: random.Random) -> tuple[list, list, list]:

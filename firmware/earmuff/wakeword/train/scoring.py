@@ -18,6 +18,12 @@ Scores = Callable[[np.ndarray], np.ndarray]  # (n, 16, 96) embedding windows -> 
 # "jarvis" models so strict that they heard 57-78 % of real people at 0 false accepts/h; with this, 84-95 %, still
 # at 0 (docs/benchmarks.md, "The speech bank").
 KEEP_SAYINGS = 0.8
+# With an owner's takes, fresh copies of them (never fitted, at every level training draws) show how much stricter the
+# threshold may go and still hear the owner: up to OWNER_MARGIN logits above the held-back data's threshold, while it keeps
+# OWNER_KEEP of the copies. An hour and a half of held-back talk cannot tell 0.5 false accepts an hour from 5: synthetic
+# owners' "computer" models fired 0-12.5 times an hour on real people at that pick, 0-1.6 with this (docs/benchmarks.md,
+# "An owner's own voice in the goal's room").
+OWNER_KEEP, OWNER_MARGIN = 0.75, 3.0
 
 
 def of_frames(model: Scores, frames: np.ndarray) -> np.ndarray:
@@ -32,14 +38,29 @@ def best_in_take(model: Scores, take: np.ndarray) -> float:
 
 
 def held_back(
-    model: Scores, streams: Sequence[np.ndarray], hours: float, sayings: np.ndarray, target_per_hour: float
+    model: Scores,
+    streams: Sequence[np.ndarray],
+    hours: float,
+    sayings: np.ndarray,
+    target_per_hour: float,
+    owner: np.ndarray | None = None,
 ) -> tuple[float, float, int]:
     """Threshold picked on held-back negative `streams` (embedding frames), but no stricter than one that keeps
-    KEEP_SAYINGS of the held-back `sayings` (n, windows of each, 16, 96); the recall and false accepts at it."""
+    KEEP_SAYINGS of the held-back `sayings` (n, windows of each, 16, 96), then moved towards the `owner`'s copies
+    (the same shape) as far as OWNER_MARGIN and OWNER_KEEP allow; the recall and false accepts at it."""
     stream_scores = [of_frames(model, f) for f in streams]
     threshold = classifier.pick_threshold(stream_scores, hours, target_per_hour)
-    best = model(np.concatenate(sayings)).reshape(len(sayings), -1).max(axis=1) if len(sayings) else np.zeros(0)
+    best = _best(model, sayings)
     if len(best):
         threshold = max(0.5, min(threshold, float(np.quantile(best, 1 - KEEP_SAYINGS))))
+    own = _best(model, owner) if owner is not None else np.zeros(0)
+    if len(own):
+        margin = 1 / (1 + np.exp(-(np.log(threshold / (1 - threshold)) + OWNER_MARGIN)))
+        threshold = max(threshold, min(float(margin), float(np.quantile(own, 1 - OWNER_KEEP))))
     recall = float(np.mean(best >= threshold)) if len(best) else 0.0
     return threshold, recall, sum(classifier.count_events(s, threshold) for s in stream_scores)
+
+
+def _best(model: Scores, sayings: np.ndarray) -> np.ndarray:
+    """Each saying's best score over its windows."""
+    return model(np.concatenate(sayings)).reshape(len(sayings), -1).max(axis=1) if len(sayings) else np.zeros(0)

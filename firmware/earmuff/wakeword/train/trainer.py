@@ -96,9 +96,10 @@ def train(opts: TrainOptions, cfg: Config) -> TrainResult:
     val_frames = bank.held.after([f for r in rounds for f in r.val_frames])
     val_hours = sum(r.val_hours for r in rounds) + bank.held_hours
     x_val_pos = np.concatenate([r.val_pos for r in rounds])
+    x_val_owner = np.concatenate([r.val_owner for r in rounds])
     counts = {k: sum(r.counts[k] for r in rounds) for k in rounds[0].counts}
     target = opts.target_false_accepts_per_hour
-    threshold, recall, fa = scoring.held_back(raw.scores, val_frames, val_hours, x_val_pos, target)
+    threshold, recall, fa = scoring.held_back(raw.scores, val_frames, val_hours, x_val_pos, target, x_val_owner)
     validation: dict[str, Any] = {
         "recall": round(recall, 3),
         "positive_utterances": counts["validation_utterances"],
@@ -111,7 +112,9 @@ def train(opts: TrainOptions, cfg: Config) -> TrainResult:
         "real voices will score lower",
     }
     if opts.rival is not None:  # the same figures for the installed model, its threshold picked on the same streams
-        r_threshold, r_recall, r_fa = scoring.held_back(opts.rival, val_frames, val_hours, x_val_pos, target)
+        r_threshold, r_recall, r_fa = scoring.held_back(
+            opts.rival, val_frames, val_hours, x_val_pos, target, x_val_owner
+        )
         validation["rival"] = {"recall": round(r_recall, 3), "false_accepts": r_fa, "threshold": r_threshold}
     meta = {
         "phrase": name,
