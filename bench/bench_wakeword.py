@@ -194,11 +194,11 @@ def _memo(fn, root: Path):
     """`fn(array, ...)` memoised on disk by the array's bytes (the training run's embeddings, for --cache)."""
     import hashlib
 
+    from earmuff.wakeword.train.features import FRONT_END  # embeddings of another front end are not these
+
     root.mkdir(parents=True, exist_ok=True)
 
     def wrapped(x, *a, **kw):
-        from earmuff.wakeword.train.features import FRONT_END  # embeddings of another front end are not these
-
         key = hashlib.sha1(
             np.ascontiguousarray(x).tobytes() + repr((fn.__name__, a, kw, FRONT_END)).encode()
         ).hexdigest()
